@@ -1,0 +1,67 @@
+# Wayline: `make demo` runs the app, `make test` runs the whole suite. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+NPM := npm --prefix frontend
+
+.PHONY: demo test test-suite lint install install-test frontend chromium migrate seed serve clean
+
+demo: install frontend migrate seed serve
+
+test: install-test frontend chromium lint test-suite
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements-test.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts
+	$(NPM) run build
+
+frontend: frontend/dist/index.html
+
+# Debian's chromium for the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	  else echo "Install Debian's chromium (apt-get install chromium) to run the browser tests." >&2; exit 1; fi; \
+	fi
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v 0
+
+seed: install
+	$(PY) manage.py seed_demo
+
+serve: install
+	@echo "Wayline is starting at http://127.0.0.1:8000 (web + worker). Ctrl-C stops both."
+	$(VENV)/bin/honcho start -f Procfile
+
+test-suite:
+	$(VENV)/bin/pytest -q
+	$(NPM) run test --silent
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist var

@@ -1,0 +1,153 @@
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+
+from .factories import PASSWORD, make_member, make_workspace
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls our tests make from
+# that thread are ordinary synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def workspace(db):
+    return make_workspace("Acme Shop")
+
+
+@pytest.fixture
+def admin(workspace):
+    return make_member(workspace, Role.ADMIN, email="admin@acme.test")
+
+
+@pytest.fixture
+def marketer(workspace):
+    return make_member(workspace, Role.MARKETER, email="marketer@acme.test")
+
+
+@pytest.fixture
+def qa(workspace):
+    return make_member(workspace, Role.QA, email="qa@acme.test")
+
+
+@pytest.fixture
+def other_workspace(db):
+    return make_workspace("Other Corp")
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    """An admin of another workspace: must see nothing of `workspace`."""
+    return make_member(other_workspace, Role.ADMIN, email="outsider@other.test")
+
+
+def client_for(user):
+    client = APIClient()
+    client.force_authenticate(user=None)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api(db):
+    """`api(user)` gives an API client logged in as that user (session auth)."""
+    return client_for
+
+
+# -- The app served for real, for browser and websocket tests --
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveApp:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.url = f"http://{host}:{port}"
+        self.ws_url = f"ws://{host}:{port}"
+
+
+@pytest.fixture
+def live_app(transactional_db, settings):
+    """The ASGI app (HTTP + websockets) served by uvicorn on a free port, on the test database."""
+    import uvicorn
+
+    from wayline.asgi import application
+
+    port = free_port()
+    settings.SITE_URL = f"http://127.0.0.1:{port}"
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield LiveApp("127.0.0.1", port)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (its own browser download is not possible here)."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError("Debian's chromium is missing: run `make test`, which installs it.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_for(browser, live_app):
+    """`page_for(user)` opens a fresh browser context logged in through the login page as `user`."""
+    contexts = []
+
+    def open_page(user=None, password=PASSWORD, viewport=None):
+        context = browser.new_context(base_url=live_app.url, viewport=viewport or {"width": 1280, "height": 800})
+        contexts.append(context)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.console_errors = errors
+        if user is not None:
+            page.goto("/login")
+            page.get_by_label("Email").fill(user.email)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(lambda url: "/login" not in url)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,0 +1,28 @@
+import logging
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from .routing import websocket_urlpatterns  # noqa: E402
+
+if not settings.REDIS_URL and not settings.DEBUG:
+    logging.getLogger("wayline").warning(
+        "\n" + "!" * 78 + "\n"
+        "REDIS_URL is not set: live features (preview, presence, live counts) work only within\n"
+        "this one web process. Set REDIS_URL to run several web processes.\n" + "!" * 78
+    )
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

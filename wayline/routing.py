@@ -1,0 +1,3 @@
+"""Websocket routes of every app, wired here only."""
+
+websocket_urlpatterns = []
