@@ -1,0 +1,4 @@
+"""The domain's tables. customers.py: contacts, events, catalog, commerce state (issue 3).
+flows.py: journeys, versions, enrollments, step log (issue 5)."""
+
+from .customers import *  # noqa: F401,F403
