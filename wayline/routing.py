@@ -1,3 +1,5 @@
 """Websocket routes of every app, wired here only."""
 
-websocket_urlpatterns = []
+from editor.routing import websocket_urlpatterns as editor_routes
+
+websocket_urlpatterns = [*editor_routes]
