@@ -1,0 +1,83 @@
+"""Endpoint by endpoint: who is refused (403) where their role ends, and that a member of one
+workspace never finds an object of another (404).
+
+Each row: (method, url template, body, roles refused). `{id}` is filled by the row's `make`
+function with an object of the requesting member's workspace (for the 403 cases) or of the
+other workspace (for the 404 cases).
+"""
+
+import pytest
+
+from accounts import actions
+from accounts.models import Membership, Role
+from tests.factories import make_member
+
+
+def _member(workspace):
+    return Membership.objects.filter(workspace=workspace).order_by("id").first().id
+
+
+def _invitation(workspace):
+    invitation, _ = actions.invite_member(workspace, None, f"invitee-{workspace.id}@example.com", Role.QA)
+    return invitation.id
+
+
+def _write_key(workspace):
+    key, _ = actions.create_write_key(workspace, None, "k")
+    return key.id
+
+
+# (method, url, body, roles that get 403, maker of {id} or None)
+ENDPOINTS = [
+    ("get", "/api/members", None, {"marketer", "qa"}, None),
+    ("get", "/api/members/{id}", None, {"marketer", "qa"}, _member),
+    ("patch", "/api/members/{id}", {"role": "qa"}, {"marketer", "qa"}, _member),
+    ("post", "/api/members/{id}/deactivate", None, {"marketer", "qa"}, _member),
+    ("post", "/api/members/{id}/reactivate", None, {"marketer", "qa"}, _member),
+    ("get", "/api/invitations", None, {"marketer", "qa"}, None),
+    ("post", "/api/invitations", {"email": "x@example.com", "role": "qa"}, {"marketer", "qa"}, None),
+    ("post", "/api/invitations/{id}/revoke", None, {"marketer", "qa"}, _invitation),
+    ("get", "/api/write-keys", None, {"marketer", "qa"}, None),
+    ("post", "/api/write-keys", {"name": "k"}, {"marketer", "qa"}, None),
+    ("post", "/api/write-keys/{id}/revoke", None, {"marketer", "qa"}, _write_key),
+    ("get", "/api/audit", None, {"marketer", "qa"}, None),
+    ("get", "/api/tokens", None, set(), None),
+    ("post", "/api/tokens", {"name": "t"}, set(), None),
+]
+
+# Other apps register their rows here (keep one list per app, appended below).
+ENDPOINTS += []
+
+
+def _roles_cases():
+    for method, url, body, refused, make in ENDPOINTS:
+        for role in ("marketer", "qa"):
+            yield pytest.param(method, url, body, role, role in refused, make, id=f"{role}-{method}-{url}")
+
+
+@pytest.mark.parametrize("method,url,body,role,refused,make", list(_roles_cases()))
+def test_it_refuses_a_role_where_it_ends(workspace, admin, api, method, url, body, role, refused, make):
+    member = make_member(workspace, role)
+    target = url.format(id=make(workspace)) if make else url
+    response = getattr(api(member), method)(target, body, format="json")
+    if refused:
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "permission_denied"
+    else:
+        assert response.status_code < 400, response.content
+
+
+@pytest.mark.parametrize(
+    "method,url,body,make",
+    [pytest.param(m, u, b, mk, id=f"{m}-{u}") for m, u, b, _r, mk in ENDPOINTS if mk is not None],
+)
+def test_it_hides_other_workspaces_objects(workspace, admin, other_workspace, outsider, api, method, url, body, make):
+    """`outsider` is an admin of another workspace: every object of `workspace` is 404 for them."""
+    response = getattr(api(outsider), method)(url.format(id=make(workspace)), body, format="json")
+    assert response.status_code == 404, response.content
+
+
+@pytest.mark.parametrize("method,url,body", [(m, u.format(id=1), b) for m, u, b, _r, _mk in ENDPOINTS])
+def test_it_refuses_anonymous_requests(db, client, method, url, body):
+    response = getattr(client, method)(url, body, content_type="application/json")
+    assert response.status_code == 401
