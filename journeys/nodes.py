@@ -1,0 +1,140 @@
+"""THE list of node types, their ports and their config fields. Pure.
+
+The canvas mirrors this list in frontend/src/journeys/nodeTypes.ts; a test checks that both agree,
+and GET /api/journeys/node-types serves it (`catalog()`).
+
+Ports: most node types have fixed ports. `split` has one port per path (the path's `id`) plus
+`else`; `experiment` has one port per variant (the variant's `id`). An edge from a node with a
+single port may leave `port` out (it means that port). The trigger is the pseudo-node "trigger"
+with the one port "next".
+"""
+
+from dataclasses import dataclass
+
+TRIGGER_NODE = "trigger"
+TRIGGER_TYPES = ("event", "inactivity", "date_attribute", "api")
+RE_ENTRY_POLICIES = ("once", "after_exit", "cooldown")
+EMAIL_CATEGORIES = ("marketing", "transactional")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class NodeType:
+    type: str
+    label: str
+    ports: tuple[str, ...]  # fixed ports, in display order
+    dynamic_ports: str | None = None  # "paths" (split) or "variants" (experiment): one port per item id
+    config: tuple[str, ...] = ()  # config keys it understands
+    description: str = ""
+
+
+NODE_TYPES: dict[str, NodeType] = {
+    node.type: node
+    for node in (
+        NodeType(
+            "email",
+            "Send email",
+            ("next",),
+            config=("template", "category"),
+            description="Sends one email, personalized for the contact at send time.",
+        ),
+        NodeType(
+            "delay",
+            "Delay",
+            ("next",),
+            config=("mode", "duration", "time", "weekdays", "attribute", "offset"),
+            description="Waits a duration, until a local time on chosen weekdays, or until a contact date ± offset.",
+        ),
+        NodeType(
+            "wait_for_event",
+            "Wait for event",
+            ("event", "timeout"),
+            config=("event", "where", "match", "timeout"),
+            description="Waits for an event (with conditions, optionally matching a trigger property) or a timeout.",
+        ),
+        NodeType(
+            "branch",
+            "Branch",
+            ("yes", "no"),
+            config=("condition",),
+            description="Goes one way if the condition holds, the other way if not.",
+        ),
+        NodeType(
+            "split",
+            "Split",
+            ("else",),
+            dynamic_ports="paths",
+            config=("paths",),
+            description="Ordered paths, each with a condition; the first that holds wins, otherwise “else”.",
+        ),
+        NodeType(
+            "experiment",
+            "Experiment",
+            (),
+            dynamic_ports="variants",
+            config=("variants",),
+            description="Sends each contact down one variant by weight; a contact always gets the same variant.",
+        ),
+        NodeType(
+            "update_contact",
+            "Update contact",
+            ("next",),
+            config=("set",),
+            description="Sets contact attributes; values may use Liquid.",
+        ),
+        NodeType(
+            "webhook",
+            "Webhook",
+            ("success", "failure"),
+            config=("method", "url", "headers", "body", "timeout", "retries"),
+            description="Calls an HTTP endpoint (never a private address); the response is kept for later nodes.",
+        ),
+        NodeType("exit", "Exit", (), description="Ends the journey for the contact."),
+    )
+}
+
+
+def ports_of(node: dict) -> list[str]:
+    """The output ports of one node of a definition, in order."""
+    kind = NODE_TYPES.get(node.get("type"))
+    if kind is None:
+        return []
+    config = node.get("config") or {}
+    if kind.dynamic_ports:
+        items = config.get(kind.dynamic_ports) or []
+        dynamic = [str(item.get("id")) for item in items if isinstance(item, dict) and item.get("id")]
+        return dynamic + list(kind.ports)
+    return list(kind.ports)
+
+
+def default_port(node_type: str | None) -> str | None:
+    """The port an edge without `port` means: the only port of a single-port node (and the trigger)."""
+    if node_type == TRIGGER_NODE:
+        return "next"
+    kind = NODE_TYPES.get(node_type)
+    if kind and not kind.dynamic_ports and len(kind.ports) == 1:
+        return kind.ports[0]
+    return None
+
+
+def catalog() -> dict:
+    """The node and trigger types as JSON, for the canvas."""
+    return {
+        "node_types": [
+            {
+                "type": kind.type,
+                "label": kind.label,
+                "ports": list(kind.ports),
+                "dynamic_ports": kind.dynamic_ports,
+                "config": list(kind.config),
+                "description": kind.description,
+            }
+            for kind in NODE_TYPES.values()
+        ],
+        "trigger_types": list(TRIGGER_TYPES),
+        "re_entry_policies": list(RE_ENTRY_POLICIES),
+        "email_categories": list(EMAIL_CATEGORIES),
+        "weekdays": list(WEEKDAYS),
+        "webhook_methods": list(WEBHOOK_METHODS),
+    }
