@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { homePath, mainNavigation, settingsNavigation } from "./navigation";
+import type { Capability } from "./session";
+
+// The capabilities the server hands out per role (accounts/models.py CAPABILITIES).
+const ROLE_CAPABILITIES: Record<string, Capability[]> = {
+  admin: ["approve", "edit", "manage", "qa", "read"],
+  marketer: ["edit", "qa", "read"],
+  qa: ["approve", "qa", "read"],
+};
+
+const labels = (items: { label: string }[]) => items.map((item) => item.label);
+
+describe("navigation by role", () => {
+  it("shows every section to every role that may read the workspace", () => {
+    for (const role of Object.keys(ROLE_CAPABILITIES)) {
+      expect(labels(mainNavigation({ capabilities: ROLE_CAPABILITIES[role] }))).toEqual(["Journeys", "Templates", "Contacts", "Catalog", "Outbox", "Settings"]);
+    }
+  });
+
+  it("gives only admins the members, API keys and audit log settings", () => {
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.admin }))).toEqual(["Members", "API keys", "Audit log", "Personal tokens"]);
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.marketer }))).toEqual(["Personal tokens"]);
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.qa }))).toEqual(["Personal tokens"]);
+  });
+
+  it("shows nothing to a session without capabilities and sends it to its tokens", () => {
+    expect(mainNavigation({ capabilities: [] })).toEqual([]);
+    expect(homePath({ capabilities: [] })).toBe("/settings/tokens");
+    expect(homePath({ capabilities: ROLE_CAPABILITIES.qa })).toBe("/journeys");
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Feature pages inside the logged-in shell. Each feature registers its pages here with ONE line;
+ * the page itself lives in the feature's folder (src/journeys/, src/templates/, ...).
+ *
+ *   { path: "journeys/*", component: lazy(() => import("./journeys/JourneysPage")) },
+ *
+ * `path` is relative to "/" and may end in "/*" so the feature can declare its own sub-routes.
+ * `layout: "full"` gives the page the whole content area without padding (the canvas).
+ * Navigation items are in lib/navigation.ts; settings sections in settings/SettingsRoutes.tsx.
+ */
+import type { ComponentType, LazyExoticComponent } from "react";
+import { ComingSoon } from "./shell/ComingSoon";
+
+export interface FeatureRoute {
+  path: string;
+  component: ComponentType | LazyExoticComponent<ComponentType>;
+  layout?: "page" | "full";
+}
+
+function soon(title: string, description: string): ComponentType {
+  const Page = () => <ComingSoon title={title} description={description} />;
+  Page.displayName = `ComingSoon(${title})`;
+  return Page;
+}
+
+export const featureRoutes: FeatureRoute[] = [
+  { path: "journeys/*", component: soon("Journeys", "Draw journeys on a canvas: triggers, waits, branches, emails; publish and watch contacts move through them.") },
+  { path: "templates/*", component: soon("Templates", "Write email templates in MJML with Liquid, with a live preview for each contact.") },
+  { path: "contacts/*", component: soon("Contacts", "Browse contacts, their profile, events, cart and orders; import contacts.") },
+  { path: "catalog/*", component: soon("Catalog", "The product catalog with prices, stock and price history, used in emails.") },
+  { path: "outbox/*", component: soon("Outbox", "Every email sent or queued, its status, and the sandbox mailbox.") },
+];

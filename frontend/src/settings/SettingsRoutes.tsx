@@ -1,0 +1,34 @@
+import { Navigate, Route, Routes } from "react-router-dom";
+import { settingsNavigation } from "../lib/navigation";
+import { useMember, type Capability } from "../lib/session";
+import { Banner } from "../lib/ui";
+import { MembersPage } from "./MembersPage";
+import { WriteKeysPage } from "./WriteKeysPage";
+import { TokensPage } from "./TokensPage";
+import { AuditPage } from "./AuditPage";
+
+/** Settings sections. A new section: a line in SETTINGS_NAV (lib/navigation.ts) and a route here. */
+export function SettingsRoutes() {
+  const member = useMember();
+  const first = settingsNavigation(member)[0]?.to ?? "/settings/tokens";
+  const guard = (capability: Capability, element: React.ReactNode) =>
+    member.capabilities.includes(capability) ? (
+      element
+    ) : (
+      <div className="page">
+        <Banner tone="error">Your role does not give access to this page. Ask an admin of this workspace.</Banner>
+      </div>
+    );
+  return (
+    <div className="page-container">
+      <Routes>
+        <Route index element={<Navigate to={first} replace />} />
+        <Route path="members" element={guard("manage", <MembersPage />)} />
+        <Route path="api-keys" element={guard("manage", <WriteKeysPage />)} />
+        <Route path="audit" element={guard("manage", <AuditPage />)} />
+        <Route path="tokens" element={guard("read", <TokensPage />)} />
+        <Route path="*" element={<Navigate to={first} replace />} />
+      </Routes>
+    </div>
+  );
+}
