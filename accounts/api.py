@@ -7,6 +7,7 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -50,6 +51,7 @@ class SessionView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     @method_decorator(ensure_csrf_cookie)
     def get(self, request):
         return Response(session_payload(request))
@@ -64,7 +66,7 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
-    @extend_schema(request=LoginSerializer)
+    @extend_schema(request=LoginSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -83,6 +85,7 @@ class LoginView(APIView):
 class LogoutView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         logout(request)
         return Response({"authenticated": False})
@@ -91,6 +94,7 @@ class LogoutView(APIView):
 class SwitchWorkspaceView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         if not request.user.is_authenticated:
             return Response({"error": "Log in first.", "code": "not_authenticated", "fields": {}}, status=401)
@@ -110,6 +114,7 @@ class PasswordResetView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         email = str(request.data.get("email", "")).strip()
         if not email:
@@ -131,6 +136,7 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         try:
             uid = force_str(urlsafe_base64_decode(str(request.data.get("uid", ""))))
@@ -155,6 +161,7 @@ class PasswordResetConfirmView(APIView):
 class InvitationPublicView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, token):
         invitation = actions.find_invitation(token)
         return Response(
@@ -171,6 +178,7 @@ class AcceptInvitationView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, token):
         membership = actions.accept_invitation(
             token, str(request.data.get("password", "")), str(request.data.get("name", ""))
@@ -308,6 +316,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     """The requesting member's own personal tokens. Any role may hold tokens; they act with its role."""
 
     serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; get_queryset gives the member's own
     write_capability = "read"
 
     def get_queryset(self):
