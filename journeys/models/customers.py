@@ -1,11 +1,23 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone as dj_timezone
 
 from accounts.models import WorkspaceScoped
 
-__all__ = ["Contact", "ContactIdentity", "Event", "Product", "PriceChange", "Order"]
+__all__ = [
+    "Contact",
+    "ContactIdentity",
+    "Event",
+    "EventName",
+    "ImportJob",
+    "IngestState",
+    "Order",
+    "PriceChange",
+    "Product",
+    "Suppression",
+]
 
 
 class Contact(WorkspaceScoped):
@@ -26,6 +38,12 @@ class Contact(WorkspaceScoped):
     orders_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # When each trait / profile field was last set, by event timestamp: newer wins, whatever the
+    # order events are processed in. {"traits.plan": "2024-05-01T10:00:00+00:00", "email": ...}
+    field_timestamps = models.JSONField(default=dict, blank=True)
+    # The full commerce fold state (journeys.commerce.State as JSON) and the (timestamp, event id)
+    # of the last event folded into it: a later event is folded on, an earlier one forces a rebuild.
+    commerce = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(default=dj_timezone.now)
 
@@ -37,7 +55,10 @@ class Contact(WorkspaceScoped):
                 name="contact_user_id_unique",
             )
         ]
-        indexes = [models.Index(fields=["workspace", "email"])]
+        indexes = [
+            models.Index(fields=["workspace", "email"]),
+            models.Index(fields=["workspace", "-last_activity_at"], name="contact_activity_idx"),
+        ]
 
     def __str__(self):
         return self.email or self.user_id or f"contact {self.pk}"
@@ -74,12 +95,18 @@ class Event(WorkspaceScoped):
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=dj_timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # failed processing attempts
+    error = models.TextField(blank=True, default="")  # the last processing error, if any
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "message_id"], name="event_message_id_unique")]
         indexes = [
             models.Index(fields=["workspace", "contact", "timestamp"]),
             models.Index(fields=["workspace", "name", "timestamp"]),
+            # The processing queue: unprocessed events of a workspace in arrival order.
+            models.Index(
+                fields=["workspace", "id"], condition=models.Q(processed_at__isnull=True), name="event_unprocessed_idx"
+            ),
         ]
 
 
@@ -115,6 +142,82 @@ class Order(WorkspaceScoped):
     products = models.JSONField(default=list, blank=True)
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     placed_at = models.DateTimeField()
+    status = models.CharField(max_length=16, default="completed")  # completed, refunded, cancelled
+    net = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))  # revenue less refunds
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "order_id"], name="order_id_unique")]
+
+
+class IngestState(WorkspaceScoped):
+    """One row per workspace: coalesces processing kicks and leases the drain to one worker.
+
+    `kick_pending` is set (False -> True) by the request that stored events, after their commit; a
+    request that finds it already True enqueues nothing, because a queued kick will see its events.
+    A worker clears it before it drains, so events committed later set it again and kick again.
+    """
+
+    kick_pending = models.BooleanField(default=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="ingest_state_one_per_workspace")]
+
+
+class EventName(WorkspaceScoped):
+    """An event name (or page/screen/identify) seen in the workspace, with its property keys:
+    suggestions for the canvas's trigger and condition editors."""
+
+    type = models.CharField(max_length=16)
+    name = models.CharField(max_length=255, blank=True, default="")
+    count = models.PositiveBigIntegerField(default=0)
+    first_seen_at = models.DateTimeField(default=dj_timezone.now)
+    last_seen_at = models.DateTimeField(default=dj_timezone.now)
+    # {"total": {"type": "number", "example": 42.5}, ...}; capped in size by journeys.ingest.
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "type", "name"], name="event_name_unique")]
+
+
+class Suppression(WorkspaceScoped):
+    """An address that must never be mailed again, kept only as a hash (see journeys.customers)."""
+
+    email_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=32)  # erased, unsubscribed, bounced, complained, manual
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "email_hash"], name="suppression_unique")]
+
+
+class ImportJob(WorkspaceScoped):
+    """A CSV import of contacts or products, run by a worker; the browser polls its progress."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts"
+        PRODUCTS = "products"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=16, blank=True, default="")  # checking, saving
+    filename = models.CharField(max_length=255, blank=True, default="")
+    content = models.TextField(blank=True, default="")  # the uploaded CSV (cleared when done)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(default=list, blank=True)  # [{"row": 3, "field": "price", "error": "..."}]
+    error = models.TextField(blank=True, default="")  # the fatal error, when status is failed
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
