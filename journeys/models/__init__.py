@@ -2,3 +2,4 @@
 flows.py: journeys, versions, enrollments, step log (issue 5)."""
 
 from .customers import *  # noqa: F401,F403
+from .flows import *  # noqa: F401,F403
