@@ -151,6 +151,10 @@ AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", 7)
 
+# Segment-compatible ingestion (/v1/): events per second per write key, counted over a fixed window.
+INGEST_RATE_LIMIT = envint("INGEST_RATE_LIMIT", 10_000)
+INGEST_RATE_WINDOW = envint("INGEST_RATE_WINDOW", 10)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

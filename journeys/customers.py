@@ -1,0 +1,54 @@
+"""What other apps may use of the customer data: suppression and the erasure signal.
+
+delivery (which journeys never imports) relies on these two seams:
+
+- `is_suppressed(workspace, email)`: True for an address that must never be mailed again
+  (an erased contact's, or one added with `suppress`). Only a hash is stored.
+- `contact_erased`: sent inside the erasure's transaction, before the contact's rows are deleted,
+  with `workspace`, `contact_id`, `emails` (every address the contact had), `user_ids` and
+  `anonymous_ids`. A receiver deletes or scrubs the personal data it holds (outbox messages,
+  rendered bodies, tracking rows); raising aborts the erasure, so nothing is half-erased.
+
+      from journeys.customers import contact_erased
+
+      @receiver(contact_erased)
+      def scrub_messages(sender, workspace, contact_id, emails, **kwargs): ...
+"""
+
+import hashlib
+
+from django.dispatch import Signal
+
+from .models import Suppression
+
+contact_erased = Signal()
+
+
+def normalize_email(email):
+    return (email or "").strip().lower()
+
+
+def email_hash(workspace, email):
+    """A workspace-salted SHA-256 of the normalized address: enough to recognise it, not to read it."""
+    workspace_id = getattr(workspace, "pk", workspace)
+    return hashlib.sha256(f"{workspace_id}:{normalize_email(email)}".encode()).hexdigest()
+
+
+def is_suppressed(workspace, email):
+    if not normalize_email(email):
+        return False
+    return Suppression.objects.filter(
+        workspace_id=getattr(workspace, "pk", workspace), email_hash=email_hash(workspace, email)
+    ).exists()
+
+
+def suppress(workspace, email, reason="manual"):
+    """Never mail this address again (idempotent). Returns the Suppression row, or None for no address."""
+    if not normalize_email(email):
+        return None
+    suppression, _ = Suppression.objects.get_or_create(
+        workspace_id=getattr(workspace, "pk", workspace),
+        email_hash=email_hash(workspace, email),
+        defaults={"reason": reason},
+    )
+    return suppression

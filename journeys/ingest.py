@@ -1,0 +1,355 @@
+"""Segment HTTP Tracking API calls: authentication, limits, validation, timestamps. Pure.
+
+Bytes, headers and the receiving clock go in; plain dicts shaped like `journeys.Event` rows come
+out, or an `IngestError` that the view turns into `{"error", "code", "fields"}` with 400/401.
+Nothing here touches the database, so the request path's rules are tested without a server.
+
+Limits and answers follow Segment's documentation of its HTTP API: 32 KB per call; `/v1/batch`
+up to 500 KB and 2,500 events, 32 KB per event, the batch's top-level `context` and
+`integrations` merged into each item; `userId` or `anonymousId` on every call; `event` on track;
+`groupId` on group; `previousId` and `userId` on alias; `messageId` up to 100 characters
+(one is assigned when missing).
+"""
+
+import base64
+import binascii
+import json
+import uuid
+import zlib
+from datetime import UTC, datetime
+
+KB = 1024
+MAX_CALL_BYTES = 32 * KB
+MAX_BATCH_BYTES = 500 * KB
+MAX_EVENT_BYTES = 32 * KB
+MAX_BATCH_EVENTS = 2500
+MAX_MESSAGE_ID = 100
+MAX_ID = 255  # userId, anonymousId, event name, ...
+
+TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+
+class IngestError(Exception):
+    def __init__(self, message, code="invalid", fields=None, status=400):
+        super().__init__(message)
+        self.message, self.code, self.fields, self.status = message, code, fields or {}, status
+
+    def as_json(self):
+        return {"error": self.message, "code": self.code, "fields": self.fields}
+
+
+# -- The request envelope ------------------------------------------------------------------------
+
+
+def write_key_from_header(authorization):
+    """The write key from `Authorization: Basic base64(key:)`, or None."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=False).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key, _, _password = decoded.partition(":")
+    return key or None
+
+
+def decode_body(raw, content_encoding, limit):
+    """The JSON object of a call, decompressing gzip (as rudder-sdk-python sends) within `limit`."""
+    if content_encoding and content_encoding.strip().lower() == "gzip":
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            raise IngestError("The body is not valid gzip.", code="invalid_body") from None
+    elif content_encoding and content_encoding.strip().lower() not in ("identity", ""):
+        raise IngestError(f"Content-Encoding {content_encoding!r} is not supported; use gzip.", code="invalid_body")
+    if len(raw) > limit:
+        raise too_large(limit)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise IngestError(f"The body is not valid JSON: {error}.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise IngestError("The body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def too_large(limit):
+    return IngestError(
+        f"The request is larger than {limit // KB} KB, the most this endpoint accepts.",
+        code="payload_too_large",
+    )
+
+
+# -- Timestamps ----------------------------------------------------------------------------------
+
+
+def parse_time(value, field):
+    """An ISO 8601 string (or epoch milliseconds) as an aware UTC datetime; None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _bad_time(field, value)
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _bad_time(field, value) from None
+    if not isinstance(value, str):
+        raise _bad_time(field, value)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _bad_time(field, value) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _bad_time(field, value):
+    return _FieldError(field, f"{str(value)[:40]!r} is not an ISO 8601 date-time.")
+
+
+def corrected_timestamp(original, sent_at, received_at):
+    """When the event happened, on the server's clock.
+
+    Segment's rule: timestamp = receivedAt − (sentAt − originalTimestamp), which removes the
+    client device's clock skew. Without sentAt the client's own time is taken as is (historical
+    imports); without any time, receivedAt. A time in the future is clamped to receivedAt: an
+    event cannot have happened after it arrived, and nothing may be scheduled from such a time.
+    """
+    if original is None:
+        return received_at
+    timestamp = received_at - (sent_at - original) if sent_at is not None else original
+    return min(timestamp, received_at)
+
+
+# -- Calls ---------------------------------------------------------------------------------------
+
+
+class _FieldError(Exception):
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _identifier(call, key, required=False):
+    value = call.get(key)
+    if value is None or value == "":
+        if required:
+            raise _FieldError(key, f"{key} is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _FieldError(key, f"{key} must be a string.")
+    value = str(value)
+    if len(value) > MAX_ID:
+        raise _FieldError(key, f"{key} is longer than {MAX_ID} characters.")
+    return value
+
+
+def _object(call, key):
+    value = call.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _FieldError(key, f"{key} must be a JSON object.")
+    return value
+
+
+def merge(base, override):
+    """`override` wins; nested objects are merged key by key (batch context into item context)."""
+    if not base:
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+_ROW_KEYS = {
+    "type",
+    "event",
+    "name",
+    "userId",
+    "anonymousId",
+    "properties",
+    "traits",
+    "context",
+    "messageId",
+    "timestamp",
+    "originalTimestamp",
+    "sentAt",
+    "receivedAt",
+    "writeKey",
+}
+
+
+def parse_call(call, kind, received_at, defaults=None):
+    """One call (a single endpoint's body or one batch item) -> an event row as a dict.
+
+    `kind` is the endpoint's type, or None for a batch item (which then must name its `type`).
+    `defaults` carries a batch's top-level context, integrations and sentAt.
+    Raises _FieldError naming the first invalid field.
+    """
+    if not isinstance(call, dict):
+        raise _FieldError("", "each event must be a JSON object.")
+    defaults = defaults or {}
+    if kind is None:
+        kind = call.get("type")
+        if kind not in TYPES:
+            raise _FieldError("type", f"type must be one of {', '.join(TYPES)}.")
+    user_id = _identifier(call, "userId")
+    anonymous_id = _identifier(call, "anonymousId")
+    if kind == "alias":
+        previous_id = _identifier(call, "previousId", required=True)
+        if user_id is None:
+            raise _FieldError("userId", "userId is required on alias.")
+    elif user_id is None and anonymous_id is None:
+        raise _FieldError("userId", "userId or anonymousId is required.")
+    name = ""
+    if kind == "track":
+        name = _identifier(call, "event", required=True)
+    elif kind in ("page", "screen"):
+        name = _identifier(call, "name") or ""
+    elif kind == "group":
+        _identifier(call, "groupId", required=True)
+
+    message_id = call.get("messageId")
+    if message_id is None or message_id == "":
+        message_id = f"wl-{uuid.uuid4()}"
+    elif isinstance(message_id, bool) or not isinstance(message_id, str | int):
+        raise _FieldError("messageId", "messageId must be a string.")
+    else:
+        message_id = str(message_id)
+        if len(message_id) > MAX_MESSAGE_ID:
+            raise _FieldError("messageId", f"messageId is longer than {MAX_MESSAGE_ID} characters.")
+
+    properties = _object(call, "properties")
+    traits = _object(call, "traits")
+    context = _object(call, "context")
+    if defaults.get("context"):
+        context = merge(defaults["context"], context)
+    if kind == "identify" and not traits and isinstance(context.get("traits"), dict):
+        traits = context["traits"]
+
+    original = parse_time(call.get("originalTimestamp") or call.get("timestamp"), "timestamp")
+    sent_at = parse_time(call.get("sentAt"), "sentAt") or defaults.get("sentAt")
+    timestamp = corrected_timestamp(original, sent_at, received_at)
+
+    extra = {key: value for key, value in call.items() if key not in _ROW_KEYS}
+    if kind == "alias":
+        extra["previousId"] = previous_id
+    integrations = defaults.get("integrations")
+    if integrations:
+        extra["integrations"] = merge(integrations, extra.get("integrations") or {})
+
+    return {
+        "message_id": message_id,
+        "type": kind,
+        "name": name,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "properties": properties,
+        "traits": traits,
+        "context": context,
+        "payload": extra,
+        "timestamp": timestamp,
+        "original_timestamp": original,
+        "sent_at": sent_at,
+        "received_at": received_at,
+    }
+
+
+def parse_single(body, kind, received_at):
+    """The body of /v1/identify, /v1/track, ... -> [row]."""
+    try:
+        return [parse_call(body, kind, received_at)]
+    except _FieldError as error:
+        raise IngestError(
+            error.message[:1].upper() + error.message[1:], fields={error.field: [error.message]}
+        ) from None
+
+
+def parse_batch(body, received_at):
+    """The body of /v1/batch -> (rows, errors). Errors name the item: {"batch[3].userId": [...]}.
+
+    Batch-level problems raise IngestError. Invalid items are left out and reported; the valid
+    ones are still stored (a retry of the whole batch stores nothing twice, thanks to messageId).
+    """
+    items = body.get("batch")
+    if not isinstance(items, list):
+        raise IngestError("batch must be a list of events.", fields={"batch": ["This field must be a list."]})
+    if not items:
+        raise IngestError("batch is empty.", fields={"batch": ["Send at least one event."]})
+    if len(items) > MAX_BATCH_EVENTS:
+        raise IngestError(
+            f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(items)}.",
+            code="payload_too_large",
+            fields={"batch": [f"At most {MAX_BATCH_EVENTS} events."]},
+        )
+    try:
+        defaults = {
+            "context": _object(body, "context"),
+            "integrations": _object(body, "integrations"),
+            "sentAt": parse_time(body.get("sentAt"), "sentAt"),
+        }
+    except _FieldError as error:
+        raise IngestError(error.message, fields={error.field: [error.message]}) from None
+    rows, errors = [], {}
+    check_sizes = len(json.dumps(items, separators=(",", ":"))) > MAX_EVENT_BYTES
+    for index, item in enumerate(items):
+        try:
+            if check_sizes and len(json.dumps(item, separators=(",", ":")).encode()) > MAX_EVENT_BYTES:
+                raise _FieldError("", f"the event is larger than {MAX_EVENT_BYTES // KB} KB.")
+            rows.append(parse_call(item, None, received_at, defaults))
+        except _FieldError as error:
+            key = f"batch[{index}].{error.field}" if error.field else f"batch[{index}]"
+            errors[key] = [error.message]
+    return rows, errors
+
+
+# -- Suggestions: what the canvas may offer as event names and property keys ---------------------
+
+MAX_SUGGESTED_PROPERTIES = 200
+
+
+def property_shapes(properties, prefix="", depth=0, into=None):
+    """{"total": {"type": "number", "example": 12.5}, "address.city": {...}} for an event's properties."""
+    into = {} if into is None else into
+    for key, value in properties.items():
+        if len(into) >= MAX_SUGGESTED_PROPERTIES:
+            break
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and depth < 2:
+            property_shapes(value, f"{path}.", depth + 1, into)
+            continue
+        into[path] = {"type": json_type(value), "example": _example(value)}
+    return into
+
+
+def json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _example(value):
+    # Only numbers and booleans: a string example could be someone's email or name, and these
+    # suggestions outlive the erasure of the contact who sent them.
+    if isinstance(value, bool | int | float):
+        return value
+    return None

@@ -1,0 +1,54 @@
+import base64
+import gzip
+import json
+
+import pytest
+from django.test import Client
+
+from tests.factories import make_write_key
+
+
+@pytest.fixture
+def write_key(workspace):
+    return make_write_key(workspace)
+
+
+def basic(key):
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+class Tracker:
+    """Posts Segment calls to /v1/ as an integrator's server would."""
+
+    def __init__(self, key):
+        self.key = key
+        self.client = Client()
+
+    def post(self, endpoint, body=None, key=..., raw=None, compress=False, **headers):
+        key = self.key if key is ... else key
+        data = raw if raw is not None else json.dumps(body or {}).encode()
+        extra = {}
+        if key is not None:
+            extra["HTTP_AUTHORIZATION"] = basic(key)
+        if compress:
+            data = gzip.compress(data)
+            extra["HTTP_CONTENT_ENCODING"] = "gzip"
+        for name, value in headers.items():
+            extra[f"HTTP_{name.upper()}"] = value
+        return self.client.generic("POST", f"/v1/{endpoint}", data, content_type="application/json", **extra)
+
+
+@pytest.fixture
+def tracker(write_key):
+    return Tracker(write_key)
+
+
+@pytest.fixture
+def process(workspace):
+    """Run the ingestion worker's step now (what the django-q2 task does)."""
+    from journeys import customer_actions
+
+    def run(ws=None):
+        return customer_actions.process_now((ws or workspace).id)
+
+    return run
