@@ -1,0 +1,648 @@
+"""Server-side validation of a journey definition (design.md, "Journey definition").
+
+Every problem names the node (or the trigger, entry, exit_on or edge) and the field, so the canvas
+can put the message on the right node and the right input. Pure apart from the "template.resolve"
+hook, which answers whether an email node's template exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from . import rules
+from .engine import CONTACT_COLUMNS, delay_mode, match_spec, parse_time_of_day
+from .nodes import (
+    EMAIL_CATEGORIES,
+    NODE_TYPES,
+    RE_ENTRY_POLICIES,
+    TRIGGER_NODE,
+    TRIGGER_TYPES,
+    WEBHOOK_METHODS,
+    WEEKDAYS,
+    default_port,
+    ports_of,
+)
+
+NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+WAIT_TYPES = {"delay", "wait_for_event"}
+DECISION_TYPES = {"branch", "split", "experiment"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    path: str  # "nodes.wait1.config.timeout", "trigger.event", "edges[2].port"
+    node: str | None = None  # the node id the canvas highlights ("trigger" for the trigger)
+    field: str = ""  # the field inside the node ("config.timeout")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def as_fields(problems: list[Problem]) -> dict:
+    """{"path": [messages]} for DomainError.fields."""
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        fields.setdefault(problem.path, []).append(problem.message)
+    return fields
+
+
+class _Collector:
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def add(self, code, message, path, node=None, field=""):
+        self.problems.append(Problem(code, message, path, node, field))
+
+    def node(self, node_id, code, message, field):
+        self.add(code, message, f"nodes.{node_id}.{field}" if field else f"nodes.{node_id}", node_id, field)
+
+    def rule(self, rule, path, node=None, field_prefix=""):
+        for sub_path, message in rules.validate(rule, path):
+            code = "unknown_operator" if sub_path.endswith(".op") and "Unknown operator" in message else "bad_condition"
+            field = sub_path[len(f"nodes.{node}.") :] if node and sub_path.startswith(f"nodes.{node}.") else sub_path
+            self.add(code, message, sub_path, node, field if node else field_prefix or sub_path)
+
+    def duration(self, value, path, node=None, field="", positive=True, allow_negative=False):
+        try:
+            delta = rules.parse_duration(value)
+        except ValueError as error:
+            self.add("bad_duration", str(error), path, node, field)
+            return None
+        if positive and delta.total_seconds() <= 0 and not allow_negative:
+            self.add("bad_duration", "The duration must be longer than zero.", path, node, field)
+        return delta
+
+
+def validate_definition(definition, workspace=None, resolve_template: Callable | None = None) -> list[Problem]:
+    """All problems of a definition; an empty list means it can be published.
+
+    `resolve_template(workspace, ref)` -> template version id or None; by default the
+    "template.resolve" hook when one is registered (without it, templates are only checked for
+    presence).
+    """
+    out = _Collector()
+    if not isinstance(definition, Mapping):
+        out.add("invalid", "A journey definition is a JSON object.", "definition")
+        return out.problems
+    if resolve_template is None:
+        from . import executors
+
+        if executors.has_hook("template.resolve"):
+            resolve_template = executors.hook("template.resolve")
+
+    _validate_trigger(definition.get("trigger"), out)
+    _validate_entry(definition.get("entry"), out)
+    _validate_exit_on(definition.get("exit_on"), out)
+    nodes = _validate_nodes(definition.get("nodes"), out, workspace, resolve_template)
+    _validate_graph(definition.get("edges"), nodes, out)
+    return out.problems
+
+
+# -- trigger, entry, goals ---------------------------------------------------------------------
+
+
+def _validate_trigger(trigger, out: _Collector):
+    if not isinstance(trigger, Mapping):
+        out.add("missing_trigger", "Choose what starts the journey.", "trigger", TRIGGER_NODE, "type")
+        return
+    kind = trigger.get("type")
+    if kind not in TRIGGER_TYPES:
+        out.add(
+            "unknown_trigger",
+            f"Unknown trigger type “{kind}”. Use one of: {', '.join(TRIGGER_TYPES)}.",
+            "trigger.type",
+            TRIGGER_NODE,
+            "type",
+        )
+        return
+    if kind == "event":
+        if not isinstance(trigger.get("event"), str) or not trigger["event"].strip():
+            out.add("missing_event", "Name the event that starts the journey.", "trigger.event", TRIGGER_NODE, "event")
+        if trigger.get("where"):
+            for path, message in rules.validate(trigger["where"], "trigger.where"):
+                code = "unknown_operator" if "Unknown operator" in message else "bad_condition"
+                out.add(code, message, path, TRIGGER_NODE, path.removeprefix("trigger."))
+    elif kind == "inactivity":
+        if not trigger.get("duration"):
+            out.add(
+                "bad_duration",
+                "Say how long without activity starts the journey (e.g. P30D).",
+                "trigger.duration",
+                TRIGGER_NODE,
+                "duration",
+            )
+        else:
+            out.duration(trigger["duration"], "trigger.duration", TRIGGER_NODE, "duration")
+    elif kind == "date_attribute":
+        attribute = trigger.get("attribute")
+        if not isinstance(attribute, str) or not attribute.startswith("contact."):
+            out.add(
+                "missing_attribute",
+                "Choose the contact date, e.g. contact.traits.renewal_date.",
+                "trigger.attribute",
+                TRIGGER_NODE,
+                "attribute",
+            )
+        if trigger.get("offset"):
+            out.duration(trigger["offset"], "trigger.offset", TRIGGER_NODE, "offset", positive=False)
+        if trigger.get("time") and parse_time_of_day(trigger["time"]) is None:
+            out.add("bad_time", "A time of day is HH:MM, e.g. 09:00.", "trigger.time", TRIGGER_NODE, "time")
+
+
+def _validate_entry(entry, out: _Collector):
+    if entry is None:
+        return
+    if not isinstance(entry, Mapping):
+        out.add("invalid", "Entry settings are an object.", "entry")
+        return
+    policy = entry.get("re_entry", "after_exit")
+    if policy not in RE_ENTRY_POLICIES:
+        out.add(
+            "unknown_re_entry",
+            f"Unknown re-entry policy “{policy}”. Use one of: {', '.join(RE_ENTRY_POLICIES)}.",
+            "entry.re_entry",
+            TRIGGER_NODE,
+            "entry.re_entry",
+        )
+    if policy == "cooldown":
+        if not entry.get("cooldown"):
+            out.add(
+                "bad_duration",
+                "Say how long a contact waits before entering again (e.g. P7D).",
+                "entry.cooldown",
+                TRIGGER_NODE,
+                "entry.cooldown",
+            )
+        else:
+            out.duration(entry["cooldown"], "entry.cooldown", TRIGGER_NODE, "entry.cooldown")
+    if entry.get("audience"):
+        for path, message in rules.validate(entry["audience"], "entry.audience"):
+            code = "unknown_operator" if "Unknown operator" in message else "bad_condition"
+            out.add(code, message, path, TRIGGER_NODE, path)
+
+
+def _validate_exit_on(goals, out: _Collector):
+    if goals is None:
+        return
+    if not isinstance(goals, list):
+        out.add("invalid", "exit_on is a list of goal events.", "exit_on")
+        return
+    for index, goal in enumerate(goals):
+        path = f"exit_on[{index}]"
+        if not isinstance(goal, Mapping) or not isinstance(goal.get("event"), str) or not goal["event"].strip():
+            out.add("missing_event", "Name the goal event, e.g. Order Completed.", f"{path}.event")
+            continue
+        if goal.get("where"):
+            for sub_path, message in rules.validate(goal["where"], f"{path}.where"):
+                code = "unknown_operator" if "Unknown operator" in message else "bad_condition"
+                out.add(code, message, sub_path)
+
+
+# -- nodes -------------------------------------------------------------------------------------
+
+
+def _validate_nodes(nodes, out: _Collector, workspace, resolve_template) -> dict[str, Mapping]:
+    if not isinstance(nodes, list):
+        out.add("invalid", "nodes is a list.", "nodes")
+        return {}
+    seen: dict[str, Mapping] = {}
+    for index, node in enumerate(nodes):
+        if not isinstance(node, Mapping):
+            out.add("invalid", "A node is an object with id, type and config.", f"nodes[{index}]")
+            continue
+        node_id = node.get("id")
+        if not isinstance(node_id, str) or not NODE_ID.match(node_id) or node_id == TRIGGER_NODE:
+            out.add(
+                "bad_node_id",
+                "A node id is 1–64 letters, digits, “-” or “_” (and not “trigger”).",
+                f"nodes[{index}].id",
+            )
+            continue
+        if node_id in seen:
+            out.node(node_id, "duplicate_node_id", f"Two nodes have the id “{node_id}”.", "id")
+            continue
+        seen[node_id] = node
+        kind = node.get("type")
+        if kind not in NODE_TYPES:
+            known = ", ".join(NODE_TYPES)
+            out.node(node_id, "unknown_node_type", f"Unknown node type “{kind}”. Use one of: {known}.", "type")
+            continue
+        config = node.get("config") or {}
+        if not isinstance(config, Mapping):
+            out.node(node_id, "invalid", "A node's config is an object.", "config")
+            continue
+        check = _NODE_CHECKS.get(kind)
+        if check:
+            check(node_id, config, out, workspace, resolve_template)
+    return seen
+
+
+def _check_email(node_id, config, out, workspace, resolve_template):
+    ref = config.get("template")
+    if ref in (None, ""):
+        out.node(node_id, "missing_template", "Choose the email template to send.", "config.template")
+    elif resolve_template is not None and resolve_template(workspace, str(ref)) is None:
+        out.node(node_id, "unknown_template", f"There is no published template “{ref}”.", "config.template")
+    category = config.get("category", "marketing")
+    if category not in EMAIL_CATEGORIES:
+        out.node(
+            node_id,
+            "unknown_category",
+            f"Unknown category “{category}”. Use marketing or transactional.",
+            "config.category",
+        )
+
+
+def _check_delay(node_id, config, out, *_):
+    mode = delay_mode(config)
+    if mode == "duration":
+        if not config.get("duration"):
+            out.node(node_id, "bad_duration", "Say how long to wait, e.g. PT1H or P2D.", "config.duration")
+        else:
+            out.duration(config["duration"], f"nodes.{node_id}.config.duration", node_id, "config.duration")
+    elif mode == "time_of_day":
+        if parse_time_of_day(config.get("time")) is None:
+            out.node(node_id, "bad_time", "A time of day is HH:MM, e.g. 09:00.", "config.time")
+        weekdays = config.get("weekdays")
+        if weekdays is not None and (
+            not isinstance(weekdays, list) or not weekdays or any(day not in WEEKDAYS for day in weekdays)
+        ):
+            out.node(
+                node_id, "bad_weekdays", f"Weekdays are a non-empty list of: {', '.join(WEEKDAYS)}.", "config.weekdays"
+            )
+    elif mode == "date_attribute":
+        attribute = config.get("attribute")
+        if not isinstance(attribute, str) or not attribute.startswith("contact."):
+            out.node(
+                node_id,
+                "missing_attribute",
+                "Choose the contact date, e.g. contact.traits.renewal_date.",
+                "config.attribute",
+            )
+        if config.get("offset"):
+            out.duration(config["offset"], f"nodes.{node_id}.config.offset", node_id, "config.offset", positive=False)
+        if config.get("time") and parse_time_of_day(config["time"]) is None:
+            out.node(node_id, "bad_time", "A time of day is HH:MM, e.g. 09:00.", "config.time")
+    else:
+        out.node(
+            node_id,
+            "unknown_delay_mode",
+            f"Unknown delay mode “{mode}”. Use duration, time_of_day or date_attribute.",
+            "config.mode",
+        )
+
+
+def _check_wait(node_id, config, out, *_):
+    if not isinstance(config.get("event"), str) or not config["event"].strip():
+        out.node(node_id, "missing_event", "Name the event to wait for.", "config.event")
+    if config.get("timeout"):
+        out.duration(config["timeout"], f"nodes.{node_id}.config.timeout", node_id, "config.timeout")
+    if config.get("where"):
+        out.rule(config["where"], f"nodes.{node_id}.config.where", node_id)
+    if config.get("match"):
+        prop, trigger_prop = match_spec(config) if isinstance(config["match"], (str, Mapping)) else ("", "")
+        if not prop or not trigger_prop:
+            out.node(
+                node_id,
+                "bad_match",
+                'Name the property to match, e.g. {"property": "cart_id"}.',
+                "config.match",
+            )
+
+
+def _check_branch(node_id, config, out, *_):
+    if not config.get("condition"):
+        out.node(node_id, "missing_condition", "A branch needs a condition.", "config.condition")
+    else:
+        out.rule(config["condition"], f"nodes.{node_id}.config.condition", node_id)
+
+
+def _check_split(node_id, config, out, *_):
+    paths = config.get("paths")
+    if not isinstance(paths, list) or not paths:
+        out.node(node_id, "missing_paths", "A split needs at least one path.", "config.paths")
+        return
+    ids = set()
+    for index, path in enumerate(paths):
+        field = f"config.paths[{index}]"
+        if not isinstance(path, Mapping):
+            out.node(node_id, "invalid", "A path is an object with id and condition.", field)
+            continue
+        path_id = path.get("id")
+        if not isinstance(path_id, str) or not NODE_ID.match(path_id) or path_id == "else":
+            out.node(node_id, "bad_port_id", "A path id is letters, digits, “-” or “_” (not “else”).", f"{field}.id")
+        elif path_id in ids:
+            out.node(node_id, "duplicate_port_id", f"Two paths have the id “{path_id}”.", f"{field}.id")
+        ids.add(path_id)
+        if not path.get("condition"):
+            out.node(node_id, "missing_condition", "Each path needs a condition.", f"{field}.condition")
+        else:
+            out.rule(path["condition"], f"nodes.{node_id}.{field}.condition", node_id)
+
+
+def _check_experiment(node_id, config, out, *_):
+    variants = config.get("variants")
+    if not isinstance(variants, list) or len(variants) < 2:
+        out.node(node_id, "experiment_variants", "An experiment needs at least two variants.", "config.variants")
+        return
+    ids, total = set(), 0.0
+    for index, variant in enumerate(variants):
+        field = f"config.variants[{index}]"
+        if not isinstance(variant, Mapping):
+            out.node(node_id, "invalid", "A variant is an object with id and weight.", field)
+            continue
+        variant_id = variant.get("id")
+        if not isinstance(variant_id, str) or not NODE_ID.match(variant_id):
+            out.node(node_id, "bad_port_id", "A variant id is letters, digits, “-” or “_”.", f"{field}.id")
+        elif variant_id in ids:
+            out.node(node_id, "duplicate_port_id", f"Two variants have the id “{variant_id}”.", f"{field}.id")
+        ids.add(variant_id)
+        weight = variant.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            out.node(node_id, "experiment_weights", "A weight is a number, 0 or more.", f"{field}.weight")
+        else:
+            total += weight
+    if total <= 0 and not any(p.code == "experiment_weights" and p.node == node_id for p in out.problems):
+        out.node(node_id, "experiment_weights", "At least one variant needs a weight above 0.", "config.variants")
+
+
+def _check_update_contact(node_id, config, out, *_):
+    spec = config.get("set")
+    if isinstance(spec, list):
+        items = [(i.get("field"), i.get("value")) if isinstance(i, Mapping) else (None, None) for i in spec]
+    elif isinstance(spec, Mapping):
+        items = list(spec.items())
+    else:
+        items = []
+    if not items:
+        out.node(node_id, "missing_changes", "Say which attributes to set.", "config.set")
+        return
+    from liquid.exceptions import LiquidError
+
+    from .engine import liquid_environment
+
+    for key, value in items:
+        path = str(key or "").removeprefix("contact.")
+        if not (path.startswith("traits.") and len(path) > 7) and path not in CONTACT_COLUMNS:
+            out.node(
+                node_id,
+                "unknown_attribute",
+                f"“{key}” cannot be set: use traits.<name> or one of {', '.join(CONTACT_COLUMNS)}.",
+                f"config.set.{key}",
+            )
+        if isinstance(value, str):
+            try:
+                liquid_environment().parse(value)
+            except LiquidError as error:
+                out.node(node_id, "bad_liquid", f"Liquid error: {error}", f"config.set.{key}")
+
+
+def _check_webhook(node_id, config, out, *_):
+    method = str(config.get("method") or "POST").upper()
+    if method not in WEBHOOK_METHODS:
+        out.node(node_id, "bad_method", f"Method must be one of: {', '.join(WEBHOOK_METHODS)}.", "config.method")
+    url = config.get("url")
+    if not isinstance(url, str) or not url.strip():
+        out.node(node_id, "missing_url", "Enter the URL to call.", "config.url")
+    else:
+        literal = url.split("{", 1)[0]
+        parts = urlsplit(literal)
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not host or "{" in url.split("//", 1)[-1].split("/", 1)[0]:
+            out.node(
+                node_id,
+                "bad_url",
+                "The URL must start with http:// or https:// and a fixed host name (Liquid only in the path).",
+                "config.url",
+            )
+        elif _obviously_private(host):
+            out.node(
+                node_id,
+                "private_url",
+                f"{host} is a private, loopback or link-local address: webhooks only go to public hosts.",
+                "config.url",
+            )
+    headers = config.get("headers") or {}
+    if not isinstance(headers, Mapping) or any(not isinstance(v, (str, int, float)) for v in headers.values()):
+        out.node(node_id, "bad_headers", "Headers are name: value pairs.", "config.headers")
+    if config.get("timeout"):
+        out.duration(config["timeout"], f"nodes.{node_id}.config.timeout", node_id, "config.timeout")
+    retries = config.get("retries", 2)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 9:
+        out.node(node_id, "bad_retries", "Retries is a whole number from 0 to 9.", "config.retries")
+
+
+def _obviously_private(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
+_NODE_CHECKS = {
+    "email": _check_email,
+    "delay": _check_delay,
+    "wait_for_event": _check_wait,
+    "branch": _check_branch,
+    "split": _check_split,
+    "experiment": _check_experiment,
+    "update_contact": _check_update_contact,
+    "webhook": _check_webhook,
+}
+
+
+# -- the graph ---------------------------------------------------------------------------------
+
+
+def _validate_graph(edges, nodes: dict[str, Mapping], out: _Collector):
+    if edges is None:
+        edges = []
+    if not isinstance(edges, list):
+        out.add("invalid", "edges is a list.", "edges")
+        return
+    outgoing: dict[tuple[str, str], str] = {}
+    adjacency: dict[str, set[str]] = {node_id: set() for node_id in nodes}
+    adjacency[TRIGGER_NODE] = set()
+    for index, edge in enumerate(edges):
+        path = f"edges[{index}]"
+        if not isinstance(edge, Mapping):
+            out.add("invalid", "An edge is an object with from, port and to.", path)
+            continue
+        source, target = edge.get("from"), edge.get("to")
+        if source and not target:
+            out.add("port_unconnected", f"An edge from “{source}” leads nowhere: connect it.", f"{path}.to", source)
+            continue
+        if source != TRIGGER_NODE and source not in nodes:
+            out.add("edge_unknown_node", f"The edge starts at an unknown node “{source}”.", f"{path}.from")
+            continue
+        if target not in nodes:
+            message = (
+                "Nothing can lead back to the trigger."
+                if target == TRIGGER_NODE
+                else f"The edge leads to an unknown node “{target}”."
+            )
+            out.add("edge_unknown_node", message, f"{path}.to", source)
+            continue
+        source_type = TRIGGER_NODE if source == TRIGGER_NODE else nodes[source].get("type")
+        port = edge.get("port") or default_port(source_type)
+        allowed = ["next"] if source == TRIGGER_NODE else ports_of(nodes[source])
+        if port is None:
+            out.add(
+                "missing_port",
+                f"Say which port of “{source}” this edge leaves from ({', '.join(allowed)}).",
+                f"{path}.port",
+                source,
+                "port",
+            )
+            continue
+        if port not in allowed:
+            message = f"“{source}” ({source_type}) has no port “{port}”" + (
+                f"; its ports are {', '.join(allowed)}." if allowed else "; it has no ports."
+            )
+            out.add("edge_unknown_port", message, f"{path}.port", source, "port")
+            continue
+        if (source, port) in outgoing:
+            out.add(
+                "port_connected_twice",
+                f"Port “{port}” of “{source}” is connected twice; a port leads to one node.",
+                f"{path}.port",
+                source,
+                f"ports.{port}",
+            )
+            continue
+        outgoing[(source, port)] = target
+        adjacency[source].add(target)
+
+    if (TRIGGER_NODE, "next") not in outgoing:
+        out.add("port_unconnected", "Connect the trigger to the first step.", "edges", TRIGGER_NODE, "ports.next")
+
+    # A decision (branch, split, experiment) with some ports connected and others not is
+    # unfinished: each outcome must lead somewhere (an Exit node ends it explicitly). Any other
+    # node may leave ports open: that outcome ends the journey there (design.md's own example
+    # ends when the awaited order arrives). A wait without a timeout never takes its timeout port.
+    for node_id, node in nodes.items():
+        ports = ports_of(node)
+        if node.get("type") == "wait_for_event" and not (node.get("config") or {}).get("timeout"):
+            ports = [p for p in ports if p != "timeout"]
+            if (node_id, "timeout") in outgoing:
+                out.node(
+                    node_id,
+                    "port_without_timeout",
+                    "The timeout port is connected but the wait has no timeout.",
+                    "config.timeout",
+                )
+        connected = [p for p in ports if (node_id, p) in outgoing]
+        if node.get("type") in DECISION_TYPES and connected and len(connected) < len(ports):
+            for port in ports:
+                if (node_id, port) not in outgoing:
+                    out.node(
+                        node_id,
+                        "port_unconnected",
+                        f"Port “{port}” of “{node_id}” is not connected: connect it (to an Exit node to end there).",
+                        f"ports.{port}",
+                    )
+
+    reachable = _reachable(adjacency)
+    for node_id in nodes:
+        if node_id not in reachable:
+            out.node(node_id, "unreachable", f"No path from the trigger reaches “{node_id}”.", "")
+
+    for cycle in _cycles_without_wait(adjacency, nodes):
+        first = cycle[0]
+        out.node(
+            first,
+            "cycle_without_wait",
+            f"The loop {' → '.join([*cycle, first])} has no Delay or Wait for event: it would run forever.",
+            "",
+        )
+
+
+def _reachable(adjacency) -> set[str]:
+    seen, stack = {TRIGGER_NODE}, [TRIGGER_NODE]
+    while stack:
+        for target in adjacency.get(stack.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _cycles_without_wait(adjacency, nodes) -> list[list[str]]:
+    """Strongly connected components (Tarjan) of the graph without delay/wait nodes that contain a
+    cycle: each is a loop that never waits."""
+    graph = {
+        node_id: [t for t in adjacency.get(node_id, ()) if t in nodes and nodes[t].get("type") not in WAIT_TYPES]
+        for node_id in nodes
+        if nodes[node_id].get("type") not in WAIT_TYPES
+    }
+    index_of, low, on_stack, stack, result = {}, {}, set(), [], []
+    counter = [0]
+
+    def connect(start):
+        # iterative Tarjan to stay clear of the recursion limit on large journeys
+        work = [(start, iter(graph[start]))]
+        index_of[start] = low[start] = counter[0]
+        counter[0] += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index_of:
+                    index_of[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(graph[child])))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index_of[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index_of[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    result.append(sorted(component))
+
+    for node_id in graph:
+        if node_id not in index_of:
+            connect(node_id)
+    return result
+
+
+def resolve_templates(definition, workspace, resolve_template: Callable | None = None) -> dict[str, int]:
+    """node id -> pinned template version id for every email node (what publishing stores)."""
+    if resolve_template is None:
+        from . import executors
+
+        if not executors.has_hook("template.resolve"):
+            return {}
+        resolve_template = executors.hook("template.resolve")
+    pinned = {}
+    for node in definition.get("nodes") or []:
+        if node.get("type") == "email" and (node.get("config") or {}).get("template"):
+            version_id = resolve_template(workspace, str(node["config"]["template"]))
+            if version_id is not None:
+                pinned[node["id"]] = version_id
+    return pinned
