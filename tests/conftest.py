@@ -139,6 +139,16 @@ def page_for(browser, live_app):
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # console.error from the app; chromium's own "Failed to load resource" line for an expected
+        # 4xx answer (a refused login, a 403 for a role) is not an app error.
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
         page.console_errors = errors
         if user is not None:
             page.goto("/login")

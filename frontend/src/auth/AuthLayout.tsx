@@ -1,8 +1,10 @@
 import type { ReactNode } from "react";
 import { Logo } from "../shell/Logo";
+import { useDocumentTitle } from "../lib/ui";
 
 /** The centred card of the pages shown before logging in. */
 export function AuthLayout({ title, subtitle, children }: { title: string; subtitle?: ReactNode; children: ReactNode }) {
+  useDocumentTitle(title);
   return (
     <main className="auth-page">
       <div className="auth-card">

@@ -15,7 +15,7 @@ export function formatDate(value: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? value : dateOnly.format(date);
 }
 
-/** "wk_…3f9a" style display of a secret's last characters. */
+/** A secret recognised by its first characters (the server stores only those and a hash): "wk_a1B2c3d…". */
 export function maskedHint(hint: string | null | undefined): string {
-  return hint ? `…${hint}` : "—";
+  return hint ? `${hint}…` : "—";
 }

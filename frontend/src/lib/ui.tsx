@@ -1,8 +1,9 @@
 /** Shared building blocks for pages: banners, fields, page headers, secrets shown once. */
-import { useId, useRef, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes } from "react";
 import { ApiError, errorMessage } from "./api";
 
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+  useDocumentTitle(title);
   return (
     <header className="page-header">
       <div>
@@ -12,6 +13,12 @@ export function PageHeader({ title, description, actions }: { title: string; des
       {actions ? <div className="page-actions">{actions}</div> : null}
     </header>
   );
+}
+
+export function useDocumentTitle(title: string) {
+  useEffect(() => {
+    document.title = `${title} · Wayline`;
+  }, [title]);
 }
 
 type Tone = "error" | "success" | "info" | "warning";
@@ -109,7 +116,7 @@ export function SecretBox({ label, value, onDone }: { label: string; value: stri
     }
   }
   return (
-    <section className="secret-box" aria-label={label}>
+    <section className="secret-box" aria-label="Shown once">
       <p className="secret-warning">
         <strong>Copy it now.</strong> This is the only time Wayline shows it; only a hash is stored.
       </p>

@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Navigate, Route, Routes } from "react-router-dom";
 import { settingsNavigation } from "../lib/navigation";
 import { useMember, type Capability } from "../lib/session";
@@ -11,7 +12,7 @@ import { AuditPage } from "./AuditPage";
 export function SettingsRoutes() {
   const member = useMember();
   const first = settingsNavigation(member)[0]?.to ?? "/settings/tokens";
-  const guard = (capability: Capability, element: React.ReactNode) =>
+  const guard = (capability: Capability, element: ReactNode) =>
     member.capabilities.includes(capability) ? (
       element
     ) : (
