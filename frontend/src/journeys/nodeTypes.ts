@@ -1,0 +1,227 @@
+/**
+ * THE list of node types on the browser side: a mirror of journeys/nodes.py (`catalog()`).
+ *
+ * The block between the BEGIN/END markers is strict JSON so that tests/canvas/test_node_types_agree.py
+ * can read it and check that it equals the server's catalog. Change both together.
+ */
+
+// BEGIN CATALOG
+export const CATALOG = {
+  "node_types": [
+    {
+      "type": "email",
+      "label": "Send email",
+      "ports": [
+        "next"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "template",
+        "category"
+      ],
+      "description": "Sends one email, personalized for the contact at send time."
+    },
+    {
+      "type": "delay",
+      "label": "Delay",
+      "ports": [
+        "next"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "mode",
+        "duration",
+        "time",
+        "weekdays",
+        "attribute",
+        "offset"
+      ],
+      "description": "Waits a duration, until a local time on chosen weekdays, or until a contact date ± offset."
+    },
+    {
+      "type": "wait_for_event",
+      "label": "Wait for event",
+      "ports": [
+        "event",
+        "timeout"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "event",
+        "where",
+        "match",
+        "timeout"
+      ],
+      "description": "Waits for an event (with conditions, optionally matching a trigger property) or a timeout."
+    },
+    {
+      "type": "branch",
+      "label": "Branch",
+      "ports": [
+        "yes",
+        "no"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "condition"
+      ],
+      "description": "Goes one way if the condition holds, the other way if not."
+    },
+    {
+      "type": "split",
+      "label": "Split",
+      "ports": [
+        "else"
+      ],
+      "dynamic_ports": "paths",
+      "config": [
+        "paths"
+      ],
+      "description": "Ordered paths, each with a condition; the first that holds wins, otherwise “else”."
+    },
+    {
+      "type": "experiment",
+      "label": "Experiment",
+      "ports": [],
+      "dynamic_ports": "variants",
+      "config": [
+        "variants"
+      ],
+      "description": "Sends each contact down one variant by weight; a contact always gets the same variant."
+    },
+    {
+      "type": "update_contact",
+      "label": "Update contact",
+      "ports": [
+        "next"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "set"
+      ],
+      "description": "Sets contact attributes; values may use Liquid."
+    },
+    {
+      "type": "webhook",
+      "label": "Webhook",
+      "ports": [
+        "success",
+        "failure"
+      ],
+      "dynamic_ports": null,
+      "config": [
+        "method",
+        "url",
+        "headers",
+        "body",
+        "timeout",
+        "retries"
+      ],
+      "description": "Calls an HTTP endpoint (never a private address); the response is kept for later nodes."
+    },
+    {
+      "type": "exit",
+      "label": "Exit",
+      "ports": [],
+      "dynamic_ports": null,
+      "config": [],
+      "description": "Ends the journey for the contact."
+    }
+  ],
+  "trigger_types": [
+    "event",
+    "inactivity",
+    "date_attribute",
+    "api"
+  ],
+  "re_entry_policies": [
+    "once",
+    "after_exit",
+    "cooldown"
+  ],
+  "email_categories": [
+    "marketing",
+    "transactional"
+  ],
+  "weekdays": [
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun"
+  ],
+  "webhook_methods": [
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE"
+  ]
+} as const;
+// END CATALOG
+
+export type NodeKind = (typeof CATALOG.node_types)[number]["type"];
+export type TriggerType = (typeof CATALOG.trigger_types)[number];
+export type ReEntryPolicy = (typeof CATALOG.re_entry_policies)[number];
+export type EmailCategory = (typeof CATALOG.email_categories)[number];
+export type Weekday = (typeof CATALOG.weekdays)[number];
+export type WebhookMethod = (typeof CATALOG.webhook_methods)[number];
+
+export interface NodeTypeSpec {
+  type: NodeKind;
+  label: string;
+  ports: readonly string[];
+  dynamic_ports: "paths" | "variants" | null;
+  config: readonly string[];
+  description: string;
+}
+
+export const TRIGGER_NODE = "trigger";
+
+export const NODE_TYPES: readonly NodeTypeSpec[] = CATALOG.node_types;
+export const NODE_KINDS: readonly NodeKind[] = NODE_TYPES.map((spec) => spec.type);
+export const TRIGGER_TYPES: readonly TriggerType[] = CATALOG.trigger_types;
+export const RE_ENTRY_POLICIES: readonly ReEntryPolicy[] = CATALOG.re_entry_policies;
+export const EMAIL_CATEGORIES: readonly EmailCategory[] = CATALOG.email_categories;
+export const WEEKDAYS: readonly Weekday[] = CATALOG.weekdays;
+export const WEBHOOK_METHODS: readonly WebhookMethod[] = CATALOG.webhook_methods;
+
+const BY_TYPE = new Map<string, NodeTypeSpec>(NODE_TYPES.map((spec) => [spec.type, spec]));
+
+export function isNodeKind(value: unknown): value is NodeKind {
+  return typeof value === "string" && BY_TYPE.has(value);
+}
+
+export function nodeSpec(kind: string): NodeTypeSpec | undefined {
+  return BY_TYPE.get(kind);
+}
+
+interface HasPorts {
+  type: string;
+  config?: Record<string, unknown> | null;
+}
+
+/** The output ports of one node, in order (journeys.nodes.ports_of). */
+export function portsOf(node: HasPorts): string[] {
+  if (node.type === TRIGGER_NODE) return ["next"];
+  const spec = BY_TYPE.get(node.type);
+  if (!spec) return [];
+  if (spec.dynamic_ports) {
+    const items = node.config?.[spec.dynamic_ports];
+    const dynamic = Array.isArray(items)
+      ? items.flatMap((item) => (item && typeof item === "object" && (item as { id?: unknown }).id ? [String((item as { id: unknown }).id)] : []))
+      : [];
+    return [...dynamic, ...spec.ports];
+  }
+  return [...spec.ports];
+}
+
+/** The port an edge without `port` means (journeys.nodes.default_port). */
+export function defaultPort(kind: string | undefined): string | null {
+  if (kind === TRIGGER_NODE) return "next";
+  const spec = kind ? BY_TYPE.get(kind) : undefined;
+  if (spec && !spec.dynamic_ports && spec.ports.length === 1) return spec.ports[0];
+  return null;
+}

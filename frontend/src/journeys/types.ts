@@ -1,0 +1,267 @@
+/**
+ * The journey definition (shared/design.md, "Journey definition") and the journeys API's shapes.
+ * The definition is the contract between canvas, API, engine and tests: keep it plain JSON.
+ */
+import type { EmailCategory, NodeKind, ReEntryPolicy, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
+
+// -- The rule language (journeys/rules.py) ------------------------------------------------------
+
+export type Operator =
+  | "eq"
+  | "neq"
+  | "gt"
+  | "gte"
+  | "lt"
+  | "lte"
+  | "in"
+  | "not_in"
+  | "contains"
+  | "not_contains"
+  | "starts_with"
+  | "exists"
+  | "not_exists"
+  | "before"
+  | "after";
+
+export type CountOperator = "eq" | "neq" | "gt" | "gte" | "lt" | "lte";
+
+export type Scalar = string | number | boolean | null;
+
+export interface FieldRule {
+  field: string;
+  op: Operator;
+  value?: Scalar | Scalar[];
+}
+
+export interface PerformedRule {
+  performed: string;
+  within?: string;
+  count?: Partial<Record<CountOperator, number>>;
+  where?: Rule;
+}
+
+export interface AllRule {
+  all: Rule[];
+}
+export interface AnyRule {
+  any: Rule[];
+}
+export interface NotRule {
+  not: Rule;
+}
+
+/** `{}` means "no condition" and holds. */
+export type Rule = AllRule | AnyRule | NotRule | FieldRule | PerformedRule | Record<string, never>;
+
+// -- The definition -----------------------------------------------------------------------------
+
+export interface Trigger {
+  type: TriggerType;
+  event?: string;
+  where?: Rule;
+  /** inactivity: no event for this long */
+  duration?: string;
+  /** date_attribute: the contact date, "before"/"after" and how long */
+  attribute?: string;
+  direction?: "before" | "after";
+  offset?: string;
+  time?: string;
+  [key: string]: unknown;
+}
+
+export interface Entry {
+  re_entry?: ReEntryPolicy;
+  cooldown?: string;
+  audience?: Rule;
+  [key: string]: unknown;
+}
+
+export interface ExitGoal {
+  event: string;
+  as_conversion?: boolean;
+  where?: Rule;
+  revenue?: string;
+  [key: string]: unknown;
+}
+
+export interface EmailConfig {
+  template?: string;
+  category?: EmailCategory;
+}
+
+export interface DelayConfig {
+  mode?: "duration" | "time_of_day" | "date_attribute";
+  duration?: string;
+  time?: string;
+  weekdays?: Weekday[];
+  attribute?: string;
+  offset?: string;
+}
+
+export interface WaitForEventConfig {
+  event?: string;
+  where?: Rule;
+  match?: { property: string; trigger_property?: string } | string;
+  timeout?: string;
+}
+
+export interface BranchConfig {
+  condition?: Rule;
+}
+
+export interface SplitPath {
+  id: string;
+  label?: string;
+  condition?: Rule;
+}
+export interface SplitConfig {
+  paths?: SplitPath[];
+}
+
+export interface Variant {
+  id: string;
+  label?: string;
+  weight: number;
+}
+export interface ExperimentConfig {
+  variants?: Variant[];
+}
+
+export interface UpdateContactConfig {
+  set?: Record<string, Scalar>;
+}
+
+export interface WebhookConfig {
+  method?: WebhookMethod;
+  url?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeout?: string;
+  retries?: number;
+}
+
+export interface NodeConfigs {
+  email: EmailConfig;
+  delay: DelayConfig;
+  wait_for_event: WaitForEventConfig;
+  branch: BranchConfig;
+  split: SplitConfig;
+  experiment: ExperimentConfig;
+  update_contact: UpdateContactConfig;
+  webhook: WebhookConfig;
+  exit: Record<string, never>;
+}
+
+export type NodeConfig = Record<string, unknown>;
+
+export interface NodeDef {
+  id: string;
+  type: NodeKind;
+  config: NodeConfig;
+  [key: string]: unknown;
+}
+
+export interface EdgeDef {
+  from: string;
+  to: string;
+  port?: string;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface JourneyDefinition {
+  trigger: Trigger;
+  entry: Entry;
+  exit_on: ExitGoal[];
+  nodes: NodeDef[];
+  edges: EdgeDef[];
+  layout: Record<string, Point>;
+  [key: string]: unknown;
+}
+
+// -- The API ------------------------------------------------------------------------------------
+
+export type JourneyStatus = "draft" | "live" | "paused" | "archived";
+
+export interface UserRef {
+  id: number;
+  email: string;
+  name?: string;
+}
+
+export interface JourneySummary {
+  id: number;
+  name: string;
+  description?: string;
+  status: JourneyStatus;
+  trigger_type: string;
+  trigger_event: string;
+  in_journey?: number;
+  entered_7d?: number;
+  converted_7d?: number;
+  updated_at: string;
+  updated_by?: UserRef | string | null;
+  live_version?: number | null;
+  has_unpublished_changes?: boolean;
+}
+
+export interface ValidationProblem {
+  /** the node id, "trigger", "entry", "exit_on" or "" for the journey as a whole */
+  node: string;
+  /** the field path inside the node, e.g. "config.template" or "port:timeout" */
+  field: string;
+  message: string;
+}
+
+export interface Journey extends JourneySummary {
+  draft: JourneyDefinition;
+  draft_revision: number;
+  live_definition?: JourneyDefinition | null;
+  problems?: ValidationProblem[];
+}
+
+export interface JourneyVersionSummary {
+  number: number;
+  published_at: string;
+  published_by?: UserRef | string | null;
+  live?: boolean;
+}
+
+export interface JourneyVersion extends JourneyVersionSummary {
+  definition: JourneyDefinition;
+}
+
+export interface NodeCounts {
+  entered: number;
+  waiting: number;
+  left: number;
+  sent?: number;
+  opened?: number;
+  clicked?: number;
+}
+
+export type CountsByNode = Record<string, NodeCounts>;
+
+/** One node of the live version in the publish dry run: how many enrollments stand there. */
+export interface DryRunNode {
+  node: string;
+  type?: string;
+  count: number;
+  /** where moving would put them: the same id in the new version, or null when it is gone */
+  target: string | null;
+}
+
+export interface DryRun {
+  in_flight: number;
+  nodes: DryRunNode[];
+}
+
+export interface LibraryJourney {
+  key: string;
+  name: string;
+  description: string;
+  trigger?: string;
+}
