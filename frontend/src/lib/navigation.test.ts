@@ -30,3 +30,14 @@ describe("navigation by role", () => {
     expect(homePath({ capabilities: ROLE_CAPABILITIES.qa })).toBe("/journeys");
   });
 });
+
+describe("safeNext", () => {
+  it("keeps paths of this app and refuses other origins and the login page", async () => {
+    const { safeNext } = await import("../auth/AuthLayout");
+    expect(safeNext("/journeys/12")).toBe("/journeys/12");
+    expect(safeNext("//evil.example")).toBeNull();
+    expect(safeNext("https://evil.example")).toBeNull();
+    expect(safeNext("/login?next=/x")).toBeNull();
+    expect(safeNext(null)).toBeNull();
+  });
+});

@@ -146,18 +146,11 @@ function MemberList({ onChanged }: { onChanged: (message: string) => void }) {
                     {member.name ? <span className="cell-sub">{member.email}</span> : null}
                   </td>
                   <td>
-                    <select
-                      aria-label={`Role of ${member.email}`}
-                      value={member.role}
-                      disabled={changeRole.isPending || !member.is_active}
-                      onChange={(event) => changeRole.mutate({ member, role: event.target.value as Role })}
-                    >
-                      {ROLE_OPTIONS.map((option) => (
-                        <option key={option.value} value={option.value}>
-                          {option.label}
-                        </option>
-                      ))}
-                    </select>
+                    <RolePicker
+                      member={member}
+                      saving={changeRole.isPending && changeRole.variables?.member.id === member.id}
+                      onSave={(role) => changeRole.mutate({ member, role })}
+                    />
                   </td>
                   <td>
                     {member.is_active ? (
@@ -208,6 +201,39 @@ function MemberList({ onChanged }: { onChanged: (message: string) => void }) {
         </table>
       ) : null}
     </section>
+  );
+}
+
+/** A role select with an explicit Save: arrowing through a select must not change anyone's role. */
+function RolePicker({ member, saving, onSave }: { member: Member; saving: boolean; onSave: (role: Role) => void }) {
+  const [role, setRole] = useState<Role>(member.role);
+  const [shown, setShown] = useState<Role>(member.role);
+  if (shown !== member.role) {
+    // The server's answer changed the role (or refused it): follow it.
+    setShown(member.role);
+    setRole(member.role);
+  }
+  const changed = role !== member.role;
+  return (
+    <span className="role-picker">
+      <select aria-label={`Role of ${member.email}`} value={role} disabled={saving || !member.is_active} onChange={(event) => setRole(event.target.value as Role)}>
+        {ROLE_OPTIONS.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+      {changed ? (
+        <>
+          <button type="button" className="button button-small button-primary" disabled={saving} onClick={() => onSave(role)} aria-label={`Save role of ${member.email}`}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+          <button type="button" className="button button-small button-quiet" disabled={saving} onClick={() => setRole(member.role)}>
+            Cancel
+          </button>
+        </>
+      ) : null}
+    </span>
   );
 }
 
