@@ -303,3 +303,38 @@ def test_the_app_is_installable(page_for, live_app):
     for icon in manifest["icons"]:
         assert page.request.get(icon["src"]).ok, icon["src"]
     assert page.console_errors == []
+
+
+def test_logging_out_ends_the_session(page_for, qa):
+    page = page_for(qa)
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto("/settings/tokens")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fsettings%2Ftokens$"))
+    assert page.console_errors == []
+
+
+def test_an_invited_user_with_an_account_joins_with_their_password(page_for, admin, outsider):
+    page = page_for(admin)
+    page.goto("/settings/members")
+    page.get_by_label("Email address").fill(outsider.email)
+    page.get_by_label("Role", exact=True).select_option("marketer")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_test_id("notice")).to_contain_text(outsider.email)
+    link = link_in_last_email(outsider.email, "invite")
+
+    invitee = page_for()
+    invitee.goto(link)
+    expect(invitee.get_by_text("You already have a Wayline account")).to_be_visible()
+    expect(invitee.get_by_label("Your name")).to_have_count(0)
+    invitee.get_by_label("Password").fill("wrong-password-1")
+    invitee.get_by_role("button", name="Join workspace").click()
+    expect(invitee.locator(".field-error")).to_have_text("Wrong password for the existing account.")
+
+    invitee.get_by_label("Password").fill(PASSWORD)
+    invitee.get_by_role("button", name="Join workspace").click()
+    expect(invitee.get_by_test_id("current-role")).to_have_text("Marketer")
+    switcher = invitee.get_by_label("Workspace")
+    expect(switcher.locator("option")).to_have_text(["Other Corp (Admin)", "Acme Shop (Marketer)"])
+    expect(switcher).to_have_value(str(Membership.objects.get(user=outsider, role=Role.MARKETER).workspace_id))
+    assert page.console_errors == [] and invitee.console_errors == []
