@@ -1,0 +1,569 @@
+"""REST API: templates (with immutable versions), content blocks, coupon pools, previews and test
+sends, the outbox with the sandbox mailbox, sending settings (admins only)."""
+
+from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
+from accounts.actions import record_audit
+from accounts.errors import DomainError
+from journeys.models import Contact
+
+from . import actions, domains, rendering
+from .models import (
+    Category,
+    ContentBlock,
+    Coupon,
+    CouponPool,
+    Message,
+    SandboxEmail,
+    SendingSettings,
+    Template,
+    TemplateVersion,
+)
+
+
+def _invalid(error):
+    """TemplateInvalid -> 400 with the usual shape plus the problems' lines and columns."""
+    return Response(
+        {"error": error.message, "code": error.code, "fields": error.fields, "problems": error.problems},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+# -- templates -------------------------------------------------------------------------------------
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = TemplateVersion
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "preheader",
+            "from_name",
+            "mjml",
+            "blocks",
+            "roots",
+            "warnings",
+            "content_hash",
+            "created_by",
+            "created_at",
+        ]
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    subject = serializers.CharField(write_only=True, required=False)
+    preheader = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    from_name = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    mjml = serializers.CharField(write_only=True, required=False, trim_whitespace=False)
+    coupon_pool = serializers.SlugRelatedField(
+        slug_field="slug", queryset=CouponPool.objects.none(), required=False, allow_null=True
+    )
+    latest_version = VersionSerializer(read_only=True)
+
+    class Meta:
+        model = Template
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "category",
+            "topic",
+            "coupon_pool",
+            "latest_version",
+            "created_at",
+            "updated_at",
+            "subject",
+            "preheader",
+            "from_name",
+            "mjml",
+        ]
+        read_only_fields = ["id", "latest_version", "created_at", "updated_at"]
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if workspace is not None:
+            self.fields["coupon_pool"].queryset = scoped(CouponPool, workspace)
+
+    def validate_category(self, value):
+        if value not in Category.values:
+            raise serializers.ValidationError("Choose marketing or transactional.")
+        return value
+
+
+class TemplateListSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="latest_version.number", read_only=True, default=None)
+    subject = serializers.CharField(source="latest_version.subject", read_only=True, default="")
+
+    class Meta:
+        model = Template
+        fields = ["id", "slug", "name", "category", "topic", "version", "subject", "updated_at"]
+
+
+class SourceSerializer(serializers.Serializer):
+    mjml = serializers.CharField(trim_whitespace=False)
+    subject = serializers.CharField(required=False, allow_blank=True, default="")
+    preheader = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PreviewSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, help_text="a version number; the latest by default")
+    contact = serializers.IntegerField(required=False, help_text="render for this contact")
+    context = serializers.DictField(required=False, help_text="or for this context (merged over the contact's)")
+    mjml = serializers.CharField(required=False, trim_whitespace=False, help_text="unsaved source to preview")
+    subject = serializers.CharField(required=False, allow_blank=True)
+    preheader = serializers.CharField(required=False, allow_blank=True)
+
+
+class TestSendSerializer(serializers.Serializer):
+    to = serializers.EmailField()
+    version = serializers.IntegerField(required=False)
+    contact = serializers.IntegerField(required=False)
+
+
+def _rendered(rendered):
+    return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+
+
+class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
+    queryset = Template.objects.select_related("latest_version__created_by", "coupon_pool")
+    http_method_names = ["get", "post", "patch", "delete"]
+    capabilities = {"validate": "qa", "preview": "qa", "preview_source": "qa", "test_send": "qa"}
+
+    def get_serializer_class(self):
+        return TemplateListSerializer if self.action == "list" else TemplateSerializer
+
+    def get_serializer(self, *args, **kwargs):
+        if self.get_serializer_class() is TemplateSerializer:
+            kwargs["workspace"] = self.request.workspace
+        return super().get_serializer(*args, **kwargs)
+
+    def create(self, request):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            template, _ = actions.save_template(request.workspace, request.user, **body.validated_data)
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        template = self.get_object()
+        body = self.get_serializer(template, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        try:
+            template, _ = actions.save_template(request.workspace, request.user, template, **body.validated_data)
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        return Response(TemplateSerializer(template).data)
+
+    def destroy(self, request, pk=None):
+        template = self.get_object()
+        if Message.objects.filter(template_version__template=template).exists():
+            raise DomainError("This template has sent messages; it cannot be deleted.", code="in_use")
+        record_audit(request.workspace, request.user, "template.delete", template.slug)
+        with transaction.atomic():
+            Template.objects.filter(pk=template.pk).update(latest_version=None)
+            template.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        template = self.get_object()
+        return Response(VersionSerializer(template.versions.select_related("created_by"), many=True).data)
+
+    def _version(self, template, number):
+        if number is None:
+            if template.latest_version is None:
+                raise DomainError("The template has no version yet.", code="no_version")
+            return template.latest_version
+        return get_object_or_404(template.versions, number=number)
+
+    def _contact(self, contact_id):
+        return get_scoped_or_404(Contact, self.request.workspace, pk=contact_id) if contact_id else None
+
+    @extend_schema(request=SourceSerializer)
+    @action(detail=False, methods=["post"])
+    def validate(self, request):
+        """Problems of a source (Liquid syntax errors, undefined variables, MJML structure), each
+        with line and column; nothing is saved."""
+        body = SourceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        problems, _ = rendering.validate_template(
+            data["mjml"], data["subject"], data["preheader"], actions.workspace_blocks(request.workspace)
+        )
+        if not any(p.kind != "undefined" for p in problems):
+            try:
+                actions.compile_source(request.workspace, data["mjml"], data["subject"], data["preheader"])
+            except actions.TemplateInvalid as error:
+                return Response({"valid": False, "problems": error.problems})
+        return Response(
+            {"valid": not any(p.kind != "undefined" for p in problems), "problems": [p.as_dict() for p in problems]}
+        )
+
+    @extend_schema(request=PreviewSerializer)
+    @action(detail=True, methods=["post"])
+    def preview(self, request, pk=None):
+        """Render a version (or unsaved source) for a contact or a given context."""
+        template = self.get_object()
+        body = PreviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        contact = self._contact(data.get("contact"))
+        try:
+            if data.get("mjml"):
+                _, rendered = actions.preview_source(
+                    request.workspace,
+                    data["mjml"],
+                    data.get("subject") or (template.latest_version.subject if template.latest_version else ""),
+                    data.get("preheader", ""),
+                    contact=contact,
+                    sample=data.get("context"),
+                )
+            else:
+                version = self._version(template, data.get("version"))
+                rendered = actions.preview(request.workspace, version, contact=contact, sample=data.get("context"))
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        except rendering.RenderError as error:
+            raise DomainError(f"The template could not be rendered: {error}", code="render_failed") from None
+        return Response(_rendered(rendered))
+
+    @extend_schema(request=TestSendSerializer)
+    @action(detail=True, methods=["post"], url_path="test-send")
+    def test_send(self, request, pk=None):
+        """Send to a member's address, marked as a test (outside caps and metrics)."""
+        template = self.get_object()
+        body = TestSendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        version = self._version(template, data.get("version"))
+        message = actions.test_send(
+            request.workspace, request.user, version, data["to"], contact=self._contact(data.get("contact"))
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+# -- content blocks and coupon pools ---------------------------------------------------------------
+
+
+class BlockSerializer(serializers.ModelSerializer):
+    condition = serializers.JSONField(required=False, allow_null=True)
+
+    class Meta:
+        model = ContentBlock
+        fields = ["id", "name", "description", "source", "condition", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+        extra_kwargs = {"source": {"trim_whitespace": False}}
+
+
+class BlockViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
+    queryset = ContentBlock.objects.all()
+    serializer_class = BlockSerializer
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def create(self, request):
+        body = BlockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            block = actions.save_block(request.workspace, request.user, **body.validated_data)
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        block = self.get_object()
+        body = BlockSerializer(block, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        try:
+            block = actions.save_block(request.workspace, request.user, block, **body.validated_data)
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        return Response(BlockSerializer(block).data)
+
+
+class CouponPoolSerializer(serializers.ModelSerializer):
+    codes = serializers.ListField(child=serializers.CharField(max_length=100), write_only=True, required=False)
+    available = serializers.SerializerMethodField()
+    assigned = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CouponPool
+        fields = ["id", "slug", "name", "percent_off", "description", "valid_days", "codes", "available", "assigned"]
+        read_only_fields = ["id", "available", "assigned"]
+
+    def get_available(self, pool):
+        return pool.coupons.filter(contact__isnull=True).count()
+
+    def get_assigned(self, pool):
+        return pool.coupons.filter(contact__isnull=False).count()
+
+
+class CouponPoolViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    queryset = CouponPool.objects.order_by("slug")
+    serializer_class = CouponPoolSerializer
+
+    def perform_create(self, serializer):
+        codes = serializer.validated_data.pop("codes", [])
+        try:
+            with transaction.atomic():
+                pool = serializer.save(workspace=self.request.workspace)
+                _add_codes(pool, codes)
+        except IntegrityError:
+            raise DomainError("That slug is in use already.", fields={"slug": ["Already in use."]}) from None
+        record_audit(self.request.workspace, self.request.user, "coupon_pool.create", pool.slug, codes=len(codes))
+
+    @extend_schema(request=CouponPoolSerializer)
+    @action(detail=True, methods=["post"])
+    def codes(self, request, pk=None):
+        pool = self.get_object()
+        codes = [str(c).strip() for c in request.data.get("codes") or [] if str(c).strip()]
+        added = _add_codes(pool, codes)
+        return Response({"added": added, **CouponPoolSerializer(pool).data})
+
+
+def _add_codes(pool, codes):
+    existing = set(pool.coupons.filter(code__in=codes).values_list("code", flat=True))
+    fresh = [Coupon(workspace=pool.workspace, pool=pool, code=c) for c in dict.fromkeys(codes) if c not in existing]
+    Coupon.objects.bulk_create(fresh)
+    return len(fresh)
+
+
+# -- the outbox and the sandbox mailbox ------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    template = serializers.CharField(source="template_version.template.slug", read_only=True)
+    template_version = serializers.IntegerField(source="template_version.number", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "status",
+            "reason",
+            "to_email",
+            "subject",
+            "category",
+            "topic",
+            "is_test",
+            "template",
+            "template_version",
+            "contact",
+            "enrollment_id",
+            "journey_id",
+            "node_id",
+            "visit",
+            "attempts",
+            "next_attempt_at",
+            "sent_at",
+            "opened_at",
+            "open_count",
+            "clicked_at",
+            "click_count",
+            "created_at",
+        ]
+
+
+class MessageDetailSerializer(MessageSerializer):
+    sandbox = serializers.SerializerMethodField()
+
+    class Meta(MessageSerializer.Meta):
+        fields = MessageSerializer.Meta.fields + ["from_email", "html", "text", "headers", "links", "sandbox"]
+
+    def get_sandbox(self, message):
+        """What the sandbox mailbox received for this message (None with a real transport)."""
+        mail = (
+            SandboxEmail.objects.filter(
+                workspace=message.workspace, raw__contains=f"X-Wayline-Message: {message.pk}\n"
+            ).first()
+            if message.status in (Message.Status.SENT, Message.Status.IN_DOUBT)
+            else None
+        )
+        return SandboxEmailDetailSerializer(mail).data if mail else None
+
+
+class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Message.objects.select_related("template_version__template")
+    capabilities = {"resolve": "manage"}
+
+    def get_serializer_class(self):
+        return MessageDetailSerializer if self.action == "retrieve" else MessageSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        params = self.request.query_params
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        if params.get("contact"):
+            queryset = queryset.filter(contact_id=params["contact"])
+        if params.get("test") in ("true", "false"):
+            queryset = queryset.filter(is_test=params["test"] == "true")
+        return queryset
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        """An in-doubt message: {"resolution": "sent"} or {"resolution": "resend"}."""
+        message = actions.resolve_in_doubt(self.get_object(), request.user, request.data.get("resolution"))
+        return Response(MessageSerializer(message).data)
+
+
+class SandboxEmailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "created_at"]
+
+
+class SandboxEmailDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
+
+
+class SandboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The sandbox mailbox: every email the embedded transport 'sent' for this workspace."""
+
+    queryset = SandboxEmail.objects.all()
+
+    def get_serializer_class(self):
+        return SandboxEmailDetailSerializer if self.action == "retrieve" else SandboxEmailSerializer
+
+
+# -- sending settings (admins only) ----------------------------------------------------------------
+
+
+class TopicSerializer(serializers.Serializer):
+    key = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class SendingSettingsSerializer(serializers.ModelSerializer):
+    topics = TopicSerializer(many=True, required=False)
+    dkim_private_key = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False)
+    smtp_password = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    has_dkim_key = serializers.SerializerMethodField()
+    dkim_record = serializers.SerializerMethodField()
+    sender_domain = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = SendingSettings
+        fields = [
+            "from_name",
+            "from_email",
+            "reply_to",
+            "postal_address",
+            "unsubscribe_mailto",
+            "transport",
+            "smtp_host",
+            "smtp_port",
+            "smtp_username",
+            "smtp_password",
+            "smtp_use_tls",
+            "smtp_use_ssl",
+            "dkim_selector",
+            "dkim_private_key",
+            "has_dkim_key",
+            "dkim_record",
+            "frequency_cap",
+            "frequency_window_hours",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "topics",
+            "sender_domain",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+    def get_has_dkim_key(self, sending):
+        return bool(sending.dkim_private_key)
+
+    def get_dkim_record(self, sending):
+        if not sending.dkim_private_key:
+            return ""
+        try:
+            return domains.dkim_record(sending.dkim_private_key)
+        except ValueError:
+            return ""
+
+    def validate_dkim_private_key(self, value):
+        if value:
+            try:
+                domains.public_key_of(value)
+            except (ValueError, TypeError):
+                raise serializers.ValidationError("This is not a PEM private key.") from None
+        return value
+
+    def validate_frequency_window_hours(self, value):
+        if value < 1:
+            raise serializers.ValidationError("At least one hour.")
+        return value
+
+    def validate(self, data):
+        start = data.get("quiet_hours_start", getattr(self.instance, "quiet_hours_start", None))
+        end = data.get("quiet_hours_end", getattr(self.instance, "quiet_hours_end", None))
+        if (start is None) != (end is None):
+            raise serializers.ValidationError({"quiet_hours_end": ["Give both ends of the quiet hours, or neither."]})
+        return data
+
+
+class SendingSettingsView(APIView):
+    read_capability = "manage"
+    write_capability = "manage"
+
+    def get(self, request):
+        return Response(SendingSettingsSerializer(actions.sending_settings(request.workspace)).data)
+
+    @extend_schema(request=SendingSettingsSerializer)
+    def patch(self, request):
+        sending = actions.sending_settings(request.workspace)
+        body = SendingSettingsSerializer(sending, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        if "topics" in changes:
+            changes["topics"] = [dict(t) for t in changes["topics"]]
+        sending = actions.update_sending_settings(request.workspace, request.user, changes)
+        return Response(SendingSettingsSerializer(sending).data)
+
+
+class DkimKeyView(APIView):
+    read_capability = "manage"
+    write_capability = "manage"
+
+    @extend_schema(request=None)
+    def post(self, request):
+        """Generate a new DKIM key (2048-bit RSA); the response shows the DNS record to publish."""
+        selector = str(request.data.get("selector") or "wayline").strip()
+        sending = actions.update_sending_settings(
+            request.workspace,
+            request.user,
+            {"dkim_private_key": domains.generate_dkim_key(), "dkim_selector": selector},
+        )
+        return Response(SendingSettingsSerializer(sending).data, status=status.HTTP_201_CREATED)
+
+
+class DomainCheckView(APIView):
+    read_capability = "manage"
+
+    def get(self, request):
+        """Which of SPF, DKIM and DMARC the sending domain still needs (live DNS lookups)."""
+        sending = actions.sending_settings(request.workspace)
+        return Response(
+            domains.check_domain(
+                sending.sender_domain,
+                sending.dkim_selector,
+                sending.dkim_private_key,
+                resolver=domains.default_resolver(),
+            )
+        )

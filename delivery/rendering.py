@@ -1,0 +1,640 @@
+"""Compile once, personalize per contact (design.md, "Rendering").
+
+Pure: no ORM, no I/O. When a template version is saved, `compile_template` expands its content
+blocks, protects every piece of Liquid markup behind an opaque placeholder, compiles the MJML to
+HTML once, restores the Liquid, derives the text part (also a Liquid template) and checks that both
+parse. `prepare` parses them once per process (cached by content hash). Per contact, `render_email`
+renders the cached templates, rewrites links for signed click tracking and adds the open pixel.
+
+`render_per_message` is the slow way (Liquid on the MJML, then MJML per message): the reference
+the compile-once output is proven equivalent to, and the baseline of bench/render.py.
+"""
+
+import hashlib
+import html as htmllib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+import mjml
+from liquid.exceptions import LiquidError
+
+from .liquid_env import HTML_ENV, TEXT_ENV
+from .liquid_env import render as sandbox_render
+
+# The names a template may use. Anything else is reported as an undefined variable on save.
+KNOWN_GLOBALS = frozenset(
+    {
+        "contact",
+        "event",
+        "journey",
+        "cart",
+        "recommendations",
+        "offer",
+        "links",
+        "products",
+        "workspace",
+        "message",
+        "now",
+        "_blocks",
+    }
+)
+MAX_BLOCK_DEPTH = 5
+MAX_SOURCE_CHARS = 500_000
+
+LIQUID_MARKUP = re.compile(
+    r"\{%-?\s*(raw|comment)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}",
+    re.S,
+)
+PLACEHOLDER = re.compile(r"WLQ(\d{5})QLW")
+INCLUDE_TAG = re.compile(r"\{%-?\s*(?:include|render)\s+(?P<q>['\"])(?P<name>[^'\"]+)(?P=q)\s*-?%\}")
+DYNAMIC_INCLUDE = re.compile(r"\{%-?\s*(?:include|render)\s+[^'\"\s]")
+# MJML elements whose content is HTML, not MJML: an include inside them needs no <mj-raw>.
+ENDING_TAGS = (
+    "mj-text",
+    "mj-button",
+    "mj-raw",
+    "mj-title",
+    "mj-preview",
+    "mj-table",
+    "mj-navbar-link",
+    "mj-accordion-title",
+    "mj-accordion-text",
+    "mj-social-element",
+    "mj-style",
+)
+ENDING_TAG = re.compile(r"<(/?)(" + "|".join(ENDING_TAGS) + r")\b[^>]*?(/?)>")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a template, where it is (1-based line and column) and in which part."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+    part: str = "mjml"  # mjml, subject, preheader, block:<name>
+    kind: str = "syntax"  # syntax, undefined, mjml, limit
+
+    def as_dict(self):
+        return {
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "part": self.part,
+            "kind": self.kind,
+        }
+
+    def __str__(self):
+        where = f" ({self.part} line {self.line}, column {self.column})" if self.line else f" ({self.part})"
+        return self.message + where
+
+
+class TemplateError(Exception):
+    """The template cannot be compiled; `problems` says what and where."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class RenderError(Exception):
+    """A render failed for one contact (a limit, a timeout, a runaway value). Never sent."""
+
+
+def line_col(source, index):
+    if index is None or index < 0:
+        return None, None
+    line = source.count("\n", 0, index) + 1
+    column = index - (source.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+# -- Liquid protection -----------------------------------------------------------------------------
+
+
+def protect(source):
+    """Replace every piece of Liquid markup by an opaque placeholder MJML leaves alone."""
+    tokens = []
+
+    def replace(match):
+        tokens.append(match.group(0))
+        return f"WLQ{len(tokens) - 1:05d}QLW"
+
+    return LIQUID_MARKUP.sub(replace, source), tokens
+
+
+def restore(text, tokens):
+    return PLACEHOLDER.sub(lambda m: tokens[int(m.group(1))], text)
+
+
+def _blank_liquid(source):
+    """Same length and line layout, Liquid markup and entities blanked: for XML checks."""
+
+    def blank(match):
+        return re.sub(r"[^\n]", "x", match.group(0))
+
+    source = LIQUID_MARKUP.sub(blank, source)
+    return re.sub(r"&(?:[a-zA-Z][a-zA-Z0-9]*|#\d+|#x[0-9a-fA-F]+);", blank, source)
+
+
+# -- validation of the author's source -------------------------------------------------------------
+
+
+def _locate_liquid_error(source, error):
+    token = getattr(error, "token", None)
+    if token is not None and getattr(token, "start_index", -1) >= 0 and token.source == source:
+        return token.start_index
+    # No position from the parser: find the first piece of markup that fails on its own, or the
+    # opening tag of a block that is never closed.
+    stack = []
+    for match in LIQUID_MARKUP.finditer(source):
+        markup = match.group(0)
+        tag = re.match(r"\{%-?\s*(\w+)", markup)
+        if tag and tag.group(1) in {"if", "unless", "for", "case", "capture", "tablerow"}:
+            stack.append((tag.group(1), match.start()))
+            continue
+        if tag and tag.group(1).startswith("end"):
+            if stack and stack[-1][0] == tag.group(1)[3:]:
+                stack.pop()
+            continue
+        if tag and tag.group(1) in {"else", "elsif", "when", "break", "continue"}:
+            continue
+        try:
+            HTML_ENV.from_string(markup)
+        except LiquidError:
+            return match.start()
+    if stack:
+        return stack[-1][1]
+    return None
+
+
+def liquid_problems(source, part):
+    """Syntax errors (with line and column) and undefined variables of one piece of Liquid."""
+    try:
+        template = HTML_ENV.from_string(source)
+    except LiquidError as error:
+        line, column = line_col(source, _locate_liquid_error(source, error))
+        return [Problem(str(error.message), line, column, part, "syntax")], set()
+    except (ValueError, RecursionError) as error:  # a 5,000-digit literal, absurd nesting
+        line, column = line_col(source, _locate_liquid_error(source, error))
+        return [Problem(str(error).split("\n")[0], line, column, part, "limit")], set()
+    analysis = template.analyze(include_partials=False)
+    problems, roots = [], set()
+    for name, uses in analysis.globals.items():
+        roots.add(name)
+        if name not in KNOWN_GLOBALS:
+            for use in uses[:3]:
+                line, column = line_col(source, use.span.index)
+                problems.append(
+                    Problem(
+                        f"“{use}” is not defined. Known names: {', '.join(sorted(KNOWN_GLOBALS - {'_blocks'}))}.",
+                        line,
+                        column,
+                        part,
+                        "undefined",
+                    )
+                )
+    return problems, roots
+
+
+def _mjml_problems(source, part):
+    if "<mj-include" in source:
+        index = source.index("<mj-include")
+        return [Problem("<mj-include> is not available: use a content block.", *line_col(source, index), part, "mjml")]
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(_blank_liquid(source), True)
+    except expat.ExpatError as error:
+        message = expat.errors.messages.get(error.code, str(error))
+        return [Problem(f"MJML is not well-formed: {message}", error.lineno, error.offset + 1, part, "mjml")]
+    return []
+
+
+# -- content blocks --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """A reusable piece of MJML (or HTML inside an mj-text) included by name. With a `condition`
+    (a rule of journeys.rules) it is adaptive: shown only to contacts who match it."""
+
+    name: str
+    source: str
+    condition: dict | None = None
+
+
+def _inside_ending_tag(source, index):
+    depth = 0
+    for match in ENDING_TAG.finditer(source, 0, index):
+        if match.group(3):  # self-closing
+            continue
+        depth += -1 if match.group(1) else 1
+    return depth > 0
+
+
+def expand_blocks(source, blocks, part="mjml", depth=0):
+    """Inline `{% include "name" %}` / `{% render "name" %}` of content blocks, recursively.
+
+    Adaptive blocks are wrapped in `{% if _blocks["name"] %}`; at MJML element level the wrapping
+    tags sit in <mj-raw> so that the MJML stays valid."""
+    problems = []
+    dynamic = DYNAMIC_INCLUDE.search(source)
+    if dynamic:
+        problems.append(
+            Problem(
+                'Include a content block by its quoted name, e.g. {% include "footer" %}.',
+                *line_col(source, dynamic.start()),
+                part,
+            )
+        )
+
+    def replace(match):
+        name = match.group("name")
+        line, column = line_col(source, match.start())
+        block = blocks.get(name)
+        if block is None:
+            problems.append(Problem(f"There is no content block named “{name}”.", line, column, part))
+            return ""
+        if depth >= MAX_BLOCK_DEPTH:
+            problems.append(
+                Problem(
+                    f"Content blocks are nested more than {MAX_BLOCK_DEPTH} deep (“{name}” includes itself?).",
+                    line,
+                    column,
+                    part,
+                    "limit",
+                )
+            )
+            return ""
+        try:
+            body = expand_blocks(block.source, blocks, f"block:{name}", depth + 1)
+        except TemplateError as error:
+            problems.extend(error.problems)
+            return ""
+        if not block.condition:
+            return body
+        key = name.replace('"', "")
+        if _inside_ending_tag(source, match.start()):
+            return f'{{% if _blocks["{key}"] %}}{body}{{% endif %}}'
+        return f'<mj-raw>{{% if _blocks["{key}"] %}}</mj-raw>{body}<mj-raw>{{% endif %}}</mj-raw>'
+
+    expanded = INCLUDE_TAG.sub(replace, source)
+    if problems:
+        raise TemplateError(problems)
+    return expanded
+
+
+def used_blocks(source, blocks, depth=0):
+    """The names of the blocks a source includes, directly or through other blocks."""
+    names = set()
+    if depth > MAX_BLOCK_DEPTH:
+        return names
+    for match in INCLUDE_TAG.finditer(source):
+        name = match.group("name")
+        if name in names or name not in blocks:
+            names.add(name)
+            continue
+        names.add(name)
+        names |= used_blocks(blocks[name].source, blocks, depth + 1)
+    return names
+
+
+# -- MJML ------------------------------------------------------------------------------------------
+
+
+def mjml_to_html(source):
+    """Compile MJML with the `mjml` package (the Python port of MJML)."""
+    try:
+        result = mjml.mjml_to_html(source)
+    except KeyError as error:
+        name = str(error).strip("'\"")
+        index = source.find(f"<{name}")
+        raise TemplateError([Problem(f"Unknown MJML element <{name}>.", *line_col(source, index), "mjml", "mjml")])
+    except Exception as error:  # the port raises whatever its parser meets
+        raise TemplateError([Problem(f"MJML could not be compiled: {error}", part="mjml", kind="mjml")])
+    if result.errors:
+        raise TemplateError([Problem(f"MJML: {message}", part="mjml", kind="mjml") for message in result.errors])
+    return result.html
+
+
+def _with_preheader(source, preheader):
+    if not preheader or "<mj-preview" in source:
+        return source
+    tag = f"<mj-preview>{preheader}</mj-preview>"
+    if "<mj-head>" in source:
+        return source.replace("<mj-head>", "<mj-head>" + tag, 1)
+    return re.sub(r"(<mjml[^>]*>)", r"\1<mj-head>" + tag.replace("\\", "\\\\") + "</mj-head>", source, count=1)
+
+
+# -- text part ---------------------------------------------------------------------------------
+#
+# The text part comes out of the same render as the HTML. At compile time `mark_text` brackets
+# every run of visible text in the HTML with TEXT_ON/TEXT_OFF and inserts text-only pieces
+# (line breaks, " (link URL)", the alt text of linked images) between TEXT_ONLY/TEXT_ONLY_END.
+# After a render `split_parts` cuts the text-only pieces out of the HTML, drops the markers, and
+# joins the marked pieces into the text. The markers are control characters, which neither HTML
+# nor MJML output contains.
+
+TEXT_ON, TEXT_OFF, TEXT_ONLY, TEXT_ONLY_END = "\x02", "\x03", "\x06", "\x07"
+LINK_ON, LINK_OFF = "\x0e", "\x0f"  # around each trackable URL (in href="..." and in the text part)
+BLOCK_TAGS = {"p", "div", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "br", "hr", "center"}
+SKIP_TAGS = {"head", "style", "script", "title", "xml"}
+_HTML_TOKEN = re.compile(r"<!--.*?-->|<[^>]*>|[^<]+", re.S)
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9:-]*)([^>]*?)(/?)\s*>", re.S)
+_ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_HREF = re.compile(r'(\shref=")((?:https?://|WLQ\d{5}QLW)[^"]*)(")', re.I)
+_CONTROL = re.compile(r"[\x02\x03\x06\x07\x0e\x0f]")
+
+
+def _trackable(href):
+    return href.startswith(("http://", "https://", "HTTP://", "HTTPS://")) or bool(re.match(r"WLQ\d{5}QLW", href))
+
+
+def mark_text(html):
+    """Put the text-part and link markers into an email's HTML (plain, or with Liquid placeholders)."""
+    html = _CONTROL.sub("", html)
+    out = []
+    pending = []  # text-only pieces waiting to be written as one (only markup in between)
+    skip = []  # [tag, depth] of an element whose content is not text (head, hidden preheader)
+    links = []  # [href, has label]
+    started = False  # nothing before <body> is text
+
+    def text_only(piece):
+        pending.append(piece)
+
+    def flush():
+        if pending:
+            joined = "".join(pending)
+            joined = re.sub(r"\n{3,}", "\n\n", joined) if "\n\n\n" in joined else joined
+            out.append(TEXT_ONLY + joined + TEXT_ONLY_END)
+            pending.clear()
+
+    for token in _HTML_TOKEN.findall(html):
+        if token.startswith("<!--"):
+            if PLACEHOLDER.search(token):
+                flush()
+            out.append(token)
+            continue
+        tag = _TAG.match(token) if token.startswith("<") else None
+        if tag is None:
+            if started and not skip and not token.startswith("<") and (token.strip() or "\n" not in token):
+                flush()
+                out.append(TEXT_ON + token + TEXT_OFF)
+                if links:
+                    links[-1][1] = True
+            else:
+                if PLACEHOLDER.search(token):
+                    flush()
+                out.append(token)
+            continue
+        closing, name, attrs, self_closing = tag.group(1), tag.group(2).lower(), tag.group(3), tag.group(4)
+        if name == "a" and not closing and started:
+            token = _HREF.sub(lambda m: m.group(1) + LINK_ON + m.group(2) + LINK_OFF + m.group(3), token, count=1)
+        if PLACEHOLDER.search(token) or (links and (name == "img" or (closing and name == "a"))):
+            flush()  # keep the waiting pieces before whatever this tag adds
+        out.append(token)
+        if name == "body" and not closing:
+            started = True
+        if not started:
+            continue
+        if skip:
+            if name == skip[-1][0] and not self_closing:
+                skip[-1][1] += -1 if closing else 1
+                if skip[-1][1] == 0:
+                    skip.pop()
+            continue
+        attributes = {
+            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(attrs)
+        }
+        if not closing:
+            style = (attributes.get("style") or "").replace(" ", "").lower()
+            if name in SKIP_TAGS or (name == "div" and "display:none" in style):
+                if not self_closing:
+                    skip.append([name, 1])
+                continue
+            if name == "a":
+                links.append([attributes.get("href") or "", False])
+            elif name == "img" and links and attributes.get("alt", "").strip():
+                out.insert(len(out) - 1, TEXT_ONLY + attributes["alt"] + TEXT_ONLY_END)
+                links[-1][1] = True
+        if closing and name == "a" and links:
+            href, has_label = links.pop()
+            if href and not href.startswith(("#", "mailto:", "tel:")):
+                url = LINK_ON + href + LINK_OFF if _trackable(href) else href
+                out.insert(len(out) - 1, TEXT_ONLY + (f" ({url})" if has_label else f" {url}") + TEXT_ONLY_END)
+        if name in BLOCK_TAGS:
+            text_only("\n")
+        elif name in ("td", "th") and closing:
+            text_only(" ")
+    flush()
+    return "".join(out)
+
+
+_HTML_CLEAN = re.compile("[\x02\x03]|\x06[^\x06\x07]*\x07")
+_TEXT_PIECE = re.compile("[\x02\x06]([^\x02\x03\x06\x07]*)[\x03\x07]")
+_LINK = re.compile("\x0e([^\x0e\x0f]*)\x0f")
+_SPACES = re.compile(r"[ \t\r\xa0]+")
+_LINE_EDGES = re.compile(r" ?\n ?")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def tidy_text(text):
+    text = _SPACES.sub(" ", text)
+    text = _LINE_EDGES.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip() + "\n"
+
+
+def split_parts(marked, tracker=None):
+    """The HTML, the text part and the tracked links of a rendered, marked email."""
+    links = ()
+    if tracker is not None:
+        marked, links = tracker.rewrite_marked(marked, _LINK)
+    elif LINK_ON in marked:
+        marked = marked.replace(LINK_ON, "").replace(LINK_OFF, "")
+    html = _HTML_CLEAN.sub("", marked)
+    text = "".join(_TEXT_PIECE.findall(marked))
+    if tracker is not None:
+        html = tracker.add_pixel(html)
+    return html, tidy_text(htmllib.unescape(text)), links
+
+
+def html_to_text(html):
+    """The text part of plain HTML, made the same way as for compiled templates."""
+    return split_parts(mark_text(html))[1]
+
+
+def finish_html(html, tracker=None):
+    """HTML, text part and links of a plain (already personalized) email's HTML."""
+    return split_parts(mark_text(html), tracker)
+
+
+# -- compile once ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What a template version stores: Liquid sources ready to parse, and what they need."""
+
+    subject: str
+    body: str  # the compiled HTML with Liquid restored and text markers (see mark_text)
+    roots: frozenset = frozenset()
+    blocks: tuple = ()  # names of the content blocks used
+    warnings: tuple = ()  # Problems that do not stop a save (undefined variables)
+
+    @property
+    def content_hash(self):
+        digest = hashlib.sha256()
+        for part in (self.subject, self.body):
+            digest.update(part.encode())
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+def validate_template(mjml_source, subject, preheader="", blocks=None):
+    """Every problem of a template: Liquid syntax errors and undefined variables (with line and
+    column in the author's source, or in the block they are in), MJML structure errors."""
+    blocks = blocks or {}
+    problems, roots = [], set()
+    if len(mjml_source) > MAX_SOURCE_CHARS:
+        return [Problem(f"The template is longer than {MAX_SOURCE_CHARS} characters.", kind="limit")], roots
+    for part, source in (("subject", subject), ("preheader", preheader or ""), ("mjml", mjml_source)):
+        found, names = liquid_problems(source, part)
+        problems += found
+        roots |= names
+    for name in sorted(used_blocks(mjml_source, blocks)):
+        if name in blocks:
+            found, names = liquid_problems(blocks[name].source, f"block:{name}")
+            problems += found
+            roots |= names
+    if not any(p.kind == "syntax" for p in problems):
+        problems += _mjml_problems(mjml_source, "mjml")
+    return problems, roots
+
+
+def compile_template(mjml_source, subject, preheader="", blocks=None):
+    """Compile once: returns `Compiled` or raises TemplateError with every problem found."""
+    blocks = blocks or {}
+    problems, roots = validate_template(mjml_source, subject, preheader, blocks)
+    errors = [p for p in problems if p.kind != "undefined"]
+    if errors:
+        raise TemplateError(errors)
+    source = _with_preheader(expand_blocks(mjml_source, blocks), preheader)
+    protected, tokens = protect(source)
+    compiled_html = mjml_to_html(protected)
+    missing = set(range(len(tokens))) - {int(n) for n in PLACEHOLDER.findall(compiled_html)}
+    if missing:
+        first = tokens[min(missing)]
+        raise TemplateError(
+            [
+                Problem(
+                    f"MJML dropped the Liquid “{first[:60]}”: put Liquid between MJML elements inside <mj-raw>.",
+                    *line_col(source, source.find(first)),
+                    "mjml",
+                    "mjml",
+                )
+            ]
+        )
+    compiled = Compiled(
+        subject=subject,
+        body=restore(mark_text(compiled_html), tokens),
+        roots=frozenset(roots),
+        blocks=tuple(sorted(used_blocks(mjml_source, blocks))),
+        warnings=tuple(p for p in problems if p.kind == "undefined"),
+    )
+    prepare(compiled)  # proves that what MJML made of the Liquid still parses
+    return compiled
+
+
+# -- the per-process cache of parsed templates ----------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    subject: object
+    body: object
+    roots: frozenset = field(default_factory=frozenset)
+
+
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 256
+
+
+def prepare(compiled):
+    """The parsed templates of a compiled version, parsed once per process (keyed by content hash)."""
+    key = compiled.content_hash
+    with _cache_lock:
+        prepared = _cache.get(key)
+        if prepared is not None:
+            _cache.move_to_end(key)
+            return prepared
+    try:
+        prepared = Prepared(
+            subject=TEXT_ENV.from_string(compiled.subject),
+            body=HTML_ENV.from_string(compiled.body),
+            roots=frozenset(compiled.roots),
+        )
+    except LiquidError as error:
+        raise TemplateError(
+            [Problem(f"After MJML compilation the Liquid no longer parses: {error.message}", part="mjml")]
+        )
+    with _cache_lock:
+        _cache[key] = prepared
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return prepared
+
+
+# -- per contact -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+    links: tuple = ()  # the original URLs the tracked links of this message go to
+
+
+def _run(template, data, seconds):
+    try:
+        return sandbox_render(template, data, seconds)
+    except LiquidError as error:
+        raise RenderError(str(error.message)) from error
+    except (ValueError, ArithmeticError, TypeError, RecursionError, MemoryError) as error:
+        raise RenderError(str(error).split("\n")[0] or type(error).__name__) from error
+
+
+def render_email(prepared, data, tracker=None, seconds=2.0):
+    """Personalize a prepared template for one contact. `tracker` (tracking.LinkTracker) rewrites
+    links and adds the open pixel; without it (previews) links are left as written."""
+    subject = " ".join(_run(prepared.subject, data, seconds).split())
+    html, text, links = split_parts(_run(prepared.body, data, seconds), tracker)
+    return Rendered(subject=subject, html=html, text=text, links=links)
+
+
+def render_per_message(mjml_source, subject, data, preheader="", blocks=None, tracker=None):
+    """The slow way, for proofs and benchmarks: Liquid on the MJML, then MJML, per message."""
+    source = _with_preheader(expand_blocks(mjml_source, blocks or {}), preheader)
+    mjml_filled = _run(HTML_ENV.from_string(source), data, 10.0)
+    html, text, links = finish_html(mjml_to_html(mjml_filled), tracker)
+    subject_out = " ".join(_run(TEXT_ENV.from_string(subject), data, 10.0).split())
+    return Rendered(subject=subject_out, html=html, text=text, links=links)
+
+
+def normalize_html(html):
+    """Whitespace-insensitive form of an email's HTML, for equivalence checks: runs of whitespace
+    collapsed, whitespace between tags dropped, adjacent Outlook conditional comments merged,
+    entities decoded."""
+    html = htmllib.unescape(html)
+    html = re.sub(r"\s+", " ", html)
+    html = re.sub(r">\s+", ">", html)
+    html = re.sub(r"\s+<", "<", html)
+    return html.replace("<![endif]--><!--[if mso | IE]>", "")
