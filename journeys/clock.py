@@ -1,0 +1,31 @@
+"""The engine's one clock. Everything in journeys that needs "now" asks `clock.now()`, so tests and
+the simulator can move time (`with clock.frozen(t): ...`, `clock.advance(delta)`)."""
+
+from contextlib import contextmanager
+
+from django.utils import timezone
+
+_frozen = None
+
+
+def now():
+    return _frozen if _frozen is not None else timezone.now()
+
+
+@contextmanager
+def frozen(at):
+    global _frozen
+    previous, _frozen = _frozen, at
+    try:
+        yield
+    finally:
+        _frozen = previous
+
+
+def advance(delta):
+    """Move a frozen clock forward (only inside `frozen`)."""
+    global _frozen
+    if _frozen is None:
+        raise RuntimeError("advance() needs a frozen clock")
+    _frozen = _frozen + delta
+    return _frozen
