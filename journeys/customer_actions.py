@@ -60,12 +60,21 @@ def store_events(workspace_id, rows):
 
     Returns after the commit; processing is kicked in on_commit.
     """
-    if not rows:
+    store_event_groups([(workspace_id, rows)])
+
+
+def store_event_groups(groups):
+    """Several calls' rows [(workspace_id, rows), ...] in one transaction (the ingest writer's
+    group commit). INSERT ... ON CONFLICT DO NOTHING on (workspace, message_id): a retried call,
+    even one racing its original on another connection, stores nothing twice."""
+    objects = [Event(workspace_id=workspace_id, **row) for workspace_id, rows in groups for row in rows]
+    if not objects:
         return
-    objects = [Event(workspace_id=workspace_id, **row) for row in rows]
+    workspace_ids = sorted({workspace_id for workspace_id, rows in groups if rows})
     with transaction.atomic():
         Event.objects.bulk_create(objects, ignore_conflicts=True)
-        transaction.on_commit(lambda: kick_processing(workspace_id))
+        for workspace_id in workspace_ids:
+            transaction.on_commit(lambda workspace_id=workspace_id: kick_processing(workspace_id))
 
 
 _known_states = set()

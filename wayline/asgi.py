@@ -11,6 +11,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from journeys.ingest_api import with_ingestion  # noqa: E402  (the /v1/ tracking API, see there)
+
 from .routing import websocket_urlpatterns  # noqa: E402
 
 if not settings.REDIS_URL and not settings.DEBUG:
@@ -22,7 +24,7 @@ if not settings.REDIS_URL and not settings.DEBUG:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": with_ingestion(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
