@@ -1,6 +1,31 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_save
 
 
 class EditorConfig(AppConfig):
     name = "editor"
     verbose_name = "Journey builder server side"
+
+    def ready(self):
+        from journeys import executors
+
+        from . import actions, signals
+
+        # The engine asks before publishing: refused without a valid QA approval when required.
+        executors.register("publish.check", actions.check_publish)
+        post_save.connect(signals.journey_saved, sender="journeys.Journey", dispatch_uid="editor.journey_saved")
+        post_save.connect(signals.version_published, sender="journeys.JourneyVersion", dispatch_uid="editor.published")
+        if apps.is_installed("delivery") and _has_model("delivery", "Template"):
+            post_save.connect(signals.template_saved, sender="delivery.Template", dispatch_uid="editor.template_saved")
+        if apps.is_installed("delivery") and _has_model("delivery", "TemplateVersion"):
+            post_save.connect(
+                signals.template_version_saved, sender="delivery.TemplateVersion", dispatch_uid="editor.version_saved"
+            )
+
+
+def _has_model(app_label, name):
+    try:
+        apps.get_model(app_label, name)
+    except LookupError:
+        return False
+    return True

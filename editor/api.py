@@ -1,0 +1,337 @@
+"""QA workspace API: personas, QA settings, the variant gallery, path simulation, test sends and
+approvals of journey drafts. Views stay thin: load through the workspace, validate, call an action.
+
+Roles: everyone in the workspace reads personas and uses them (preview, gallery, simulation,
+test sends need "qa"); marketers and admins manage personas ("edit"); approving needs "approve"
+(admin, QA); the QA settings are an admin's ("manage").
+"""
+
+import json
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import WorkspaceScopedMixin, get_scoped_or_404
+from journeys import rules
+from journeys.models import Journey
+
+from . import actions
+from .models import Persona, QAApproval, WorkspaceQASettings
+
+MAX_ITEMS = 50
+MAX_JSON = 20_000
+
+
+def _json_size(value):
+    return len(json.dumps(value, default=str))
+
+
+class CartItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=100)
+    quantity = serializers.IntegerField(min_value=1, max_value=999, default=1)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
+    )
+    name = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class RecentEventSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    properties = serializers.DictField(required=False, default=dict)
+    ago = serializers.CharField(max_length=32, default="PT1H")
+
+    def validate_ago(self, value):
+        try:
+            rules.parse_duration(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return value
+
+
+class PersonaSerializer(serializers.ModelSerializer):
+    cart_items = CartItemSerializer(many=True, required=False)
+    recent_events = RecentEventSerializer(many=True, required=False)
+
+    class Meta:
+        model = Persona
+        fields = [
+            "id",
+            "name",
+            "description",
+            "email",
+            "traits",
+            "country",
+            "city",
+            "timezone",
+            "locale",
+            "cart_items",
+            "recent_events",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_name(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("A persona needs a name.")
+        workspace = self.context["request"].workspace
+        taken = Persona.objects.filter(workspace=workspace, name__iexact=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("Another persona has this name.")
+        return value
+
+    def validate_traits(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Traits are an object of names and values.")
+        if _json_size(value) > MAX_JSON:
+            raise serializers.ValidationError("Too many traits.")
+        return value
+
+    def validate_country(self, value):
+        value = (value or "").strip().upper()
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise serializers.ValidationError("A two-letter country code, such as DE or GB.")
+        return value
+
+    def validate_timezone(self, value):
+        value = (value or "").strip()
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise serializers.ValidationError(f"“{value}” is not a time zone (e.g. Europe/Berlin).") from None
+        return value
+
+    def validate_locale(self, value):
+        value = (value or "").strip().replace("-", "_")
+        if value and not all(part.isalnum() for part in value.split("_")):
+            raise serializers.ValidationError("A locale such as de_DE or en_GB.")
+        return value
+
+    def validate_cart_items(self, value):
+        if len(value) > MAX_ITEMS:
+            raise serializers.ValidationError(f"At most {MAX_ITEMS} cart items.")
+        return value
+
+    def validate_recent_events(self, value):
+        if len(value) > MAX_ITEMS or _json_size(value) > MAX_JSON:
+            raise serializers.ValidationError(f"At most {MAX_ITEMS} recent events.")
+        return value
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        for item in values.get("cart_items", []):
+            if item.get("price") is not None:
+                item["price"] = float(item["price"])
+        return values
+
+    def create(self, validated):
+        return actions.save_persona(None, self.context["request"].workspace, self.context["request"].user, validated)
+
+    def update(self, instance, validated):
+        return actions.save_persona(instance, instance.workspace, self.context["request"].user, validated)
+
+
+class PersonaViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
+    """Personas: made-up profiles (traits, location, cart, recent events) to preview and simulate."""
+
+    queryset = Persona.objects.all()
+    serializer_class = PersonaSerializer
+    read_capability = "qa"
+    write_capability = "edit"
+    pagination_class = None
+
+    def perform_destroy(self, instance):
+        actions.delete_persona(instance, self.request.user)
+
+
+class QASettingsSerializer(serializers.ModelSerializer):
+    seed_list = serializers.ListField(child=serializers.EmailField(), max_length=50, required=False)
+
+    class Meta:
+        model = WorkspaceQASettings
+        fields = ["publish_requires_approval", "seed_list", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+
+class QASettingsView(APIView):
+    """The workspace's QA settings: publishing needs a QA approval; the test-send seed list."""
+
+    read_capability = "read"
+    write_capability = "manage"
+
+    @extend_schema(responses=QASettingsSerializer)
+    def get(self, request):
+        return Response(QASettingsSerializer(WorkspaceQASettings.of(request.workspace)).data)
+
+    @extend_schema(request=QASettingsSerializer, responses=QASettingsSerializer)
+    def patch(self, request):
+        body = QASettingsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        qa_settings = actions.update_qa_settings(request.workspace, request.user, **body.validated_data)
+        return Response(QASettingsSerializer(qa_settings).data)
+
+    put = patch
+
+
+# -- journeys: approval, gallery, simulation -------------------------------------------------------
+
+
+def approval_payload(approval):
+    if approval is None:
+        return None
+    return {
+        "id": approval.id,
+        "revision": approval.revision,
+        "approved_by": approval.approved_by.email if approval.approved_by else None,
+        "approved_at": approval.approved_at,
+        "note": approval.note,
+        "withdrawn_at": approval.withdrawn_at,
+        "withdrawn_reason": approval.withdrawn_reason,
+    }
+
+
+class ApprovalSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class JourneyApprovalView(APIView):
+    """GET: whether the journey's current draft may be published (approval status).
+    POST: approve the draft revision named in the body (admin, QA)."""
+
+    read_capability = "qa"
+    write_capability = "approve"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, journey_id):
+        journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
+        return Response(approval_status(journey))
+
+    @extend_schema(request=ApprovalSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, journey_id):
+        journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
+        body = ApprovalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        actions.approve_journey(journey, request.user, body.validated_data["revision"], body.validated_data["note"])
+        return Response(approval_status(journey), status=201)
+
+
+class JourneyApprovalWithdrawView(APIView):
+    write_capability = "approve"
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request, journey_id):
+        journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
+        actions.withdraw_approval(journey, request.user, reason="withdrawn by a reviewer")
+        return Response(approval_status(journey))
+
+
+def approval_status(journey):
+    journey.refresh_from_db()
+    qa_settings = WorkspaceQASettings.of(journey.workspace)
+    current, problem = actions.valid_approval(journey)
+    latest = QAApproval.objects.filter(journey=journey).select_related("approved_by").first()
+    return {
+        "journey": journey.id,
+        "draft_revision": journey.draft_revision,
+        "required": qa_settings.publish_requires_approval,
+        "approved": current is not None,
+        "problem": problem,
+        "approval": approval_payload(current),
+        "latest": approval_payload(latest),
+        "history": [
+            approval_payload(a) for a in QAApproval.objects.filter(journey=journey).select_related("approved_by")[:20]
+        ],
+    }
+
+
+class GalleryView(APIView):
+    """Personas × email nodes of a journey draft: each cell the rendered email, the simulated path
+    that led there and when it would arrive."""
+
+    read_capability = "qa"
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, journey_id):
+        journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
+        persona_ids = [int(x) for x in request.query_params.get("personas", "").split(",") if x.strip().isdigit()]
+        return Response(actions.variant_gallery(journey, persona_ids or None))
+
+
+class SimulateEventSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    after = serializers.CharField(max_length=32)
+    properties = serializers.DictField(required=False, default=dict)
+
+    def validate_after(self, value):
+        try:
+            rules.parse_duration(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return value
+
+
+class SimulateSerializer(serializers.Serializer):
+    persona = serializers.IntegerField(required=False)
+    contact = serializers.IntegerField(required=False)
+    events = SimulateEventSerializer(many=True, required=False, default=list)
+
+    def validate(self, data):
+        if ("persona" in data) == ("contact" in data):
+            raise serializers.ValidationError("Choose a persona or a contact.")
+        if len(data["events"]) > 50:
+            raise serializers.ValidationError("At most 50 hypothetical events.")
+        return data
+
+
+class SimulateView(APIView):
+    """The path a persona or contact would take through the journey draft, with hypothetical
+    future events ("Order Completed after PT30M"), from the engine's simulator."""
+
+    write_capability = "qa"
+
+    @extend_schema(request=SimulateSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, journey_id):
+        journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
+        body = SimulateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(actions.simulate_path(journey, **body.validated_data))
+
+
+class TestSendSerializer(serializers.Serializer):
+    template = serializers.IntegerField(required=False)
+    journey = serializers.IntegerField(required=False)
+    node = serializers.CharField(max_length=64, required=False)
+    persona = serializers.IntegerField(required=False)
+    contact = serializers.IntegerField(required=False)
+    to = serializers.ListField(child=serializers.CharField(max_length=254), min_length=1, max_length=50)
+
+    def validate(self, data):
+        if ("template" in data) == ("journey" in data):
+            raise serializers.ValidationError("Choose a template, or a journey and its email node.")
+        if "journey" in data and not data.get("node"):
+            raise serializers.ValidationError({"node": ["Choose the email node."]})
+        if ("persona" in data) == ("contact" in data):
+            raise serializers.ValidationError("Choose a persona or a contact.")
+        return data
+
+
+class TestSendView(APIView):
+    """Send one variant as a test to the member's own address ("me") or seed-list addresses."""
+
+    write_capability = "qa"
+
+    @extend_schema(request=TestSendSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        body = TestSendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = actions.send_test_variant(request.workspace, request.user, **body.validated_data)
+        return Response(result, status=201)

@@ -1,0 +1,69 @@
+"""What editor does when journeys and templates are saved elsewhere (the REST API, the engine):
+withdraw approvals an edit made stale, and notify the editors watching the object.
+
+The notification only says "look now"; each websocket reads the saved state from the database."""
+
+import asyncio
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from . import actions
+
+log = logging.getLogger("wayline.editor")
+
+
+def notify_saved(kind, object_id, by=None):
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    from .preview import group_name
+
+    message = {"type": "object.saved", "kind": kind, "id": object_id, "by": by or {}}
+    transaction.on_commit(lambda: _send(layer, group_name(kind, object_id), message))
+
+
+def _send(layer, group, message):
+    """A notification is best effort: a save never fails because the channel layer is down."""
+    try:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            async_to_sync(layer.group_send)(group, message)
+        else:  # called from async code (a consumer, a test): don't block its loop
+            loop.create_task(layer.group_send(group, message))
+    except Exception:
+        log.warning("could not notify %s of a save", group, exc_info=True)
+
+
+def _who(user):
+    if user is None:
+        return {}
+    return {"user_id": user.pk, "email": user.email, "name": user.get_full_name() or user.email}
+
+
+def journey_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    if not created:
+        actions.withdraw_outdated_approvals(instance, getattr(instance, "updated_by", None))
+    notify_saved("journey", instance.pk, _who(getattr(instance, "updated_by", None)))
+
+
+def template_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields and set(update_fields) <= {"latest_version", "updated_at"}):
+        return  # a new version: template_version_saved has told the watchers
+    notify_saved("template", instance.pk, _who(getattr(instance, "updated_by", None)))
+
+
+def template_version_saved(sender, instance, created, raw=False, **kwargs):
+    """Saving a template adds a version: that is the template's saved change."""
+    if created and not raw:
+        notify_saved("template", instance.template_id, _who(getattr(instance, "created_by", None)))
+
+
+def version_published(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        actions.mark_published(instance)

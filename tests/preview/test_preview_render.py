@@ -1,0 +1,166 @@
+"""Each edit re-renders every subject's variant; rapid edits coalesce; a broken template gets a
+located error and the preview recovers after the fix."""
+
+import threading
+
+import pytest
+
+from editor import variants
+
+from .conftest import REFERENCE_MJML, communicator, make_template, receive_until
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+# The reference template with a fallback for an empty cart.
+FALLBACK = REFERENCE_MJML.replace(
+    "<mj-raw>{% for item in cart.items %}</mj-raw>",
+    "<mj-raw>{% if cart.items.size == 0 %}</mj-raw><mj-section><mj-column><mj-text>"
+    "Your cart is empty: discover this week's favourites.</mj-text></mj-column></mj-section>"
+    "<mj-raw>{% endif %}</mj-raw>\n<mj-raw>{% for item in cart.items %}</mj-raw>",
+)
+BROKEN = FALLBACK.replace(
+    '<mj-raw>{% endfor %}</mj-raw>\n    <mj-section background-color="#ffffff">',
+    '<mj-raw></mj-raw>\n    <mj-section background-color="#ffffff">',
+    1,
+)
+
+
+async def open_scratch(user, personas):
+    comm = communicator(user)
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.receive_json_from()
+    await comm.send_json_to({"type": "open", "scratch": True})
+    await receive_until(comm, "opened")
+    await comm.send_json_to({"type": "subjects", "subjects": [{"persona": p.id} for p in personas]})
+    await receive_until(comm, "rendered")  # the starter draft, for the chosen subjects
+    return comm
+
+
+def variants_of(messages):
+    return {m["subject_key"]: m for m in messages if m["type"] == "variant"}
+
+
+async def test_each_persona_gets_its_own_variant(workspace, marketer, personas):
+    german, price_drop, empty = personas
+    comm = await open_scratch(marketer, personas)
+    await comm.send_json_to(
+        {"type": "edit", "seq": 1, "mjml": FALLBACK, "subject": "{{ contact.first_name }}, your cart"}
+    )
+    messages = await receive_until(comm, "rendered")
+    done = messages[-1]
+    assert done["ok"] is True and done["seq"] == 1 and done["count"] == 3
+    shown = variants_of(messages)
+
+    de = shown[f"persona:{german.id}"]
+    assert "Kostenloser Versand nach Deutschland" in de["html"]
+    assert de["subject"] == "Jonas, your cart"
+    assert de["preheader"] == "1 items are still in your cart"
+    assert "Kostenloser Versand" in de["text"]
+
+    drop = shown[f"persona:{price_drop.id}"]
+    assert "Kostenloser Versand" not in drop["html"]
+    assert "the price dropped!" in drop["html"]
+    # The old and the new price (the catalog's currency, in the persona's en_GB locale).
+    assert '<span class="was" style="text-decoration: line-through;color: #999999;">US$49.99</span>' in drop["html"]
+    assert "US$39.99</span> — the price dropped!" in drop["html"]
+    assert "Pick it up today at our London store." in drop["html"]
+
+    none = shown[f"persona:{empty.id}"]
+    assert "Your cart is empty" in none["html"]
+    assert "the price dropped" not in none["html"]
+    assert any(w["kind"] == "undefined" and "contact.first_name" in w["message"] for w in none["warnings"])
+    await comm.disconnect()
+
+
+async def test_a_broken_template_gets_a_located_error_and_the_fix_recovers_the_preview(workspace, marketer, personas):
+    comm = await open_scratch(marketer, personas)
+    await comm.send_json_to({"type": "edit", "seq": 1, "mjml": BROKEN, "subject": "Your cart"})
+    messages = await receive_until(comm, "rendered")
+    assert [m["type"] for m in messages] == ["rendered"]  # no variant of a broken template
+    broken = messages[-1]
+    assert broken["ok"] is False and broken["seq"] == 1
+    problem = broken["problems"][0]
+    assert problem["kind"] == "syntax" and problem["part"] == "mjml"
+    line = BROKEN.splitlines()[problem["line"] - 1]
+    assert line[problem["column"] - 1 :].startswith("{% for item in cart.items %}")
+
+    await comm.send_json_to({"type": "edit", "seq": 2, "mjml": FALLBACK, "subject": "Your cart"})
+    messages = await receive_until(comm, "rendered")
+    assert messages[-1]["ok"] is True and messages[-1]["seq"] == 2
+    assert len(variants_of(messages)) == 3
+    assert all(v["seq"] == 2 and v["html"] for v in variants_of(messages).values())
+    await comm.disconnect()
+
+
+async def test_rapid_edits_coalesce_and_only_the_newest_is_shown(workspace, marketer, personas, monkeypatch):
+    # Hold the first compile until every edit has reached the consumer, as when a marketer types
+    # faster than the server renders.
+    gate = threading.Event()
+    original = variants.compile_draft
+
+    def held_compile(draft, blocks=None):
+        gate.wait(timeout=10)
+        return original(draft, blocks)
+
+    comm = await open_scratch(marketer, personas)
+    monkeypatch.setattr(variants, "compile_draft", held_compile)
+    for seq in range(1, 11):
+        await comm.send_json_to({"type": "edit", "seq": seq, "mjml": FALLBACK, "subject": f"Version {seq}"})
+    await comm.send_json_to({"type": "ping", "at": "after-edits"})
+    pong = await receive_until(comm, "pong")
+    assert [m["type"] for m in pong] == ["pong"]  # nothing rendered while the edits arrived
+    gate.set()
+
+    messages = await receive_until(comm, "rendered")
+    assert messages[-1]["seq"] == 10 and messages[-1]["ok"] is True
+    sent = [m for m in messages if m["type"] == "variant"]
+    assert len(sent) == 3  # one render, for the newest edit only
+    assert {m["seq"] for m in sent} == {10}
+    assert {m["subject"] for m in sent} == {"Version 10"}
+    assert await comm.receive_nothing(timeout=0.5)  # and nothing stale after it
+    await comm.disconnect()
+
+
+async def test_an_edit_overtaken_on_the_way_is_ignored(workspace, marketer, personas):
+    comm = await open_scratch(marketer, personas)
+    await comm.send_json_to({"type": "edit", "seq": 5, "mjml": FALLBACK, "subject": "Newer"})
+    first = await receive_until(comm, "rendered")
+    await comm.send_json_to({"type": "edit", "seq": 4, "mjml": FALLBACK, "subject": "Older"})
+    assert await comm.receive_nothing(timeout=0.5)
+    assert {m["subject"] for m in first if m["type"] == "variant"} == {"Newer"}
+    await comm.disconnect()
+
+
+async def test_generations_only_grow_across_renders(workspace, marketer, personas):
+    comm = await open_scratch(marketer, personas)
+    seen = []
+    for seq in range(1, 6):
+        await comm.send_json_to({"type": "edit", "seq": seq, "mjml": FALLBACK, "subject": f"S{seq}"})
+    while True:
+        message = await comm.receive_json_from(timeout=10)
+        if message["type"] in ("variant", "rendered"):
+            seen.append(message)
+        if message["type"] == "rendered" and message["seq"] == 5:
+            break
+    generations = [m["generation"] for m in seen]
+    assert generations == sorted(generations)  # never an older result after a newer one
+    assert [m["subject"] for m in seen if m["type"] == "variant"][-3:] == ["S5"] * 3
+    await comm.disconnect()
+
+
+async def test_opening_a_saved_template_renders_it_for_the_subjects(workspace, qa, personas):
+    template = make_template(workspace, FALLBACK, subject="Hi {{ contact.first_name | default: 'there' }}")
+    comm = communicator(qa)
+    await comm.connect()
+    await comm.receive_json_from()
+    await comm.send_json_to({"type": "subjects", "subjects": [{"persona": personas[2].id}]})
+    await receive_until(comm, "subjects")
+    await comm.send_json_to({"type": "open", "template": template.id})
+    messages = await receive_until(comm, "rendered")
+    opened = next(m for m in messages if m["type"] == "opened")
+    assert opened["draft"]["mjml"] == FALLBACK
+    (variant,) = variants_of(messages).values()
+    assert variant["subject"] == "Hi there"
+    assert "Your cart is empty" in variant["html"]
+    await comm.disconnect()
