@@ -223,6 +223,8 @@ def render_message(message, now, assign_offer=True):
         token=message.token,
         journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
         assign_offer=assign_offer and not message.is_test,
+        # A test of a made-up profile (editor personas) carries its context: {"sample": {...}}.
+        sample=(message.context or {}).get("sample") if message.is_test else None,
         now=now,
     )
     rendered = render_for(version, data, _tracker(message))
