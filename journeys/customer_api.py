@@ -1,0 +1,484 @@
+"""REST API for customer data: contacts, events, the catalog, CSV imports.
+
+Every queryset goes through the member's workspace (WorkspaceScopedMixin / scoped); reads need
+the `read` capability, changes `edit` (admins and marketers), erasing a contact `manage` (admins).
+"""
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import WorkspaceScopedMixin, scoped
+from accounts.actions import record_audit
+from accounts.errors import DomainError
+
+from . import customer_actions, identity
+from .models import Contact, ContactIdentity, Event, EventName, ImportJob, PriceChange, Product
+
+# -- Contacts --------------------------------------------------------------------------------------
+
+
+class ContactListSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    cart_quantity = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "user_id",
+            "email",
+            "name",
+            "country",
+            "city",
+            "timezone",
+            "locale",
+            "lifetime_value",
+            "orders_count",
+            "cart_quantity",
+            "last_activity_at",
+            "created_at",
+        ]
+
+    def get_name(self, contact):
+        return display_name(contact)
+
+    def get_cart_quantity(self, contact):
+        return (contact.cart or {}).get("quantity", 0)
+
+
+def display_name(contact):
+    traits = contact.traits or {}
+    full = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+    for candidate in (traits.get("name"), full, traits.get("firstName")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    return ""
+
+
+class OrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    net = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    products = serializers.JSONField()
+    placed_at = serializers.DateTimeField()
+
+
+class ContactSerializer(ContactListSerializer):
+    identities = serializers.SerializerMethodField()
+    orders = serializers.SerializerMethodField()
+    suppressed = serializers.SerializerMethodField()
+
+    class Meta(ContactListSerializer.Meta):
+        fields = ContactListSerializer.Meta.fields + [
+            "traits",
+            "consent",
+            "cart",
+            "recently_viewed",
+            "identities",
+            "orders",
+            "merged_into",
+            "suppressed",
+            "updated_at",
+        ]
+
+    def get_identities(self, contact):
+        return list(contact.identities.order_by("kind", "id").values("kind", "value"))
+
+    def get_orders(self, contact):
+        return OrderSerializer(contact.orders.order_by("-placed_at")[:100], many=True).data
+
+    def get_suppressed(self, contact):
+        from .customers import is_suppressed
+
+        return is_suppressed(contact.workspace_id, contact.email) if contact.email else False
+
+
+class ContactUpdateSerializer(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True)
+    timezone = serializers.CharField(required=False, allow_blank=True)
+    locale = serializers.CharField(required=False, allow_blank=True)
+    country = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    traits = serializers.DictField(required=False)
+    remove_traits = serializers.ListField(child=serializers.CharField(), required=False)
+    consent = serializers.DictField(child=serializers.BooleanField(), required=False)
+
+    def validate_email(self, value):
+        if value and identity.email_address(value) is None:
+            raise serializers.ValidationError("Enter a valid email address.")
+        return identity.email_address(value) if value else ""
+
+    def validate_timezone(self, value):
+        if value and identity.timezone_name(value) is None:
+            raise serializers.ValidationError("Use an IANA time zone such as Europe/Berlin.")
+        return value
+
+    def validate_locale(self, value):
+        if value and identity.locale_tag(value) is None:
+            raise serializers.ValidationError("Use a language tag such as de-DE.")
+        return identity.locale_tag(value) if value else ""
+
+    def validate_country(self, value):
+        if value and identity.country_code(value) is None:
+            raise serializers.ValidationError("Use a country name or ISO code such as DE.")
+        return identity.country_code(value) if value else ""
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "type",
+            "name",
+            "message_id",
+            "user_id",
+            "anonymous_id",
+            "contact",
+            "properties",
+            "traits",
+            "context",
+            "timestamp",
+            "original_timestamp",
+            "sent_at",
+            "received_at",
+            "processed_at",
+            "error",
+        ]
+
+
+class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    capabilities = {"erase": "manage", "partial_update": "edit", "export": "read", "timeline": "read"}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            queryset = queryset.filter(merged_into=None)
+            term = self.request.query_params.get("search") or self.request.query_params.get("q")
+            if term:
+                queryset = _search(queryset, self.request.workspace, term)
+            return queryset.order_by("-last_activity_at", "-id")
+        return queryset
+
+    def get_serializer_class(self):
+        return ContactListSerializer if self.action == "list" else ContactSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Email, id, or key:value for a trait")],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
+    def partial_update(self, request, pk=None):
+        contact = self.get_object()
+        body = ContactUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact = customer_actions.update_contact(contact, request.user, body.validated_data)
+        return Response(ContactSerializer(contact).data)
+
+    @extend_schema(responses=EventSerializer(many=True))
+    @action(detail=True)
+    def timeline(self, request, pk=None):
+        contact = self.get_object()
+        events = scoped(Event, request.workspace).filter(contact=contact).order_by("-timestamp", "-id")
+        kind = request.query_params.get("type")
+        if kind:
+            events = events.filter(type=kind)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True)
+    def export(self, request, pk=None):
+        contact = self.get_object()
+        record_audit(request.workspace, request.user, "contact.exported", f"contact {contact.pk}")
+        response = Response(customer_actions.export_contact(contact))
+        response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
+        return response
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        contact = self.get_object()
+        return Response(customer_actions.erase_contact(contact, request.user))
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False)
+    def traits(self, request):
+        """Trait keys seen on identify calls: suggestions for conditions on contact.traits.*."""
+        row = scoped(EventName, request.workspace).filter(type="identify", name="").first()
+        keys = sorted((row.properties if row else {}).items())
+        return Response({"results": [{"key": key, **shape} for key, shape in keys]})
+
+
+def _search(queryset, workspace, term):
+    term = term.strip()
+    if ":" in term and " " not in term.split(":", 1)[0]:
+        key, value = (part.strip() for part in term.split(":", 1))
+        if key in ("email", "user_id", "country", "city", "timezone", "locale"):
+            return queryset.filter(**{f"{key}__iexact": value})
+        if key and key.replace("_", "").isalnum():
+            return queryset.filter(Q(**{f"traits__{key}__iexact": value}) | Q(**{f"traits__{key}": value}))
+    by_identity = scoped(ContactIdentity, workspace).filter(value=term).values("contact_id")
+    return queryset.filter(
+        Q(email__icontains=term) | Q(user_id__icontains=term) | Q(pk__in=by_identity) | Q(traits__icontains=term)
+    )
+
+
+# -- Events ----------------------------------------------------------------------------------------
+
+
+class RecentEventsView(APIView):
+    """The last events received, newest first (the Data sources page polls it). ?after=<id>."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        events = scoped(Event, request.workspace).order_by("-id")
+        after = request.query_params.get("after")
+        if after and after.isdigit():
+            events = events.filter(id__gt=int(after))
+        limit = min(int(request.query_params.get("limit", 50) or 50), 200)
+        pending = scoped(Event, request.workspace).filter(processed_at__isnull=True).count()
+        return Response({"results": EventSerializer(events[:limit], many=True).data, "pending": pending})
+
+
+class EventNamesView(APIView):
+    """Event names seen in the workspace (track events; ?type=page|screen for those)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        kind = request.query_params.get("type", "track")
+        rows = scoped(EventName, request.workspace).filter(type=kind).exclude(name="").order_by("-count", "name")
+        term = request.query_params.get("search")
+        if term:
+            rows = rows.filter(name__icontains=term)
+        return Response(
+            {
+                "results": [
+                    {"name": row.name, "count": row.count, "last_seen_at": row.last_seen_at, "type": row.type}
+                    for row in rows[:500]
+                ]
+            }
+        )
+
+
+class EventPropertiesView(APIView):
+    """Property keys (dotted paths) seen on an event, with their JSON type and a numeric example."""
+
+    @extend_schema(parameters=[OpenApiParameter("event", str)], responses={200: dict})
+    def get(self, request):
+        name = request.query_params.get("event")
+        rows = scoped(EventName, request.workspace).filter(type=request.query_params.get("type", "track"))
+        if name:
+            rows = rows.filter(name=name)
+        merged = {}
+        for row in rows[:500]:
+            for key, shape in row.properties.items():
+                merged.setdefault(key, shape)
+        return Response({"results": [{"key": key, **shape} for key, shape in sorted(merged.items())]})
+
+
+# -- Catalog ---------------------------------------------------------------------------------------
+
+
+class PriceChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceChange
+        fields = ["old_price", "new_price", "changed_at"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    attributes = serializers.DictField(required=False)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "url",
+            "image_url",
+            "price",
+            "currency",
+            "stock",
+            "category",
+            "tags",
+            "attributes",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+        validators = []  # sku uniqueness is the upsert's business
+
+    def validate_currency(self, value):
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a 3-letter currency code such as EUR.")
+        return value.upper()
+
+
+class ProductDetailSerializer(ProductSerializer):
+    price_history = serializers.SerializerMethodField()
+
+    class Meta(ProductSerializer.Meta):
+        fields = ProductSerializer.Meta.fields + ["price_history"]
+
+    def get_price_history(self, product):
+        return PriceChangeSerializer(product.price_history.order_by("-changed_at", "-id")[:50], many=True).data
+
+
+class BulkProductsSerializer(serializers.Serializer):
+    products = ProductSerializer(many=True)
+
+    def validate_products(self, value):
+        if len(value) > 1000:
+            raise serializers.ValidationError("Send at most 1,000 products per call.")
+        return value
+
+
+class ProductViewSet(
+    WorkspaceScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            term = self.request.query_params.get("search") or self.request.query_params.get("q")
+            if term:
+                queryset = queryset.filter(
+                    Q(name__icontains=term) | Q(sku__icontains=term) | Q(category__icontains=term)
+                )
+            category = self.request.query_params.get("category")
+            if category:
+                queryset = queryset.filter(category=category)
+        return queryset.order_by("name", "id")
+
+    def get_serializer_class(self):
+        return ProductDetailSerializer if self.action == "retrieve" else ProductSerializer
+
+    def create(self, request):
+        body = ProductSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if scoped(Product, request.workspace).filter(sku=body.validated_data["sku"]).exists():
+            raise DomainError(
+                f"A product with sku “{body.validated_data['sku']}” exists already.",
+                code="duplicate_sku",
+                fields={"sku": ["Already used."]},
+            )
+        customer_actions.upsert_products(request.workspace, [body.validated_data], actor=request.user)
+        product = scoped(Product, request.workspace).get(sku=body.validated_data["sku"])
+        return Response(ProductDetailSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProductSerializer, responses=ProductDetailSerializer)
+    def partial_update(self, request, pk=None):
+        product = self.get_object()
+        body = ProductSerializer(product, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        if changes.get("sku", product.sku) != product.sku:
+            raise DomainError("The sku of a product cannot change.", code="sku_immutable", fields={"sku": ["Fixed."]})
+        changes.pop("sku", None)
+        product = customer_actions.update_product(product, request.user, changes)
+        return Response(ProductDetailSerializer(product).data)
+
+    def perform_destroy(self, instance):
+        record_audit(instance.workspace, self.request.user, "product.deleted", instance.sku)
+        instance.delete()
+
+    @extend_schema(request=BulkProductsSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Create or update up to 1,000 products by sku (price changes go to the price history)."""
+        body = BulkProductsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = customer_actions.upsert_products(request.workspace, body.validated_data["products"], request.user)
+        return Response(result)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False)
+    def categories(self, request):
+        values = scoped(Product, request.workspace).exclude(category="").values_list("category", flat=True).distinct()
+        return Response({"results": sorted(set(values))})
+
+
+# -- Imports ---------------------------------------------------------------------------------------
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "phase",
+            "filename",
+            "rows_total",
+            "rows_done",
+            "progress",
+            "created_count",
+            "updated_count",
+            "row_errors",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_progress(self, job):
+        if job.status == ImportJob.Status.DONE:
+            return 100
+        if not job.rows_total:
+            return 0
+        # Checking rows is the first 90 %; saving them all in one transaction the last 10 %.
+        return min(99, int(90 * job.rows_done / job.rows_total) + (9 if job.phase == "saving" else 0))
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
+    file = serializers.FileField()
+
+
+class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = ImportJob.objects.order_by("-created_at", "-id")
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses=ImportJobSerializer)
+    def create(self, request):
+        body = ImportUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        if upload.size > customer_actions.MAX_IMPORT_BYTES:
+            raise DomainError("The file is larger than 20 MB; split it.", code="file_too_large")
+        try:
+            content = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError(
+                "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.",
+                code="not_utf8",
+                fields={"file": ["Not UTF-8."]},
+            ) from None
+        job = customer_actions.start_import(
+            request.workspace, request.user, body.validated_data["kind"], upload.name, content
+        )
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,23 @@
+from journeys import demo
+from journeys.models import Contact, Event, Order, Product
+
+
+def test_it_seeds_a_catalog_and_contacts_with_carts_and_orders(workspace):
+    demo.seed(workspace)
+    contacts = Contact.objects.filter(workspace=workspace, merged_into=None)
+    assert contacts.count() == 50
+    assert Product.objects.filter(workspace=workspace).count() == 30
+    assert len(set(contacts.values_list("country", flat=True))) >= 8
+    assert len(set(contacts.values_list("timezone", flat=True))) >= 8
+    assert contacts.exclude(cart__items=[]).count() >= 10
+    assert Order.objects.filter(workspace=workspace).count() >= 20
+    assert contacts.filter(lifetime_value__gt=0).count() >= 20
+    assert not Event.objects.filter(workspace=workspace, processed_at__isnull=True).exists()
+    assert not Event.objects.filter(workspace=workspace).exclude(error="").exists()
+
+
+def test_seeding_twice_changes_nothing(workspace):
+    demo.seed(workspace)
+    before = (Contact.objects.count(), Event.objects.count(), Order.objects.count(), Product.objects.count())
+    demo.seed(workspace)
+    assert (Contact.objects.count(), Event.objects.count(), Order.objects.count(), Product.objects.count()) == before
