@@ -87,7 +87,7 @@ def live_app(transactional_db, settings):
     settings.SITE_URL = f"http://127.0.0.1:{port}"
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
+        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
