@@ -133,6 +133,8 @@ def save_draft(journey, actor, *, revision, definition=None, name=None, descript
             status_code=409,
         )
     journey.refresh_from_db()
+    if executors.has_hook("draft.saved"):  # the editor: withdraw stale QA approvals, tell other editors
+        executors.hook("draft.saved")(journey, actor)
     return journey
 
 
