@@ -8,7 +8,7 @@
  * `layout: "full"` gives the page the whole content area without padding (the canvas).
  * Navigation items are in lib/navigation.ts; settings sections in settings/SettingsRoutes.tsx.
  */
-import type { ComponentType, LazyExoticComponent } from "react";
+import { lazy, type ComponentType, type LazyExoticComponent } from "react";
 import { ComingSoon } from "./shell/ComingSoon";
 
 export interface FeatureRoute {
@@ -24,7 +24,7 @@ function soon(title: string, description: string): ComponentType {
 }
 
 export const featureRoutes: FeatureRoute[] = [
-  { path: "journeys/*", component: soon("Journeys", "Draw journeys on a canvas: triggers, waits, branches, emails; publish and watch contacts move through them.") },
+  { path: "journeys/*", component: lazy(() => import("./journeys/JourneysPage")), layout: "full" },
   { path: "templates/*", component: soon("Templates", "Write email templates in MJML with Liquid, with a live preview for each contact.") },
   { path: "contacts/*", component: soon("Contacts", "Browse contacts, their profile, events, cart and orders; import contacts.") },
   { path: "catalog/*", component: soon("Catalog", "The product catalog with prices, stock and price history, used in emails.") },

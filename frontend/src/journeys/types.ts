@@ -208,12 +208,16 @@ export interface JourneySummary {
   has_unpublished_changes?: boolean;
 }
 
+/** One problem of a definition (journeys/definition.py `Problem`). */
 export interface ValidationProblem {
-  /** the node id, "trigger", "entry", "exit_on" or "" for the journey as a whole */
-  node: string;
-  /** the field path inside the node, e.g. "config.template" or "port:timeout" */
-  field: string;
+  code: string;
   message: string;
+  /** where in the definition: "nodes.wait1.config.timeout", "trigger.event", "edges[2].port" */
+  path: string;
+  /** the node the canvas highlights ("trigger" for the trigger, entry and goals), null for the journey */
+  node: string | null;
+  /** the field inside the node: "config.timeout", "ports.next", "where.all[0].op" */
+  field: string;
 }
 
 export interface Journey extends JourneySummary {
@@ -245,18 +249,18 @@ export interface NodeCounts {
 
 export type CountsByNode = Record<string, NodeCounts>;
 
-/** One node of the live version in the publish dry run: how many enrollments stand there. */
-export interface DryRunNode {
+/** One group of contacts in flight in the publish dry run (journeys.actions.migration_plan). */
+export interface MigrationRow {
+  version: number;
   node: string;
-  type?: string;
   count: number;
-  /** where moving would put them: the same id in the new version, or null when it is gone */
-  target: string | null;
+  action: "move" | "keep" | "exit";
+  to: string | null;
 }
 
 export interface DryRun {
-  in_flight: number;
-  nodes: DryRunNode[];
+  nodes: MigrationRow[];
+  totals: { move: number; keep: number; exit: number };
 }
 
 export interface LibraryJourney {

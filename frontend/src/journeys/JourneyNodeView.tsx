@@ -1,0 +1,103 @@
+/** How a node looks on the canvas: its kind, what it does, its ports, its problems and live counts. */
+import { memo } from "react";
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Icon } from "./icons";
+import { problemsOf, useCanvasView } from "./context";
+import { kindLabel, nodeSummary, portLabel } from "./summary";
+import { nodePorts, type CanvasNode } from "./store";
+import type { NodeCounts } from "./types";
+
+function Counts({ counts, email }: { counts: NodeCounts | undefined; email: boolean }) {
+  const value = counts ?? { entered: 0, waiting: 0, left: 0 };
+  return (
+    <dl className="node-counts" aria-label="Contacts at this step">
+      <div>
+        <dt>entered</dt>
+        <dd data-count="entered">{value.entered}</dd>
+      </div>
+      <div>
+        <dt>waiting</dt>
+        <dd data-count="waiting">{value.waiting}</dd>
+      </div>
+      <div>
+        <dt>left</dt>
+        <dd data-count="left">{value.left}</dd>
+      </div>
+      {email ? (
+        <>
+          <div>
+            <dt>sent</dt>
+            <dd data-count="sent">{value.sent ?? 0}</dd>
+          </div>
+          <div>
+            <dt>opened</dt>
+            <dd data-count="opened">{value.opened ?? 0}</dd>
+          </div>
+          <div>
+            <dt>clicked</dt>
+            <dd data-count="clicked">{value.clicked ?? 0}</dd>
+          </div>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode>) {
+  const view = useCanvasView();
+  const kind = type ?? "exit";
+  const isTrigger = kind === "trigger";
+  const ports = isTrigger ? ["next"] : nodePorts({ id, type: kind, position: { x: 0, y: 0 }, data });
+  const problems = problemsOf(view.problems, id);
+  const summary = isTrigger ? view.triggerText : nodeSummary(kind, data.config, view.templateName);
+  const counts = view.counts ? view.counts[id] : undefined;
+  return (
+    <div
+      className={`journey-node kind-${kind}${selected ? " is-selected" : ""}${problems.length ? " has-problems" : ""}`}
+      data-testid={`node-${id}`}
+      data-kind={kind}
+      aria-label={`${kindLabel(kind)} ${id}: ${summary}${problems.length ? `, ${problems.length} problem${problems.length > 1 ? "s" : ""}` : ""}`}
+    >
+      {isTrigger ? null : <Handle type="target" position={Position.Top} id="in" className="port-in" isConnectable={!view.readOnly} />}
+      <div className="journey-node-head">
+        <span className="journey-node-icon">
+          <Icon name={kind} size={16} />
+        </span>
+        <span className="journey-node-kind">{kindLabel(kind)}</span>
+        <span className="journey-node-id">{id}</span>
+      </div>
+      <div className="journey-node-summary" title={summary}>
+        {summary}
+      </div>
+      {problems.length ? (
+        <div className="journey-node-problems" role="note" data-testid={`problems-${id}`}>
+          <Icon name="warning" size={13} /> {problems[0].message}
+          {problems.length > 1 ? <span className="more"> (+{problems.length - 1} more)</span> : null}
+        </div>
+      ) : null}
+      {view.counts ? <Counts counts={counts} email={kind === "email"} /> : null}
+      <div className="journey-node-ports">
+        {ports.map((port, index) => {
+          const left = `${((index + 1) / (ports.length + 1)) * 100}%`;
+          const label = isTrigger ? "" : portLabel(kind, data.config, port);
+          return (
+            <div key={port} className={`port port-${port}`} style={{ left }}>
+              {label ? <span className="port-label">{label}</span> : null}
+              <Handle
+                type="source"
+                position={Position.Bottom}
+                id={port}
+                className={`port-out port-out-${port}`}
+                data-testid={`port-${id}-${port}`}
+                isConnectable={!view.readOnly}
+                aria-label={`${label || "next"} way out of ${id}`}
+              />
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+export const JourneyNodeView = memo(JourneyNodeViewInner);

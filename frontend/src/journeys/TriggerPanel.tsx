@@ -1,0 +1,161 @@
+/** The trigger's side panel: what starts the journey, who may enter and when, and the goals that end it. */
+import { ConditionBuilder } from "./ConditionBuilder";
+import { DurationInput, FieldMessages, SelectInput, TextInput, messagesFor } from "./fields";
+import type { Hints } from "./panels";
+import type { JourneySettings } from "./store";
+import { RE_ENTRY_POLICIES, TRIGGER_TYPES, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
+import type { ExitGoal, Rule, Trigger, ValidationProblem } from "./types";
+
+const TRIGGER_LABELS: Record<TriggerType, string> = {
+  event: "An event happens",
+  inactivity: "A contact has been inactive",
+  date_attribute: "A contact date comes near",
+  api: "An API call enrolls a contact",
+};
+
+const RE_ENTRY_LABELS: Record<ReEntryPolicy, string> = {
+  once: "Once ever",
+  after_exit: "Again after leaving",
+  cooldown: "Again after a cooldown",
+};
+
+interface Props {
+  settings: JourneySettings;
+  set: (settings: JourneySettings, field?: string) => void;
+  problems: ValidationProblem[];
+  /** problems with no node (exit_on goals) */
+  journeyProblems: ValidationProblem[];
+  hints: Hints;
+  eventProperties: string[];
+}
+
+export function TriggerPanel({ settings, set, problems, journeyProblems, hints, eventProperties }: Props) {
+  const trigger = settings.trigger;
+  const entry = settings.entry;
+  const setTrigger = (next: Trigger, field: string) => set({ ...settings, trigger: next }, `trigger.${field}`);
+  const setEntry = (next: JourneySettings["entry"], field: string) => set({ ...settings, entry: next }, `entry.${field}`);
+  const setGoals = (goals: ExitGoal[], field = "goals") => set({ ...settings, exit_on: goals }, `exit_on.${field}`);
+  const goalMessages = (index: number) => journeyProblems.filter((problem) => problem.path.startsWith(`exit_on[${index}]`)).map((problem) => problem.message);
+
+  return (
+    <>
+      <section className="panel-section">
+        <h3>What starts the journey</h3>
+        <SelectInput
+          label="Trigger"
+          field="type"
+          value={trigger.type}
+          options={TRIGGER_TYPES.map((value) => ({ value, label: TRIGGER_LABELS[value] }))}
+          onChange={(type) => {
+            const base: Trigger = { type };
+            if (type === "event") Object.assign(base, { event: "", where: { all: [] } });
+            if (type === "inactivity") base.duration = "P30D";
+            if (type === "date_attribute") Object.assign(base, { attribute: "contact.traits.renewal_date", offset: "-P7D", time: "09:00" });
+            setTrigger(base, "type");
+          }}
+          messages={messagesFor(problems, "type")}
+        />
+        {trigger.type === "event" ? (
+          <>
+            <TextInput label="Event" field="event" value={trigger.event ?? ""} placeholder="Checkout Started" suggestions={hints.events} onChange={(event) => setTrigger({ ...trigger, event }, "event")} messages={messagesFor(problems, "event")} />
+            <h4>Only when the event's properties match</h4>
+            <ConditionBuilder
+              label="Trigger conditions"
+              rule={trigger.where}
+              onChange={(where) => setTrigger({ ...trigger, where }, "where")}
+              path="where"
+              problems={problems}
+              fields={eventProperties.map((name) => `event.properties.${name}`)}
+              nested
+            />
+          </>
+        ) : null}
+        {trigger.type === "inactivity" ? (
+          <DurationInput label="No event for" field="duration" value={trigger.duration} units={["days", "weeks"]} onChange={(duration) => setTrigger({ ...trigger, duration }, "duration")} messages={messagesFor(problems, "duration")} hint="Checked at least every hour." />
+        ) : null}
+        {trigger.type === "date_attribute" ? (
+          <>
+            <TextInput
+              label="Contact date"
+              mono
+              field="attribute"
+              value={trigger.attribute ?? ""}
+              suggestions={["contact.traits.renewal_date", "contact.traits.birthday", "contact.created_at"]}
+              onChange={(attribute) => setTrigger({ ...trigger, attribute }, "attribute")}
+              messages={messagesFor(problems, "attribute")}
+            />
+            <div className="inline-fields">
+              <DurationInput
+                label="Offset"
+                field="offset"
+                value={(trigger.offset ?? "P0D").replace(/^[-+]/, "")}
+                units={["hours", "days", "weeks"]}
+                onChange={(value) => setTrigger({ ...trigger, offset: (trigger.offset ?? "").startsWith("-") ? `-${value}` : value }, "offset")}
+                messages={messagesFor(problems, "offset")}
+              />
+              <SelectInput
+                label="Before or after"
+                value={(trigger.offset ?? "").startsWith("-") ? "before" : "after"}
+                options={[
+                  { value: "before", label: "before the date" },
+                  { value: "after", label: "after the date" },
+                ]}
+                onChange={(side) => {
+                  const amount = (trigger.offset ?? "P0D").replace(/^[-+]/, "");
+                  setTrigger({ ...trigger, offset: side === "before" ? `-${amount}` : amount }, "offset");
+                }}
+              />
+            </div>
+            <TextInput label="At local time" type="time" field="time" value={trigger.time ?? ""} onChange={(time) => setTrigger({ ...trigger, time }, "time")} messages={messagesFor(problems, "time")} />
+          </>
+        ) : null}
+        {trigger.type === "api" ? <p className="panel-help">Enroll a contact with <code>POST /api/journeys/&lt;id&gt;/enroll</code> and a payload; the payload is the trigger event's properties.</p> : null}
+      </section>
+
+      <section className="panel-section">
+        <h3>Who may enter</h3>
+        <SelectInput
+          label="Entering again"
+          field="entry.re_entry"
+          value={(entry.re_entry ?? "after_exit") as ReEntryPolicy}
+          options={RE_ENTRY_POLICIES.map((value) => ({ value, label: RE_ENTRY_LABELS[value] }))}
+          onChange={(re_entry) => {
+            const next = { ...entry, re_entry };
+            if (re_entry === "cooldown") next.cooldown = entry.cooldown ?? "P7D";
+            else delete next.cooldown;
+            setEntry(next, "re_entry");
+          }}
+          messages={messagesFor(problems, "entry.re_entry")}
+        />
+        {entry.re_entry === "cooldown" ? (
+          <DurationInput label="Cooldown" field="entry.cooldown" value={entry.cooldown} units={["hours", "days", "weeks"]} onChange={(cooldown) => setEntry({ ...entry, cooldown }, "cooldown")} messages={messagesFor(problems, "entry.cooldown")} />
+        ) : null}
+        <h4>Only contacts who match</h4>
+        <ConditionBuilder label="Audience" rule={entry.audience as Rule | undefined} onChange={(audience) => setEntry({ ...entry, audience }, "audience")} path="entry.audience" problems={problems} fields={hints.fields.filter((name) => !name.startsWith("event."))} events={hints.events} />
+      </section>
+
+      <section className="panel-section">
+        <h3>Goals: leave the journey when</h3>
+        <p className="panel-help">A goal event ends the journey for the contact from any step, the moment it arrives.</p>
+        <ol className="goals">
+          {settings.exit_on.map((goal, index) => (
+            <li key={index} className="goal-row" data-field={`exit_on[${index}]`}>
+              <TextInput label={`Goal ${index + 1} event`} value={goal.event ?? ""} suggestions={hints.events} placeholder="Order Completed" onChange={(event) => setGoals(settings.exit_on.map((item, i) => (i === index ? { ...item, event } : item)), `${index}.event`)} />
+              <label className="checkbox">
+                <input type="checkbox" checked={Boolean(goal.as_conversion)} onChange={(change) => setGoals(settings.exit_on.map((item, i) => (i === index ? { ...item, as_conversion: change.target.checked } : item)))} />
+                Count as a conversion
+              </label>
+              <button type="button" className="button button-quiet button-small" aria-label={`Remove goal ${index + 1}`} onClick={() => setGoals(settings.exit_on.filter((_, i) => i !== index))}>
+                ×
+              </button>
+              <FieldMessages messages={goalMessages(index)} />
+            </li>
+          ))}
+        </ol>
+        <button type="button" className="button button-small" onClick={() => setGoals([...settings.exit_on, { event: "Order Completed", as_conversion: true }])}>
+          + Goal
+        </button>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,184 @@
+/** The journeys API (journeys/api.py) through TanStack Query: the only place that knows its URLs. */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type Page } from "../lib/api";
+import type {
+  CountsByNode,
+  DryRun,
+  Journey,
+  JourneyDefinition,
+  JourneySummary,
+  JourneyVersion,
+  JourneyVersionSummary,
+  LibraryJourney,
+  ValidationProblem,
+} from "./types";
+
+export const journeyKeys = {
+  all: ["journeys"] as const,
+  list: (filters: Record<string, string>) => ["journeys", "list", filters] as const,
+  detail: (id: number) => ["journeys", id] as const,
+  versions: (id: number) => ["journeys", id, "versions"] as const,
+  version: (id: number, number: number) => ["journeys", id, "versions", number] as const,
+  problems: (id: number) => ["journeys", id, "problems"] as const,
+  counts: (id: number) => ["journeys", id, "counts"] as const,
+  library: ["journeys", "library"] as const,
+};
+
+function results<T>(data: Page<T> | T[]): T[] {
+  return Array.isArray(data) ? data : data.results;
+}
+
+export function useJourneys(filters: Record<string, string>) {
+  return useQuery({
+    queryKey: journeyKeys.list(filters),
+    queryFn: async ({ signal }): Promise<JourneySummary[]> => results(await api.get<Page<JourneySummary> | JourneySummary[]>("journeys", { limit: 200, ...filters }, signal)),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useJourney(id: number) {
+  return useQuery({ queryKey: journeyKeys.detail(id), queryFn: ({ signal }) => api.get<Journey>(`journeys/${id}`, undefined, signal) });
+}
+
+export function useLibrary(enabled: boolean) {
+  return useQuery({
+    queryKey: journeyKeys.library,
+    queryFn: ({ signal }) => api.get<Page<LibraryJourney> | LibraryJourney[]>("journeys/library", undefined, signal).then(results),
+    enabled,
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useVersions(id: number, enabled = true) {
+  return useQuery({
+    queryKey: journeyKeys.versions(id),
+    queryFn: ({ signal }) => api.get<Page<JourneyVersionSummary> | JourneyVersionSummary[]>(`journeys/${id}/versions`, undefined, signal).then(results),
+    enabled,
+  });
+}
+
+export function useVersion(id: number, number: number | null) {
+  return useQuery({
+    queryKey: journeyKeys.version(id, number ?? 0),
+    queryFn: ({ signal }) => api.get<JourneyVersion>(`journeys/${id}/versions/${number}`, undefined, signal),
+    enabled: number !== null,
+  });
+}
+
+export function useCounts(id: number, enabled: boolean) {
+  return useQuery({
+    queryKey: journeyKeys.counts(id),
+    queryFn: ({ signal }) => api.get<{ nodes: CountsByNode }>(`journeys/${id}/counts`, undefined, signal).then((data) => data.nodes ?? {}),
+    enabled,
+  });
+}
+
+export interface CreateJourney {
+  name: string;
+  library_key?: string;
+  definition?: JourneyDefinition;
+}
+
+export function useCreateJourney() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateJourney) => api.post<Journey>("journeys", body),
+    onSuccess: () => client.invalidateQueries({ queryKey: journeyKeys.all }),
+  });
+}
+
+export interface SavedDraft {
+  draft_revision: number;
+  problems?: ValidationProblem[];
+}
+
+/** PUT the draft with the revision it was based on; 409 when someone saved in the meantime. */
+export function saveDraft(id: number, definition: JourneyDefinition, revision: number) {
+  return api.put<SavedDraft & Partial<Journey>>(`journeys/${id}/draft`, { definition, revision });
+}
+
+export function validateDraft(id: number, definition: JourneyDefinition) {
+  return api.post<{ valid?: boolean; problems: ValidationProblem[] }>(`journeys/${id}/validate`, { definition });
+}
+
+export function renameJourney(id: number, name: string) {
+  return api.patch<Journey>(`journeys/${id}`, { name });
+}
+
+/** old node id -> new node id (move there) or null (exit); a node not named: contacts stay on their version */
+export type NodeMap = Record<string, string | null>;
+
+export function publishDryRun(id: number, revision: number, node_map: NodeMap) {
+  return api.post<DryRun | { plan: DryRun }>(`journeys/${id}/publish`, { revision, node_map, dry_run: true }).then((answer) => ("plan" in answer ? answer.plan : answer));
+}
+
+export interface PublishBody {
+  revision: number;
+  node_map: NodeMap;
+}
+
+export function usePublish(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: PublishBody) => api.post<Journey>(`journeys/${id}/publish`, body),
+    onSuccess: (journey) => {
+      client.setQueryData(journeyKeys.detail(id), journey);
+      client.invalidateQueries({ queryKey: journeyKeys.all });
+    },
+  });
+}
+
+export type LifecycleAction = "pause" | "resume" | "archive";
+
+export function useLifecycle(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (action: LifecycleAction) => api.post<Journey>(`journeys/${id}/${action}`),
+    onSuccess: (journey) => {
+      client.setQueryData(journeyKeys.detail(id), journey);
+      client.invalidateQueries({ queryKey: journeyKeys.all });
+    },
+  });
+}
+
+export function exportUrl(id: number): string {
+  return `/api/journeys/${id}/export`;
+}
+
+/** Event names and property names this workspace has received (customers' API), for suggestions. */
+export function useEventNames() {
+  return useQuery({
+    queryKey: ["events", "names"],
+    queryFn: ({ signal }) =>
+      api.get<unknown>("events/names", undefined, signal).then((data) => namesOf(data)),
+    staleTime: 60_000,
+  });
+}
+
+export function useEventProperties(event: string | undefined) {
+  return useQuery({
+    queryKey: ["events", "properties", event ?? ""],
+    queryFn: ({ signal }) => api.get<unknown>("events/properties", { event }, signal).then((data) => namesOf(data)),
+    enabled: Boolean(event),
+    staleTime: 60_000,
+  });
+}
+
+/** ["a", "b"], {"results": [...]}, [{"name": "a"}] or {"names": [...]}: a list of names. */
+export function namesOf(data: unknown): string[] {
+  const list = Array.isArray(data)
+    ? data
+    : data && typeof data === "object"
+      ? ((data as Record<string, unknown>).results ?? (data as Record<string, unknown>).names ?? (data as Record<string, unknown>).properties ?? [])
+      : [];
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item) => {
+    if (typeof item === "string") return [item];
+    if (item && typeof item === "object") {
+      const record = item as Record<string, unknown>;
+      const name = record.name ?? record.event ?? record.property ?? record.key;
+      return typeof name === "string" ? [name] : [];
+    }
+    return [];
+  });
+}
