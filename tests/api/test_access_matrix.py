@@ -48,6 +48,58 @@ ENDPOINTS = [
 # Other apps register their rows here (keep one list per app, appended below).
 ENDPOINTS += []
 
+# -- journeys (engine) --
+_MATRIX_DEFINITION = {
+    "trigger": {"type": "api"},
+    "nodes": [{"id": "d", "type": "delay", "config": {"duration": "P1D"}}],
+    "edges": [{"from": "trigger", "to": "d"}],
+}
+
+
+def _journey(workspace, publish=False, pause=False):
+    from journeys import actions as journey_actions
+    from journeys.models import Contact
+
+    journey = journey_actions.create_journey(workspace, None, "Matrix", definition=_MATRIX_DEFINITION)
+    Contact.objects.get_or_create(workspace=workspace, user_id="matrix-user")
+    if publish:
+        journey_actions.publish_journey(journey, None)
+    if pause:
+        journey_actions.pause_journey(journey, None)
+    return journey.id
+
+
+def _live_journey(workspace):
+    return _journey(workspace, publish=True)
+
+
+def _paused_journey(workspace):
+    return _journey(workspace, publish=True, pause=True)
+
+
+ENDPOINTS += [
+    ("get", "/api/journeys", None, set(), None),
+    ("post", "/api/journeys", {"name": "J"}, {"qa"}, None),
+    ("get", "/api/journeys/library", None, set(), None),
+    ("get", "/api/journeys/node-types", None, set(), None),
+    ("post", "/api/journeys/import", {"name": "I", "definition": _MATRIX_DEFINITION}, {"qa"}, None),
+    ("get", "/api/journeys/{id}", None, set(), _journey),
+    ("patch", "/api/journeys/{id}", {"name": "Renamed"}, {"qa"}, _journey),
+    ("put", "/api/journeys/{id}/draft", {"definition": _MATRIX_DEFINITION, "revision": 1}, {"qa"}, _journey),
+    ("post", "/api/journeys/{id}/validate", {}, set(), _journey),
+    ("post", "/api/journeys/{id}/publish", {"dry_run": True}, {"qa"}, _journey),
+    ("post", "/api/journeys/{id}/publish", {}, {"qa"}, _journey),
+    ("post", "/api/journeys/{id}/pause", None, {"qa"}, _live_journey),
+    ("post", "/api/journeys/{id}/resume", None, {"qa"}, _paused_journey),
+    ("post", "/api/journeys/{id}/archive", None, {"qa"}, _journey),
+    ("get", "/api/journeys/{id}/versions", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/versions/1", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/export", None, set(), _journey),
+    ("get", "/api/journeys/{id}/counts", None, set(), _live_journey),
+    ("post", "/api/journeys/{id}/enroll", {"user_id": "matrix-user"}, {"qa"}, _live_journey),
+    ("post", "/api/journeys/{id}/simulate", {"profile": {"email": "p@example.com"}}, set(), _journey),
+]
+
 
 def _roles_cases():
     for method, url, body, refused, make in ENDPOINTS:

@@ -1,0 +1,203 @@
+"""The journeys REST API as the canvas uses it."""
+
+import json
+
+from journeys.models import Enrollment, Journey
+from journeys.nodes import NODE_TYPES
+
+from .conftest import definition, make_contact, run_worker, track
+
+GOOD = definition(
+    ("wait", "wait_for_event", {"event": "Order Completed", "timeout": "PT1H"}),
+    ("mail", "email", {"template": "cart-reminder"}),
+    edges=[("trigger", "wait"), ("wait", "timeout", "mail")],
+    trigger={"type": "event", "event": "Checkout Started"},
+)
+
+
+def create(client, body=None):
+    response = client.post("/api/journeys", body or {"name": "Cart", "definition": GOOD}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_it_creates_reads_and_lists_journeys(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    created = create(client)
+    assert created["status"] == "draft" and created["draft_revision"] == 1 and created["problems"] == []
+    read = client.get(f"/api/journeys/{created['id']}").json()
+    assert read["draft"]["nodes"][0]["id"] == "wait"
+    listed = client.get("/api/journeys").json()["results"]
+    assert [(j["name"], j["trigger_event"], j["updated_by"]["email"]) for j in listed] == [
+        ("Cart", "Checkout Started", "marketer@acme.test")
+    ]
+
+
+def test_saving_a_stale_revision_gets_409(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    url = f"/api/journeys/{journey['id']}/draft"
+    first = client.put(url, {"definition": GOOD, "revision": 1}, format="json")
+    assert first.status_code == 200 and first.json()["draft_revision"] == 2
+    stale = client.put(url, {"definition": GOOD, "revision": 1}, format="json")
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "stale_revision"
+
+
+def test_validate_names_the_node_and_field(workspace, marketer, qa, api, fake_email):
+    journey = create(api(marketer))
+    broken = json.loads(json.dumps(GOOD))
+    broken["nodes"][1]["config"]["template"] = "does-not-exist"
+    response = api(qa).post(f"/api/journeys/{journey['id']}/validate", {"definition": broken}, format="json")
+    assert response.status_code == 200
+    assert response.json()["valid"] is False
+    problem = response.json()["problems"][0]
+    assert (problem["code"], problem["node"], problem["field"]) == ("unknown_template", "mail", "config.template")
+
+
+def test_publishing_an_invalid_draft_is_refused_with_fields(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client, {"name": "Empty"})
+    response = client.post(f"/api/journeys/{journey['id']}/publish", {"revision": 1}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_definition"
+    assert "trigger.event" in response.json()["fields"]
+
+
+def test_publish_pause_resume_archive_and_versions(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    url = f"/api/journeys/{journey['id']}"
+    published = client.post(f"{url}/publish", {"revision": 1}, format="json").json()
+    assert published["status"] == "live" and published["live_version"] == 1
+    assert published["has_unpublished_changes"] is False
+    assert client.post(f"{url}/pause").json()["status"] == "paused"
+    assert client.post(f"{url}/pause").status_code == 409
+    assert client.post(f"{url}/resume").json()["status"] == "live"
+    versions = client.get(f"{url}/versions").json()
+    assert [(v["number"], v["live"]) for v in versions] == [(1, True)]
+    version = client.get(f"{url}/versions/1").json()
+    assert version["definition"]["nodes"] == GOOD["nodes"]
+    assert version["template_versions"] == {"mail": 101}
+    assert client.get(f"{url}/versions/9").status_code == 404
+    assert client.post(f"{url}/archive").json()["status"] == "archived"
+    assert client.put(f"{url}/draft", {"definition": GOOD, "revision": 1}, format="json").status_code == 409
+
+
+def test_publish_dry_run_counts_contacts_in_flight_per_node(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    url = f"/api/journeys/{journey['id']}"
+    client.post(f"{url}/publish", {"revision": 1}, format="json")
+    for _ in range(3):
+        track(make_contact(workspace), "Checkout Started")
+    run_worker()
+    dry = client.post(f"{url}/publish", {"revision": 1, "dry_run": True, "move": {"wait": "wait"}}, format="json")
+    assert dry.status_code == 200, dry.content
+    assert dry.json()["in_flight"] == 3
+    assert dry.json()["nodes"] == [
+        {
+            "version": 1,
+            "node": "wait",
+            "count": 3,
+            "action": "move",
+            "to": "wait",
+            "type": "wait_for_event",
+            "target": "wait",
+        }
+    ]
+    assert Journey.objects.get(pk=journey["id"]).versions.count() == 1
+
+
+def test_export_and_import_round_trip(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    exported = client.get(f"/api/journeys/{journey['id']}/export")
+    assert exported["Content-Disposition"].startswith("attachment")
+    document = json.loads(exported.content)
+    imported = client.post("/api/journeys/import", document, format="json")
+    assert imported.status_code == 201
+    assert imported.json()["draft"] == GOOD and imported.json()["status"] == "draft"
+    bad = client.post("/api/journeys/import", {"name": "x"}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_import"
+
+
+def test_node_types_and_library(workspace, qa, marketer, api, fake_email):
+    types = api(qa).get("/api/journeys/node-types").json()
+    assert [t["type"] for t in types["node_types"]] == list(NODE_TYPES)
+    library = api(qa).get("/api/journeys/library").json()
+    assert {item["key"] for item in library} >= {"cart-abandonment", "welcome-series"}
+    created = create(api(marketer), {"library_key": "cart-abandonment"})
+    assert created["name"] == "Cart abandonment" and created["problems"] == []
+    assert set(created["draft"]["layout"]) == {n["id"] for n in created["draft"]["nodes"]}
+
+
+def test_counts_per_node(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    client.post(f"/api/journeys/{journey['id']}/publish", {"revision": 1}, format="json")
+    track(make_contact(workspace), "Checkout Started")
+    run_worker()
+    counts = client.get(f"/api/journeys/{journey['id']}/counts").json()["nodes"]
+    assert counts["wait"] == {"entered": 1, "waiting": 1, "left": 0, "sent": 0}
+
+
+def test_the_api_trigger_enrolls_with_a_payload(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    api_journey = definition(
+        ("mail", "email", {"template": "welcome"}), edges=[("trigger", "mail")], trigger={"type": "api"}
+    )
+    journey = create(client, {"name": "API", "definition": api_journey})
+    url = f"/api/journeys/{journey['id']}"
+    client.post(f"{url}/publish", {"revision": 1}, format="json")
+    contact = make_contact(workspace)
+    body = {"user_id": contact.user_id, "payload": {"coupon": "X1"}, "idempotency_key": "k1"}
+    first = client.post(f"{url}/enroll", body, format="json")
+    assert first.status_code == 201 and first.json()["enrolled"] is True
+    again = client.post(f"{url}/enroll", body, format="json")
+    assert again.json() == {"enrolled": False, "reason": "already_in_journey", "enrollment": None}
+    enrollment = Enrollment.objects.get(journey_id=journey["id"])
+    assert enrollment.context["trigger"]["properties"] == {"coupon": "X1"}
+    unknown = client.post(f"{url}/enroll", {"email": "nobody@example.com"}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_contact"
+
+
+def test_enroll_refuses_a_journey_started_by_events(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    client.post(f"/api/journeys/{journey['id']}/publish", {"revision": 1}, format="json")
+    contact = make_contact(workspace)
+    response = client.post(f"/api/journeys/{journey['id']}/enroll", {"contact": contact.pk}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "not_api_trigger"
+
+
+def test_simulate_returns_the_path_times_and_messages(workspace, qa, marketer, api, fake_email):
+    journey = create(api(marketer))
+    body = {
+        "profile": {"email": "p@example.com", "country": "DE"},
+        "start": "2025-06-16T10:00:00Z",
+        "events": [{"at": "PT0S", "event": "Checkout Started", "properties": {"cart_id": "c1"}}],
+    }
+    response = api(qa).post(f"/api/journeys/{journey['id']}/simulate", body, format="json")
+    assert response.status_code == 200, response.content
+    result = response.json()
+    assert [(step["node"], step["outcome"], step["at"]) for step in result["path"]] == [
+        ("wait", "waiting", "2025-06-16T10:00:00+00:00"),
+        ("wait", "timeout", "2025-06-16T11:00:00+00:00"),
+        ("mail", "sent", "2025-06-16T11:00:00+00:00"),
+    ]
+    assert result["messages"][0]["template"] == "cart-reminder" and result["status"] == "completed"
+
+
+def test_simulate_for_a_real_contact(workspace, qa, marketer, api, fake_email):
+    journey = create(api(marketer))
+    contact = make_contact(workspace, country="FR")
+    body = {
+        "contact": contact.pk,
+        "start": "2025-06-16T10:00:00Z",
+        "trigger": {"event": "Checkout Started", "properties": {}},
+        "events": [{"at": "PT10M", "event": "Order Completed"}],
+    }
+    result = api(qa).post(f"/api/journeys/{journey['id']}/simulate", body, format="json").json()
+    assert [(s["node"], s["outcome"]) for s in result["path"]] == [("wait", "waiting"), ("wait", "event")]
+    assert result["messages"] == [] and result["status"] == "completed"
