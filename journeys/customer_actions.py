@@ -77,9 +77,6 @@ def store_event_groups(groups):
             transaction.on_commit(lambda workspace_id=workspace_id: kick_processing(workspace_id))
 
 
-_known_states = set()
-
-
 def kick_processing(workspace_id):
     """Enqueue a processing task unless one is already queued for the workspace.
 
@@ -87,14 +84,13 @@ def kick_processing(workspace_id):
     clears the flag before it drains, so it will see these committed events. Finding it False, we
     set it (conditionally: one request wins) and enqueue.
     """
-    if workspace_id not in _known_states:
+    pending = IngestState.objects.filter(workspace_id=workspace_id).values_list("kick_pending", flat=True).first()
+    if pending is None:
         try:
             with transaction.atomic():
                 IngestState.objects.get_or_create(workspace_id=workspace_id)
         except IntegrityError:
             pass
-        _known_states.add(workspace_id)
-    pending = IngestState.objects.filter(workspace_id=workspace_id).values_list("kick_pending", flat=True).first()
     if pending:
         return False
     if IngestState.objects.filter(workspace_id=workspace_id, kick_pending=False).update(kick_pending=True):

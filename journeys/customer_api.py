@@ -24,6 +24,7 @@ from .models import Contact, ContactIdentity, Event, EventName, ImportJob, Price
 
 class ContactListSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
+    lifetime_value = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
     cart_quantity = serializers.SerializerMethodField()
 
     class Meta:

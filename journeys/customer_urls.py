@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import customer_api
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter(trailing_slash=False)
 router.register("contacts", customer_api.ContactViewSet, basename="contact")
 router.register("products", customer_api.ProductViewSet, basename="product")
 router.register("imports", customer_api.ImportJobViewSet, basename="import")

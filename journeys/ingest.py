@@ -35,7 +35,8 @@ class IngestError(Exception):
         self.message, self.code, self.fields, self.status = message, code, fields or {}, status
 
     def as_json(self):
-        return {"error": self.message, "code": self.code, "fields": self.fields}
+        # "message" too: the Segment and RudderStack libraries log payload["code"] and ["message"].
+        return {"error": self.message, "code": self.code, "fields": self.fields, "message": self.message}
 
 
 # -- The request envelope ------------------------------------------------------------------------

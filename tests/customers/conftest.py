@@ -8,6 +8,14 @@ from django.test import Client
 from tests.factories import make_write_key
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in Django's cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def write_key(workspace):
     return make_write_key(workspace)
