@@ -9,7 +9,10 @@ class EditorConfig(AppConfig):
     def ready(self):
         from journeys import executors
 
-        from . import actions, signals
+        from . import actions, counts, signals
+
+        # The engine reports contacts moving; the canvas's live counts listen (editor/counts.py).
+        executors.register("journey.progress", counts.notify_progress)
 
         # The engine asks before publishing: refused without a valid QA approval when required.
         executors.register("publish.check", actions.check_publish)

@@ -322,6 +322,7 @@ def _finish_many(ids, status, reason, now):
         )
         for enrollment_id, ws, journey_id, contact_id, node, number in rows
     )
+    _progress({row[2] for row in rows})
     # "once" keeps its key: a finished enrollment still blocks re-entry.
     return count
 
@@ -516,6 +517,7 @@ def reach_goal(enrollment, goal, event, now):
         detail=detail,
         at=now,
     )
+    _progress({enrollment.journey_id})
     return conversion
 
 
@@ -728,6 +730,7 @@ def _advance_batch(ids, token, isolate):
             changed.append(enrollment)
         StepLog.objects.bulk_create(logs, batch_size=1000)
         _write_enrollments(changed)
+        _progress({e.journey_id for e in changed})
         if any(e.status == Enrollment.Status.ACTIVE and e.claim == "" for e in changed):
             transaction.on_commit(kick)
     return result
@@ -816,6 +819,13 @@ def _advance_one(enrollment, token, flows, assignments, now, logs, result):
         _finish(enrollment, Enrollment.Status.FAILED, outcome.exit_reason or "error", now)
     else:
         _finish(enrollment, Enrollment.Status.COMPLETED, outcome.exit_reason, now)
+
+
+def _progress(journey_ids):
+    """Contacts moved in these journeys: tell whoever listens (the canvas's live counts, through
+    the "journey.progress" hook; it notifies after the commit, coalesced)."""
+    if journey_ids and executors.has_hook("journey.progress"):
+        executors.hook("journey.progress")(journey_ids)
 
 
 def _finish(enrollment, status, reason, now):
