@@ -174,15 +174,6 @@ def check_publish(journey, actor=None, **kwargs):
     journey.refresh_from_db(fields=["draft", "draft_revision"])
     approval, problem = valid_approval(journey)
     if approval is None:
-        record_audit(
-            journey.workspace,
-            actor,
-            "journey.publish_refused",
-            journey.name,
-            journey=journey.id,
-            revision=journey.draft_revision,
-            reason=problem,
-        )
         raise DomainError(f"Publishing needs a QA approval. {problem}", code="approval_required", status_code=409)
 
 
@@ -193,3 +184,303 @@ def mark_published(version):
     QAApproval.objects.filter(
         journey_id=version.journey_id, revision=version.source_revision, withdrawn_at__isnull=True
     ).update(published_version=version.number)
+
+
+# -- simulation, gallery, test sends ---------------------------------------------------------------
+
+HISTORY_LIMIT = 500
+PATH_KEYS = ("node", "type", "outcome", "port", "at")
+
+
+def contact_history(contact, limit=HISTORY_LIMIT):
+    """A real contact's recent events as the simulator and rules take them."""
+    from journeys.models import Event
+
+    rows = (
+        Event.objects.filter(workspace_id=contact.workspace_id, contact=contact)
+        .exclude(name="")
+        .order_by("-timestamp")
+        .values("name", "properties", "timestamp")[:limit]
+    )
+    return [{"name": r["name"], "properties": r["properties"], "timestamp": r["timestamp"].isoformat()} for r in rows]
+
+
+def simulation_profile(workspace, persona_id=None, contact_id=None, now=None, profile=None):
+    """(contact instance, contact data, history, label) for a persona, a real contact or a
+    made-up profile given inline (an unsaved persona)."""
+    from accounts.access import scoped
+    from journeys.facts import contact_data
+    from journeys.models import Contact
+
+    from .models import Persona
+    from .subjects import _label, persona_contact
+
+    now = now or timezone.now()
+    if profile is not None:
+        persona = Persona(workspace=workspace, name="Made-up profile", **profile)
+        contact = persona_contact(persona, now)
+        return contact, {**contact_data(contact), "id": "profile"}, list(contact.event_history), persona.name
+    if persona_id is not None:
+        persona = scoped(Persona, workspace).filter(pk=persona_id).first()
+        if persona is None:
+            raise DomainError("There is no such persona.", code="not_found", status_code=404)
+        contact = persona_contact(persona, now)
+        data = {**contact_data(contact), "id": f"persona-{persona.pk}"}
+        return contact, data, list(contact.event_history), persona.name
+    contact = scoped(Contact, workspace).filter(pk=contact_id).first()
+    if contact is None:
+        raise DomainError("There is no such contact.", code="not_found", status_code=404)
+    return contact, contact_data(contact), contact_history(contact), _label(contact)
+
+
+def default_trigger(definition, history, timeline):
+    """The event that starts the simulated trip: a trigger event of the hypothetical timeline
+    (the simulator picks it), else the subject's latest event of that name, else a bare one."""
+    trigger = (definition or {}).get("trigger") or {}
+    if trigger.get("type") != "event":
+        return None
+    name = trigger.get("event") or ""
+    if any((event.get("event") or event.get("name")) == name for event in timeline):
+        return None
+    for event in sorted(history, key=lambda e: e.get("timestamp") or "", reverse=True):
+        if event.get("name") == name:
+            return {"event": name, "properties": dict(event.get("properties") or {})}
+    return {"event": name, "properties": {}}
+
+
+def run_simulation(journey, contact_data, history, events=(), now=None):
+    from journeys.simulator import simulate
+
+    now = now or timezone.now()
+    timeline = [
+        {"at": event["after"], "event": event["name"], "properties": event.get("properties") or {}} for event in events
+    ]
+    try:
+        return simulate(
+            journey.draft or {},
+            contact_data,
+            start=now,
+            trigger=default_trigger(journey.draft, history, timeline),
+            events=timeline,
+            history=history,
+            template_versions=pinned_templates(journey),
+            journey={"id": journey.pk, "name": journey.name, "version": None},
+        )
+    except ValueError as error:
+        raise DomainError(str(error), code="invalid_timeline", fields={"events": [str(error)]}) from None
+
+
+def simulate_path(journey, persona=None, contact=None, events=(), profile=None):
+    """The path a persona or contact would take through the journey draft, with hypothetical
+    future events, from the engine's simulator."""
+    now = timezone.now()
+    _, data, history, label = simulation_profile(journey.workspace, persona, contact, now, profile)
+    result = run_simulation(journey, data, history, events, now)
+    return {"subject": {"persona": persona, "contact": contact, "label": label}, "events": list(events), **result}
+
+
+def _email_nodes(definition):
+    return [n for n in (definition or {}).get("nodes") or [] if isinstance(n, dict) and n.get("type") == "email"]
+
+
+def _trigger_event(result, definition, history):
+    """The trigger event the simulated trip started with, for the render context."""
+    trigger = default_trigger(definition, history, [])
+    if trigger is None:
+        return {}
+    return {"name": trigger["event"], "event": trigger["event"], "properties": trigger["properties"]}
+
+
+def variant_gallery(journey, persona_ids=None):
+    """Personas × email nodes of the journey draft. Each cell: the email the persona would get at
+    that node (rendered as sending renders the version the node would pin), the simulated path
+    that led there and the time it would arrive. A node the persona's path does not reach is
+    still rendered, marked as not reached."""
+    from accounts.access import scoped
+    from delivery.models import TemplateVersion
+    from delivery.personalize import build_context
+
+    from . import variants
+    from .models import Persona
+
+    workspace = journey.workspace
+    now = timezone.now()
+    nodes = _email_nodes(journey.draft)
+    pinned = pinned_templates(journey)
+    versions = {
+        v.pk: v
+        for v in scoped(TemplateVersion, workspace)
+        .select_related("template", "template__coupon_pool")
+        .filter(pk__in=[v for v in pinned.values() if v])
+    }
+    personas = scoped(Persona, workspace)
+    if persona_ids:
+        personas = personas.filter(pk__in=persona_ids)
+    personas = list(personas)
+    cells = []
+    for persona in personas:
+        contact, data, history, label = simulation_profile(workspace, persona.pk, None, now)
+        result = run_simulation(journey, data, history, (), now)
+        sent = {}
+        for message in result["messages"]:
+            sent.setdefault(message["node"], message)
+        trigger = _trigger_event(result, journey.draft, history)
+        for node in nodes:
+            message = sent.get(node["id"])
+            arrives = message["at"] if message else None
+            path = result["path"]
+            if message:
+                index = next(
+                    (i for i, step in enumerate(path) if step["node"] == node["id"] and step["at"] == message["at"]),
+                    len(path) - 1,
+                )
+                path = path[: index + 1]
+            cell = {
+                "persona": persona.pk,
+                "node": node["id"],
+                "reached": message is not None,
+                "arrives_at": arrives,
+                "path": [{key: step[key] for key in PATH_KEYS} for step in path],
+                "status": result["status"],
+                "reason": result.get("reason", ""),
+            }
+            version = versions.get(pinned.get(node["id"]))
+            if version is None:
+                cell.update(ok=False, error="The template of this node has no saved version.")
+                cells.append(cell)
+                continue
+            at = rules_datetime(arrives) or now
+            context = build_context(workspace, version, contact=contact, journey_context={"trigger": trigger}, now=at)
+            subject = variants.PreviewSubject(key=f"persona:{persona.pk}", kind="persona", label=label, data=context)
+            variant = variants.render_variant(variants.compilation_of_version(version), subject)
+            cell.update(
+                ok=variant["ok"],
+                template={"id": version.template_id, "name": version.template.name, "version": version.number},
+                **{k: variant[k] for k in ("subject", "preheader", "html", "text", "blocks", "warnings")},
+            )
+            cells.append(cell)
+    return {
+        "journey": {"id": journey.pk, "name": journey.name, "draft_revision": journey.draft_revision},
+        "generated_at": now.isoformat(),
+        "nodes": [
+            {"id": n["id"], "template": (n.get("config") or {}).get("template"), "version": pinned.get(n["id"])}
+            for n in nodes
+        ],
+        "personas": [{"id": p.pk, "name": p.name, "country": p.country, "city": p.city} for p in personas],
+        "cells": cells,
+    }
+
+
+def rules_datetime(value):
+    from journeys.rules import parse_datetime
+
+    return parse_datetime(value) if value else None
+
+
+def _json_safe(value):
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def test_addresses(workspace, actor, to):
+    """ "me" is the member's own address; any other must be on the workspace's seed list or be
+    an active member's address."""
+    from accounts.models import Membership
+
+    seeds = {address.lower() for address in WorkspaceQASettings.of(workspace).seed_list}
+    addresses, refused = [], []
+    for raw in to:
+        address = actor.email if raw.strip().lower() == "me" else raw.strip()
+        lowered = address.lower()
+        is_member = Membership.objects.filter(workspace=workspace, is_active=True, user__email__iexact=address).exists()
+        if lowered not in seeds and not is_member:
+            refused.append(address)
+        elif address not in addresses:
+            addresses.append(address)
+    if refused:
+        raise DomainError(
+            f"Test emails go to your own address or the workspace's seed list; {', '.join(refused)} is on neither.",
+            code="not_a_test_address",
+            fields={"to": [f"{a} is not on the seed list." for a in refused]},
+        )
+    return addresses
+
+
+def send_test_variant(
+    workspace, actor, *, to, template=None, journey=None, node=None, persona=None, contact=None, profile=None
+):
+    """Send one variant (a template, or a journey's email node, for a persona or a contact) as a
+    test: delivery marks it ("[Test]", outside caps and metrics) and sends it through the outbox."""
+    import uuid
+
+    from accounts.access import scoped
+    from delivery.actions import enqueue_message
+    from delivery.models import Template, TemplateVersion
+    from delivery.personalize import build_context
+
+    addresses = test_addresses(workspace, actor, to)
+    journey_context, label = {}, ""
+    if template is not None:
+        found = scoped(Template, workspace).select_related("latest_version").filter(pk=template).first()
+        if found is None:
+            raise DomainError("There is no such template.", code="not_found", status_code=404)
+        version = found.latest_version
+        if version is None:
+            raise DomainError("Save the template before sending a test.", code="not_saved")
+    else:
+        found_journey = scoped(Journey, workspace).filter(pk=journey).first()
+        if found_journey is None:
+            raise DomainError("There is no such journey.", code="not_found", status_code=404)
+        version_id = pinned_templates(found_journey).get(node)
+        version = scoped(TemplateVersion, workspace).filter(pk=version_id).first() if version_id else None
+        if version is None:
+            raise DomainError(f"Node “{node}” sends no saved template.", code="not_found", status_code=404)
+    version = TemplateVersion.objects.select_related("template", "template__coupon_pool").get(pk=version.pk)
+    subject_contact, _, history, label = simulation_profile(workspace, persona, contact, profile=profile)
+    if journey is not None:
+        trigger = _trigger_event(None, found_journey.draft, history)
+        if trigger:
+            journey_context["trigger"] = trigger
+    if contact is None:  # a persona or a made-up profile: never a saved contact
+        sample = build_context(workspace, version, contact=subject_contact, journey_context=journey_context)
+        sample = {k: v for k, v in sample.items() if not k.startswith("_") and k not in ("products", "now")}
+        journey_context = {**journey_context, "sample": _json_safe(sample)}
+        subject_contact = None
+    sent = []
+    for address in addresses:
+        message = enqueue_message(
+            workspace,
+            version,
+            idempotency_key=f"test:{uuid.uuid4().hex}",
+            contact=subject_contact,
+            to_email=address,
+            journey_context=journey_context,
+            is_test=True,
+        )
+        sent.append({"to": address, "message_id": message.pk, "status": message.status, "reason": message.reason})
+    record_audit(
+        workspace,
+        actor,
+        "qa.test_send",
+        version.template.slug,
+        version=version.number,
+        to=addresses,
+        subject=label,
+        persona=persona,
+        contact=contact,
+        journey=journey,
+        node=node,
+    )
+    return {"sent": sent, "template": version.template.slug, "version": version.number, "subject": label}

@@ -139,6 +139,13 @@ class PersonaSerializer(serializers.ModelSerializer):
         return actions.save_persona(instance, instance.workspace, self.context["request"].user, validated)
 
 
+class ProfileSerializer(PersonaSerializer):
+    """A made-up profile given inline (a persona that is not saved)."""
+
+    class Meta(PersonaSerializer.Meta):
+        fields = ["email", "traits", "country", "city", "timezone", "locale", "cart_items", "recent_events"]
+
+
 class PersonaViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     """Personas: made-up profiles (traits, location, cart, recent events) to preview and simulate."""
 
@@ -279,14 +286,19 @@ class SimulateEventSerializer(serializers.Serializer):
         return value
 
 
+def _one_subject(data):
+    if sum(name in data for name in ("persona", "contact", "profile")) != 1:
+        raise serializers.ValidationError("Choose a persona, a contact or give a profile.")
+
+
 class SimulateSerializer(serializers.Serializer):
     persona = serializers.IntegerField(required=False)
     contact = serializers.IntegerField(required=False)
+    profile = ProfileSerializer(required=False)
     events = SimulateEventSerializer(many=True, required=False, default=list)
 
     def validate(self, data):
-        if ("persona" in data) == ("contact" in data):
-            raise serializers.ValidationError("Choose a persona or a contact.")
+        _one_subject(data)
         if len(data["events"]) > 50:
             raise serializers.ValidationError("At most 50 hypothetical events.")
         return data
@@ -301,7 +313,7 @@ class SimulateView(APIView):
     @extend_schema(request=SimulateSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, journey_id):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
-        body = SimulateSerializer(data=request.data)
+        body = SimulateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         return Response(actions.simulate_path(journey, **body.validated_data))
 
@@ -312,6 +324,7 @@ class TestSendSerializer(serializers.Serializer):
     node = serializers.CharField(max_length=64, required=False)
     persona = serializers.IntegerField(required=False)
     contact = serializers.IntegerField(required=False)
+    profile = ProfileSerializer(required=False)
     to = serializers.ListField(child=serializers.CharField(max_length=254), min_length=1, max_length=50)
 
     def validate(self, data):
@@ -319,8 +332,7 @@ class TestSendSerializer(serializers.Serializer):
             raise serializers.ValidationError("Choose a template, or a journey and its email node.")
         if "journey" in data and not data.get("node"):
             raise serializers.ValidationError({"node": ["Choose the email node."]})
-        if ("persona" in data) == ("contact" in data):
-            raise serializers.ValidationError("Choose a persona or a contact.")
+        _one_subject(data)
         return data
 
 
@@ -331,7 +343,7 @@ class TestSendView(APIView):
 
     @extend_schema(request=TestSendSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        body = TestSendSerializer(data=request.data)
+        body = TestSendSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         result = actions.send_test_variant(request.workspace, request.user, **body.validated_data)
         return Response(result, status=201)

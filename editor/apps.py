@@ -16,6 +16,8 @@ class EditorConfig(AppConfig):
 
         # The engine asks before publishing: refused without a valid QA approval when required.
         executors.register("publish.check", actions.check_publish)
+        # Saving a journey draft withdraws approvals of older revisions and tells other editors.
+        executors.register("draft.saved", signals.draft_saved)
         post_save.connect(signals.journey_saved, sender="journeys.Journey", dispatch_uid="editor.journey_saved")
         post_save.connect(signals.version_published, sender="journeys.JourneyVersion", dispatch_uid="editor.published")
         if apps.is_installed("delivery") and _has_model("delivery", "Template"):

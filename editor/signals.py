@@ -39,7 +39,7 @@ def _send(layer, group, message):
 
 
 def _who(user):
-    if user is None:
+    if user is None or not getattr(user, "is_authenticated", False):
         return {}
     return {"user_id": user.pk, "email": user.email, "name": user.get_full_name() or user.email}
 
@@ -50,6 +50,12 @@ def journey_saved(sender, instance, created, raw=False, **kwargs):
     if not created:
         actions.withdraw_outdated_approvals(instance, getattr(instance, "updated_by", None))
     notify_saved("journey", instance.pk, _who(getattr(instance, "updated_by", None)))
+
+
+def draft_saved(journey, actor=None):
+    """The engine's "draft.saved" hook (journeys.actions.save_draft saves with a queryset update)."""
+    actions.withdraw_outdated_approvals(journey, actor)
+    notify_saved("journey", journey.pk, _who(actor))
 
 
 def template_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):

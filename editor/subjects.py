@@ -76,7 +76,7 @@ def persona_contact(persona, now=None):
         last_activity_at=now,
         created_at=now,
     )
-    contact.persona_events = events
+    contact.event_history = events
     return contact
 
 

@@ -130,6 +130,29 @@ def _compile(draft, blocks):
     )
 
 
+def compilation_of_version(version):
+    """A saved template version as sending renders it: its stored compiled body (the version's own
+    compile-once output), with the warnings and usages of its source for QA."""
+    compiled = rendering.Compiled(
+        subject=version.subject,
+        body=version.compiled_body,
+        roots=frozenset(version.roots or ()),
+        blocks=tuple(sorted(version.blocks or {})),
+    )
+    blocks = {
+        name: rendering.Block(name, block.get("source", ""), block.get("condition"))
+        for name, block in (version.blocks or {}).items()
+    }
+    return Compilation(
+        ok=True,
+        compiled=compiled,
+        prepared=rendering.prepare(compiled),
+        problems=list(version.warnings or []),
+        usages=tuple(_usages(Draft(version.mjml, version.subject, version.preheader), blocks)),
+        conditional_blocks=frozenset(name for name, block in blocks.items() if block.condition),
+    )
+
+
 def _usages(draft, blocks):
     """Every global variable path printed by `{{ ... }}` in the author's sources (first use of each)."""
     sources = [("subject", draft.subject), ("preheader", draft.preheader), ("mjml", draft.mjml)]

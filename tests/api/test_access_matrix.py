@@ -101,6 +101,31 @@ ENDPOINTS += [
 ]
 
 
+# -- QA workspace (editor: personas, settings, approvals, gallery, simulation) --
+
+
+def _persona(workspace):
+    from editor.models import Persona
+
+    return Persona.objects.create(workspace=workspace, name=f"Matrix persona {Persona.objects.count()}").id
+
+
+ENDPOINTS += [
+    ("get", "/api/personas", None, set(), None),
+    ("post", "/api/personas", {"name": "New persona", "country": "DE"}, {"qa"}, None),
+    ("get", "/api/personas/{id}", None, set(), _persona),
+    ("patch", "/api/personas/{id}", {"city": "Berlin"}, {"qa"}, _persona),
+    ("delete", "/api/personas/{id}", None, {"qa"}, _persona),
+    ("get", "/api/qa/settings", None, set(), None),
+    ("patch", "/api/qa/settings", {"seed_list": ["seed@example.com"]}, {"marketer", "qa"}, None),
+    ("get", "/api/qa/journeys/{id}/approval", None, set(), _journey),
+    ("post", "/api/qa/journeys/{id}/approval", {"revision": 1}, {"marketer"}, _journey),
+    ("post", "/api/qa/journeys/{id}/approval/withdraw", None, {"marketer"}, _journey),
+    ("get", "/api/qa/journeys/{id}/gallery", None, set(), _journey),
+    ("post", "/api/qa/journeys/{id}/simulate", {"profile": {"country": "DE"}}, set(), _journey),
+]
+
+
 def _roles_cases():
     for method, url, body, refused, make in ENDPOINTS:
         for role in ("marketer", "qa"):

@@ -124,3 +124,65 @@ def make_template(workspace, mjml, subject="Your cart", preheader="", slug="cart
     template.latest_version = version
     template.save(update_fields=["latest_version"])
     return template
+
+
+SIMPLE_MJML = """<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hi {{ contact.first_name | default: "there" }}</mj-text>
+<mj-raw>{% if contact.country == "DE" %}</mj-raw><mj-text>Kostenloser Versand</mj-text><mj-raw>{% endif %}</mj-raw>
+<mj-text>{{ cart.items | size }} items, {{ cart.total | money }}</mj-text>
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+def cart_journey_definition():
+    """Checkout Started -> wait 1 h for an order -> reminder -> 1 day -> big cart? -> one of two emails."""
+    return {
+        "trigger": {"type": "event", "event": "Checkout Started", "where": {"all": []}},
+        "entry": {"re_entry": "after_exit", "audience": {"all": []}},
+        "exit_on": [{"event": "Order Completed", "as_conversion": True}],
+        "nodes": [
+            {"id": "wait1", "type": "wait_for_event", "config": {"event": "Order Completed", "timeout": "PT1H"}},
+            {"id": "mail1", "type": "email", "config": {"template": "cart-reminder"}},
+            {"id": "delay1", "type": "delay", "config": {"mode": "duration", "duration": "P1D"}},
+            {
+                "id": "branch1",
+                "type": "branch",
+                "config": {"condition": {"field": "cart.total", "op": "gte", "value": 40}},
+            },
+            {"id": "mail2", "type": "email", "config": {"template": "big-cart"}},
+            {"id": "mail3", "type": "email", "config": {"template": "cart-reminder"}},
+        ],
+        "edges": [
+            {"from": "trigger", "to": "wait1"},
+            {"from": "wait1", "port": "timeout", "to": "mail1"},
+            {"from": "mail1", "to": "delay1"},
+            {"from": "delay1", "to": "branch1"},
+            {"from": "branch1", "port": "yes", "to": "mail2"},
+            {"from": "branch1", "port": "no", "to": "mail3"},
+        ],
+        "layout": {},
+    }
+
+
+@pytest.fixture
+def cart_journey(workspace, admin):
+    """Two saved templates and a journey draft that sends them."""
+    from delivery.actions import save_template
+    from journeys.actions import create_journey
+
+    save_template(
+        workspace,
+        admin,
+        slug="cart-reminder",
+        name="Cart reminder",
+        subject="Your cart, {{ contact.first_name | default: 'friend' }}",
+        mjml=SIMPLE_MJML,
+    )
+    save_template(
+        workspace,
+        admin,
+        slug="big-cart",
+        name="Big cart",
+        subject="Still thinking it over?",
+        mjml=SIMPLE_MJML.replace("Hi ", "Hello again "),
+    )
+    return create_journey(workspace, admin, "Cart abandonment", cart_journey_definition())
