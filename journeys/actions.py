@@ -802,6 +802,8 @@ def _advance_one(enrollment, token, flows, assignments, now, logs, result):
     enrollment.awaited_event = outcome.awaited_event
     enrollment.claim = ""
     enrollment.claimed_at = None
+    if outcome.fresh:
+        enrollment.context = {**enrollment.context, "_fresh": True}
     if outcome.status == "waiting":
         enrollment.status = Enrollment.Status.WAITING
         enrollment.wake_at = outcome.wake_at

@@ -439,13 +439,20 @@ def _check_webhook(node_id, config, out, *_):
 
 
 def _obviously_private(host: str) -> bool:
+    """A literal host that can only be private (an IP literal or localhost), unless the operator
+    allowed it (JOURNEYS_WEBHOOK_ALLOWED_NETWORKS). Names are checked again at call time."""
+    from .webhooks import is_forbidden
+
     host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+    if host == "localhost" or host.endswith(".localhost"):
+        return is_forbidden("127.0.0.1") is not None
+    if host.endswith(".internal"):
         return True
     try:
-        return not ipaddress.ip_address(host).is_global
+        ipaddress.ip_address(host)
     except ValueError:
         return False
+    return is_forbidden(host) is not None
 
 
 _NODE_CHECKS = {

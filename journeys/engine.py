@@ -592,6 +592,7 @@ class Outcome:
     exit_reason: str = ""
     records: list = field(default_factory=list)
     steps: int = 0
+    fresh: bool = False  # it stands on a node whose arrival is not logged yet
 
 
 class Effects(Protocol):
@@ -612,7 +613,7 @@ def drive(
     visits: dict,
     now: datetime,
     effects: Effects,
-    max_steps: int = MAX_STEPS_PER_RUN,
+    max_steps: int | None = None,
     fresh: bool = False,
 ) -> Outcome:
     """Run steps from `position` at `now` until the contact waits, leaves or `max_steps` ran.
@@ -621,6 +622,7 @@ def drive(
     `fresh`: the contact arrived at `position` but that arrival is not in the step log yet.
     """
     flow = compile_flow(flow)
+    max_steps = max_steps or MAX_STEPS_PER_RUN
     records: list[StepRecord] = []
     just_entered = fresh and position.node != TRIGGER_NODE
     steps = 0
@@ -689,11 +691,12 @@ def drive(
 
             case CallWebhook():
                 result = effects.call_webhook(position, step, subject)
-                if isinstance(result, datetime):  # a retry later: wait for it
-                    if just_entered:
+                if isinstance(result, datetime):  # the call happens later (or right after this run)
+                    unlogged = just_entered
+                    if just_entered and result > now:
                         records.append(record("waiting", left=False, detail={"retry_at": result.isoformat()}))
-                        just_entered = False
-                    return Outcome(position, "waiting", result, records=records, steps=steps)
+                        unlogged = False
+                    return Outcome(position, "waiting", result, records=records, steps=steps, fresh=unlogged)
                 webhook = dict(subject.context.get("webhook") or {})
                 webhook[position.node] = {**result, "visit": position.visit}
                 subject.context["webhook"] = webhook

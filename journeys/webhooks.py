@@ -87,7 +87,7 @@ def resolve(url: str) -> Destination:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise Refused("the URL's port is not valid") from None
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+    if (host.lower() == "localhost" or host.lower().endswith(".localhost")) and is_forbidden("127.0.0.1"):
         raise Refused(f"{host} is the local machine")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
