@@ -186,6 +186,10 @@ def liquid_problems(source, part):
         return [Problem(str(error).split("\n")[0], line, column, part, "limit")], set()
     analysis = template.analyze(include_partials=False)
     problems, roots = [], set()
+    for name, spans in analysis.filters.items():
+        if name not in HTML_ENV.filters:
+            line, column = line_col(source, spans[0].index)
+            problems.append(Problem(f"There is no filter named “{name}”.", line, column, part, "syntax"))
     for name, uses in analysis.globals.items():
         roots.add(name)
         if name not in KNOWN_GLOBALS:
@@ -424,10 +428,11 @@ def mark_text(html):
                 out.insert(len(out) - 1, TEXT_ONLY + attributes["alt"] + TEXT_ONLY_END)
                 links[-1][1] = True
         if closing and name == "a" and links:
-            href, has_label = links.pop()
+            href = links.pop()[0]
             if href and not href.startswith(("#", "mailto:", "tel:")):
                 url = LINK_ON + href + LINK_OFF if _trackable(href) else href
-                out.insert(len(out) - 1, TEXT_ONLY + (f" ({url})" if has_label else f" {url}") + TEXT_ONLY_END)
+                # Always "(url)": whether a label is there may depend on the data (an empty name).
+                out.insert(len(out) - 1, TEXT_ONLY + f" ({url})" + TEXT_ONLY_END)
         if name in BLOCK_TAGS:
             text_only("\n")
         elif name in ("td", "th") and closing:
@@ -629,11 +634,15 @@ def render_per_message(mjml_source, subject, data, preheader="", blocks=None, tr
     return Rendered(subject=subject_out, html=html, text=text, links=links)
 
 
+_COLUMN_CSS = re.compile(r"(?:\.moz-text-html )?\.mj-column-per-\d+ \{[^}]*\}")
+
+
 def normalize_html(html):
     """Whitespace-insensitive form of an email's HTML, for equivalence checks: runs of whitespace
     collapsed, whitespace between tags dropped, adjacent Outlook conditional comments merged,
-    entities decoded."""
-    html = htmllib.unescape(html)
+    entities decoded, and the head's column-width classes dropped (MJML writes one per column
+    width it met: compiled once, the template's widths are all there, used or not)."""
+    html = _COLUMN_CSS.sub("", htmllib.unescape(html))
     html = re.sub(r"\s+", " ", html)
     html = re.sub(r">\s+", ">", html)
     html = re.sub(r"\s+<", "<", html)
