@@ -188,6 +188,8 @@ def apply_event(event):
     event.contact = contact
 
     at = iso(event.timestamp)
+    if not contact.cart:
+        contact.cart = commerce.summary(commerce.State())["cart"]
     identity.apply_profile(contact, identity.profile_updates(event.type, traits, context), at)
     if contact.last_activity_at is None or event.timestamp > contact.last_activity_at:
         contact.last_activity_at = event.timestamp

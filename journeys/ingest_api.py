@@ -109,6 +109,7 @@ class IngestWriter:
     """One thread, one database connection, group commit. `submit` returns a Future."""
 
     MAX_ROWS = 5000
+    IDLE_CLOSE = 30  # seconds without a call before the connection is closed
 
     def __init__(self):
         self._queue = queue.SimpleQueue()
@@ -134,9 +135,19 @@ class IngestWriter:
         self._queue.put((job, future))
         return future
 
+    def close_connection(self):
+        """Close the writer's database connection (it reconnects on the next call)."""
+        if self._thread is not None and self._thread.is_alive():
+            self.call(lambda: connection.close()).result(timeout=10)  # resolved in the writer thread
+
     def _run(self):
         while True:
-            batch = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=self.IDLE_CLOSE)
+            except queue.Empty:
+                connection.close()  # idle: hold no connection (a database may be dropped or restarted)
+                first = self._queue.get()
+            batch = [first]
             rows = len(batch[0][0][2]) if batch[0][0][0] == "store" else 0
             while rows < self.MAX_ROWS:
                 try:

@@ -16,6 +16,16 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def writer_connection_closed():
+    """The ingest writer thread keeps its own connection; close it after each test so the test
+    database can be flushed and dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from journeys.ingest_api import writer
+
+    writer.close_connection()
+
+
 @pytest.fixture
 def write_key(workspace):
     return make_write_key(workspace)
