@@ -87,6 +87,7 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         }
         self.watched = {}  # group name -> {"kind", "id"}
         self.peers = {}  # group name -> {channel name -> member}
+        self.last_saved = {}  # group name -> the saved state last pushed
         self.target = None  # {"kind": "template" | "journey" | "scratch", ...}
         self.saved_draft = None
         self.draft = None
@@ -356,8 +357,10 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         if group_name(kind, object_id) not in self.watched:
             return
         saved = await database_sync_to_async(sources.saved_state)(self.workspace, kind, object_id)
-        if saved is None:
-            return
+        group = group_name(kind, object_id)
+        if saved is None or self.last_saved.get(group) == saved:
+            return  # one save may notify twice (the template, its new version): tell the browser once
+        self.last_saved[group] = saved
         by = event.get("by") or {}
         await self.send_json(
             {
