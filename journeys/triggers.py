@@ -116,6 +116,12 @@ def _log_ignored(enrollment, event, reason, now):
     )
 
 
+def max_trigger_age():
+    from .actions import setting
+
+    return timedelta(hours=setting("JOURNEYS_MAX_TRIGGER_AGE_HOURS", 24.0))
+
+
 def _start_journeys(event, contact, data, now):
     journeys = Journey.objects.filter(
         workspace_id=event.workspace_id,
@@ -130,6 +136,10 @@ def _start_journeys(event, contact, data, now):
             continue
         if journey.status == Journey.Status.PAUSED:
             record_skip(journey, contact, "journey_paused", now, message_id=event.message_id)
+            continue
+        if event.timestamp < now - max_trigger_age():
+            # A replayed or imported old event: starting a journey for it now would be wrong.
+            record_skip(journey, contact, "event_too_old", now, message_id=event.message_id)
             continue
         enroll_contact(journey, contact, trigger=data, entry_key_hint=f"event:{event.pk}", now=now)
 

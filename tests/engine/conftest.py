@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from journeys import actions, executors, triggers
+from journeys import actions, clock, executors, triggers
 from journeys.models import Contact, Enrollment, Event
 
 _seq = itertools.count(1)
@@ -65,7 +65,7 @@ def track(contact, name, properties=None, at=None, message_id=None):
         name=name,
         user_id=contact.user_id,
         properties=properties or {},
-        timestamp=at or timezone.now(),
+        timestamp=at or clock.now(),
         processed_at=timezone.now(),
     )
     triggers.on_event(event)

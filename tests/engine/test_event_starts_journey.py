@@ -103,3 +103,11 @@ def test_the_same_event_processed_twice_enters_once(workspace, fake_email):
         triggers.on_event(event)  # redelivered later: the cooldown is over, the event is the same
     assert Enrollment.objects.filter(journey=journey, contact=contact).count() == 1
     assert StepLog.objects.get(contact=contact, outcome="skipped").detail["reason"] == "duplicate_trigger"
+
+
+def test_an_old_event_replayed_now_does_not_start_the_journey(workspace, fake_email):
+    journey = publish(workspace, WELCOME)
+    contact = make_contact(workspace)
+    track(contact, "Signed Up", {"plan": "a"}, at=clock.now() - timedelta(days=3), message_id="old-1")
+    assert enrollment_of(journey, contact) is None
+    assert StepLog.objects.get(contact=contact).detail == {"reason": "event_too_old", "message_id": "old-1"}

@@ -1,0 +1,31 @@
+"""Demo seeding of the engine's part: the ready-made journeys, published in the demo workspace.
+
+Runs after journeys.demo (contacts, events) and delivery.demo (the templates the journeys send),
+see wayline/management/commands/seed_demo.py. Idempotent: a journey made from a ready-made one
+is found by its library key and left as it is.
+"""
+
+from journeys import actions, library
+from journeys.definition import validate_definition
+from journeys.models import Journey
+
+
+def seed(workspace):
+    published = []
+    for item in library.ITEMS:
+        journey = Journey.objects.filter(workspace=workspace, library_key=item["key"]).first()
+        if journey is None:
+            journey = actions.create_journey(
+                workspace,
+                None,
+                item["name"],
+                definition=library.definition_of(item["key"]),
+                description=item["description"],
+                library_key=item["key"],
+            )
+        if journey.live_version_id is None and journey.status == Journey.Status.DRAFT:
+            if validate_definition(journey.draft, workspace):
+                continue  # e.g. the templates are not there: left as a draft to fix in the app
+            actions.publish_journey(journey, None)
+            published.append(journey.name)
+    return published
