@@ -455,8 +455,17 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
+    """A CSV file (multipart), or its text as `content` with a `filename` (JSON)."""
+
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
-    file = serializers.FileField()
+    file = serializers.FileField(required=False)
+    content = serializers.CharField(required=False, trim_whitespace=False)
+    filename = serializers.CharField(required=False, max_length=255)
+
+    def validate(self, data):
+        if not data.get("file") and not data.get("content"):
+            raise serializers.ValidationError({"file": ["Choose a CSV file."]})
+        return data
 
 
 class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -468,18 +477,19 @@ class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request):
         body = ImportUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        upload = body.validated_data["file"]
-        if upload.size > customer_actions.MAX_IMPORT_BYTES:
-            raise DomainError("The file is larger than 20 MB; split it.", code="file_too_large")
-        try:
-            content = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DomainError(
-                "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.",
-                code="not_utf8",
-                fields={"file": ["Not UTF-8."]},
-            ) from None
-        job = customer_actions.start_import(
-            request.workspace, request.user, body.validated_data["kind"], upload.name, content
-        )
+        upload = body.validated_data.get("file")
+        if upload is None:
+            content, name = body.validated_data["content"], body.validated_data.get("filename") or "import.csv"
+        else:
+            if upload.size > customer_actions.MAX_IMPORT_BYTES:
+                raise DomainError("The file is larger than 20 MB; split it.", code="file_too_large")
+            try:
+                content, name = upload.read().decode("utf-8-sig"), upload.name
+            except UnicodeDecodeError:
+                raise DomainError(
+                    "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.",
+                    code="not_utf8",
+                    fields={"file": ["Not UTF-8."]},
+                ) from None
+        job = customer_actions.start_import(request.workspace, request.user, body.validated_data["kind"], name, content)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -126,6 +126,50 @@ ENDPOINTS += [
 ]
 
 
+# -- journeys (customer data: contacts, catalog, imports, events) --
+def _contact(workspace):
+    from journeys.models import Contact
+
+    return Contact.objects.create(workspace=workspace, email=f"c{workspace.id}@example.com", traits={"plan": "pro"}).id
+
+
+def _product(workspace):
+    from journeys.models import Product
+
+    return Product.objects.create(workspace=workspace, sku=f"SKU-{workspace.id}", name="Tent", price=10).id
+
+
+def _import_job(workspace):
+    from journeys.models import ImportJob
+
+    return ImportJob.objects.create(workspace=workspace, kind="products", status="done").id
+
+
+_PRODUCT = {"sku": "NEW-1", "name": "Stove", "price": "55.00"}
+ENDPOINTS += [
+    ("get", "/api/contacts", None, set(), None),
+    ("get", "/api/contacts/traits", None, set(), None),
+    ("get", "/api/contacts/{id}", None, set(), _contact),
+    ("patch", "/api/contacts/{id}", {"traits": {"plan": "free"}}, {"qa"}, _contact),
+    ("get", "/api/contacts/{id}/timeline", None, set(), _contact),
+    ("get", "/api/contacts/{id}/export", None, set(), _contact),
+    ("post", "/api/contacts/{id}/erase", None, {"marketer", "qa"}, _contact),
+    ("get", "/api/products", None, set(), None),
+    ("post", "/api/products", _PRODUCT, {"qa"}, None),
+    ("get", "/api/products/categories", None, set(), None),
+    ("post", "/api/products/bulk", {"products": [_PRODUCT]}, {"qa"}, None),
+    ("get", "/api/products/{id}", None, set(), _product),
+    ("patch", "/api/products/{id}", {"stock": 4}, {"qa"}, _product),
+    ("delete", "/api/products/{id}", None, {"qa"}, _product),
+    ("get", "/api/imports", None, set(), None),
+    ("post", "/api/imports", {"kind": "products", "content": "sku,name,price\nA,B,1\n"}, {"qa"}, None),
+    ("get", "/api/imports/{id}", None, set(), _import_job),
+    ("get", "/api/events/recent", None, set(), None),
+    ("get", "/api/events/names", None, set(), None),
+    ("get", "/api/events/properties?event=Order%20Completed", None, set(), None),
+]
+
+
 def _roles_cases():
     for method, url, body, refused, make in ENDPOINTS:
         for role in ("marketer", "qa"):
