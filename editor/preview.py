@@ -46,25 +46,32 @@ def group_name(kind, object_id):
 
 
 def _membership_of(scope):
+    """The member's active membership in the session's workspace, with user and workspace loaded
+    (nothing lazy may be left for the event loop to query)."""
     user = scope.get("user")
     if user is None or not user.is_authenticated:
         return None
     shim = SimpleNamespace(user=user, session=scope.get("session") or {})
-    return current_membership(shim)
+    membership = current_membership(shim)
+    return _still_member(membership.pk) if membership is not None else None
 
 
 def _still_member(membership_id):
     return Membership.objects.select_related("workspace", "user").filter(pk=membership_id, is_active=True).first()
 
 
-def render_all(compilation, preview_subjects, superseded):
-    """Every subject's variant, or None as soon as a newer edit supersedes this render."""
+def compile_and_render(draft, blocks, preview_subjects, superseded):
+    """(compilation, every subject's variant); the variants are None when the draft does not
+    compile or a newer edit supersedes this render (checked between subjects)."""
+    compilation = variants.compile_draft(draft, blocks)
+    if not compilation.ok or superseded():
+        return compilation, None
     results = []
     for subject in preview_subjects:
         if superseded():
-            return None
+            return compilation, None
         results.append(variants.render_variant(compilation, subject))
-    return results
+    return compilation, results
 
 
 class PreviewConsumer(AsyncJsonWebsocketConsumer):
@@ -252,9 +259,17 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         generation, seq, draft = self.generation, self.seq, self.draft
         preview_subjects, blocks = list(self.subjects), self.blocks
         started = time.perf_counter()
-        compilation = await sync_to_async(variants.compile_draft, thread_sensitive=False)(draft, blocks)
-        if generation != self.generation:
-            return  # superseded while compiling: the loop goes on with the newest draft
+
+        def superseded():
+            return self.generation != generation
+
+        # One trip to a worker thread: compile (cached by content), then every variant, giving up
+        # as soon as a newer edit arrives.
+        compilation, results = await sync_to_async(compile_and_render, thread_sensitive=False)(
+            draft, blocks, preview_subjects, superseded
+        )
+        if superseded():
+            return  # the loop goes on with the newest draft
         if not compilation.ok:
             self.rendered_generation = generation
             await self.send_json(
@@ -266,13 +281,6 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
                     "problems": compilation.problems,
                 }
             )
-            return
-
-        def superseded():
-            return self.generation != generation
-
-        results = await sync_to_async(render_all, thread_sensitive=False)(compilation, preview_subjects, superseded)
-        if results is None or superseded():
             return
         for result in results:
             if superseded():

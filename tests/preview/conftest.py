@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -17,7 +18,10 @@ REFERENCE_MJML = (SHARED / "cart_abandonment.mjml").read_text() if (SHARED / "ca
 
 
 @pytest.fixture
-def anyio_backend():
+def anyio_backend(monkeypatch):
+    # Consumer tests run strict: an ORM call left on the event loop fails here as in production
+    # (the suite allows it elsewhere for Playwright). Test bodies use database_sync_to_async.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     return "asyncio"
 
 
@@ -31,12 +35,13 @@ def session_cookie(user, workspace=None):
     return client.cookies["sessionid"].value
 
 
-def communicator(user=None, workspace=None, origin="http://127.0.0.1", path="/ws/preview/"):
+async def communicator(user=None, workspace=None, origin="http://127.0.0.1", path="/ws/preview/"):
     from wayline.asgi import application
 
     headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1")]
     if user is not None:
-        headers.append((b"cookie", f"sessionid={session_cookie(user, workspace)}".encode()))
+        cookie = await database_sync_to_async(session_cookie)(user, workspace)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application, path, headers=headers)
 
 

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
 
 async def connected(user):
-    comm = communicator(user)
+    comm = await communicator(user)
     ok, _ = await comm.connect()
     assert ok
     await comm.receive_json_from()

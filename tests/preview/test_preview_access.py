@@ -1,6 +1,7 @@
 """Who may open a preview socket and what each message may do."""
 
 import pytest
+from channels.db import database_sync_to_async
 
 from accounts.models import Membership, Role
 from tests.factories import make_member
@@ -11,29 +12,29 @@ pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
 
 async def test_it_refuses_an_anonymous_visitor():
-    comm = communicator(user=None)
+    comm = await communicator(user=None)
     connected, code = await comm.connect()
     assert not connected
     assert code == 4401
 
 
 async def test_it_refuses_a_page_of_another_origin(workspace, qa):
-    comm = communicator(qa, origin="https://evil.example")
+    comm = await communicator(qa, origin="https://evil.example")
     connected, _ = await comm.connect()
     assert not connected
 
 
 async def test_it_refuses_a_deactivated_member(workspace, qa):
-    Membership.objects.filter(user=qa).update(is_active=False)
-    comm = communicator(qa)
+    await database_sync_to_async(Membership.objects.filter(user=qa).update)(is_active=False)
+    comm = await communicator(qa)
     connected, code = await comm.connect()
     assert not connected
     assert code == 4403
 
 
 async def test_a_qa_member_previews_the_saved_template_but_cannot_send_drafts(workspace, qa, personas):
-    template = make_template(workspace, REFERENCE_MJML)
-    comm = communicator(qa)
+    template = await database_sync_to_async(make_template)(workspace, REFERENCE_MJML)
+    comm = await communicator(qa)
     connected, _ = await comm.connect()
     assert connected
     ready = await comm.receive_json_from()
@@ -56,8 +57,8 @@ async def test_a_qa_member_previews_the_saved_template_but_cannot_send_drafts(wo
 
 
 async def test_another_workspace_finds_nothing(workspace, personas, outsider, other_workspace):
-    template = make_template(workspace, REFERENCE_MJML)
-    comm = communicator(outsider)
+    template = await database_sync_to_async(make_template)(workspace, REFERENCE_MJML)
+    comm = await communicator(outsider)
     connected, _ = await comm.connect()
     assert connected
     await comm.receive_json_from()
@@ -80,15 +81,15 @@ async def test_another_workspace_finds_nothing(workspace, personas, outsider, ot
 
 
 async def test_a_member_deactivated_mid_session_is_closed_on_the_next_message(workspace, admin):
-    marketer = make_member(workspace, Role.MARKETER)
-    comm = communicator(marketer)
+    marketer = await database_sync_to_async(make_member)(workspace, Role.MARKETER)
+    comm = await communicator(marketer)
     connected, _ = await comm.connect()
     assert connected
     await comm.receive_json_from()
     await comm.send_json_to({"type": "ping", "at": 1})
     assert (await comm.receive_json_from())["type"] == "pong"
 
-    Membership.objects.filter(user=marketer).update(is_active=False)
+    await database_sync_to_async(Membership.objects.filter(user=marketer).update)(is_active=False)
     await comm.send_json_to({"type": "ping", "at": 2})
     error = await comm.receive_json_from()
     assert error["code"] == "permission_denied"
@@ -97,7 +98,7 @@ async def test_a_member_deactivated_mid_session_is_closed_on_the_next_message(wo
 
 
 async def test_it_answers_garbage_with_an_error(workspace, marketer):
-    comm = communicator(marketer)
+    comm = await communicator(marketer)
     await comm.connect()
     await comm.receive_json_from()
     await comm.send_to(text_data="not json")

@@ -4,6 +4,7 @@ located error and the preview recovers after the fix."""
 import threading
 
 import pytest
+from channels.db import database_sync_to_async
 
 from editor import variants
 
@@ -26,7 +27,7 @@ BROKEN = FALLBACK.replace(
 
 
 async def open_scratch(user, personas):
-    comm = communicator(user)
+    comm = await communicator(user)
     connected, _ = await comm.connect()
     assert connected
     await comm.receive_json_from()
@@ -150,8 +151,10 @@ async def test_generations_only_grow_across_renders(workspace, marketer, persona
 
 
 async def test_opening_a_saved_template_renders_it_for_the_subjects(workspace, qa, personas):
-    template = make_template(workspace, FALLBACK, subject="Hi {{ contact.first_name | default: 'there' }}")
-    comm = communicator(qa)
+    template = await database_sync_to_async(make_template)(
+        workspace, FALLBACK, subject="Hi {{ contact.first_name | default: 'there' }}"
+    )
+    comm = await communicator(qa)
     await comm.connect()
     await comm.receive_json_from()
     await comm.send_json_to({"type": "subjects", "subjects": [{"persona": personas[2].id}]})
