@@ -1,5 +1,7 @@
 """Compile once + Liquid per contact gives the same email as Liquid then MJML per message."""
 
+import html
+import re
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -71,13 +73,25 @@ def words(value):
     return " ".join(value.split())
 
 
+# The `mjml` port copies mj-title into the root div's aria-label without escaping it: per message, a
+# title with a double quote breaks that attribute (compiled once, Liquid's autoescape gets it right).
+# That one tag is compared apart.
+ROOT_DIV = re.compile(r'<div aria-roledescription="email"[^>]*>|<div[^>]*role="article"[^>]*>')
+
+
+def comparable(html):
+    return ROOT_DIV.sub("<div root>", rendering.normalize_html(html))
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(context)
 def test_compile_once_equals_liquid_then_mjml_per_message(data):
     tracker = LinkTracker(click_key("test"), "https://wayline.example", "tok")
     once = rendering.render_email(COMPILED, data, tracker)
     per_message = rendering.render_per_message(REFERENCE_MJML, REFERENCE_SUBJECT, data, tracker=tracker)
-    assert rendering.normalize_html(once.html) == rendering.normalize_html(per_message.html)
+    assert comparable(once.html) == comparable(per_message.html)
+    title = f"{data['contact']['first_name'] or 'Hi'}, your cart is waiting"
+    assert f'aria-label="{html.escape(title)}"'.replace("&quot;", "&#34;").replace("&#x27;", "&#39;") in once.html
     assert words(once.text) == words(per_message.text)
     assert once.subject == per_message.subject
     assert once.links == per_message.links
