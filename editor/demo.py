@@ -9,8 +9,11 @@ from journeys import actions, library
 from journeys.definition import validate_definition
 from journeys.models import Journey
 
+from . import personas_demo
+
 
 def seed(workspace):
+    personas_demo.seed(workspace)  # the QA workspace's personas (editor/personas_demo.py)
     published = []
     for item in library.ITEMS:
         journey = Journey.objects.filter(workspace=workspace, library_key=item["key"]).first()
