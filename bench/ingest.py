@@ -190,7 +190,6 @@ def breakdown(workspace):
     from django.utils import timezone
 
     from journeys import customer_actions, ingest, ingest_api
-    from journeys.models import Event
 
     run = uuid.uuid4().hex[:8]
     items = [dict(track_body(run, i), type="track") for i in range(BATCH_SIZE)]
@@ -210,11 +209,10 @@ def breakdown(workspace):
             item["messageId"] = f"{item['messageId']}-{r}"
         timed("auth (key lookup)", lambda: ingest_api._lookup_key("nope"))
         rows, _ = timed("validate + timestamps", lambda body=body: ingest.parse_batch(body, timezone.now()))
-        objects = timed("build model objects", lambda rows=rows: [Event(workspace_id=workspace.id, **r) for r in rows])
 
-        def insert(objects=objects):
+        def insert(rows=rows):
             with transaction.atomic():
-                Event.objects.bulk_create(objects, ignore_conflicts=True)
+                customer_actions._insert_events([(workspace.id, rows)])
 
         timed("INSERT + COMMIT", insert)
         timed("kick (after commit)", lambda: customer_actions.kick_processing(workspace.id))

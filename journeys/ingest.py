@@ -70,12 +70,16 @@ def decode_body(raw, content_encoding, limit):
     if len(raw) > limit:
         raise too_large(limit)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise IngestError(f"The body is not valid JSON: {error}.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise IngestError("The body must be a JSON object.", code="invalid_json")
     return body
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def too_large(limit):

@@ -102,3 +102,9 @@ def test_only_post_is_allowed(tracker):
     response = tracker.client.get("/v1/track")
     assert response.status_code == 405
     assert json.loads(response.content)["code"] == "method_not_allowed"
+
+
+def test_nan_and_infinity_are_not_json(tracker):
+    response = tracker.post("track", raw=b'{"userId": "u1", "event": "E", "properties": {"x": NaN}}')
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
