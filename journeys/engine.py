@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import rules
 from .nodes import TRIGGER_NODE, WEEKDAYS, default_port
 
+CATCH_UP_SLACK = timedelta(seconds=1)
 MAX_STEPS_PER_RUN = 64  # a run stops here and continues at once; cycles need a delay or wait anyway
 WEBHOOK_DEFAULT_TIMEOUT = 10.0
 WEBHOOK_DEFAULT_ATTEMPTS = 3
@@ -103,6 +104,8 @@ class Subject:
     now: datetime | None = None
     history: Callable[[str, timedelta | None, dict | None], int] | None = None
     assignments: dict = field(default_factory=dict)
+    # (event name, since, until) -> the contact's events processed in that window, oldest first
+    recent_events: Callable[[str, datetime, datetime], list] | None = None
 
     # Facts protocol
     def value(self, name: str) -> Any:
@@ -167,6 +170,7 @@ class Goto:
     port: str
     to: str | None  # None: the port leads nowhere, the journey ends here
     detail: Mapping = field(default_factory=dict)
+    at: datetime | None = None  # when the contact logically left (a timer's due time), if not "now"
 
 
 @dataclass(frozen=True)
@@ -230,18 +234,31 @@ def next_step(flow: Mapping | Flow, position: Position, subject: Subject, now: d
         case "delay":
             until, detail = delay_until(config, position.entered_at, subject)
             if until is None or now >= until:
-                return Goto(node_id, "next", flow.target(node_id, "next"), detail)
+                return Goto(node_id, "next", flow.target(node_id, "next"), detail, at=until)
             return Wait(node_id, until, detail=detail)
 
         case "wait_for_event":
             received = (subject.context.get("events") or {}).get(node_id)
             if received and received.get("visit") == position.visit:
-                return Goto(node_id, "event", flow.target(node_id, "event"), {"message_id": received.get("message_id")})
+                at = rules.parse_datetime(received.get("received_at"))
+                return Goto(
+                    node_id, "event", flow.target(node_id, "event"), {"message_id": received.get("message_id")}, at=at
+                )
             until = None
             if config.get("timeout"):
                 until = position.entered_at + rules.parse_duration(config["timeout"])
-                if now >= until:
-                    return Goto(node_id, "timeout", flow.target(node_id, "timeout"))
+            early = _event_while_catching_up(config, position, subject, now, until)
+            if early is not None:
+                detail = {"message_id": early.get("message_id"), "event": early}
+                return Goto(
+                    node_id,
+                    "event",
+                    flow.target(node_id, "event"),
+                    detail,
+                    at=rules.parse_datetime(early["received_at"]),
+                )
+            if until is not None and now >= until:
+                return Goto(node_id, "timeout", flow.target(node_id, "timeout"), at=until)
             detail = {}
             if config.get("match") and wait_match_value(config, subject) is None:
                 detail = {"warning": f"the trigger has no “{match_spec(config)[1]}”: no event can match"}
@@ -278,6 +295,22 @@ def next_step(flow: Mapping | Flow, position: Position, subject: Subject, now: d
             return Exit(node_id, "exit_node")
 
     return Exit(node_id, "unknown_node")
+
+
+def _event_while_catching_up(config, position, subject, now, until):
+    """An awaited event that arrived after the contact (logically) reached this wait but before
+    the worker got there: the engine lags its clock by a few milliseconds, events must not fall
+    into that gap. Only when the subject can look events up (the worker; not the simulator)."""
+    if subject.recent_events is None or now <= position.entered_at:
+        return None
+    trigger_id = (subject.context.get("trigger") or {}).get("message_id")
+    since = position.entered_at - CATCH_UP_SLACK
+    for event in subject.recent_events(config.get("event", ""), since, until or now):
+        if trigger_id and event.get("message_id") == trigger_id:
+            continue
+        if event_ends_wait(config, event, subject)[0]:
+            return event
+    return None
 
 
 # -- delays ------------------------------------------------------------------------------------
@@ -627,7 +660,11 @@ def drive(
     just_entered = fresh and position.node != TRIGGER_NODE
     steps = 0
 
-    def arrive(node_id: str | None, via: StepRecord | None):
+    def arrive(node_id: str | None, via: StepRecord | None, at: datetime | None = None):
+        """Move on to `node_id`. The arrival time is logical: when the contact left the previous
+        node (a timer's due time, or when it arrived there), never later than now. So a worker
+        running a little late does not push every later delay back, and a wait that follows
+        starts where the contact really was."""
         nonlocal just_entered
         if via is not None:
             records.append(via)
@@ -635,7 +672,8 @@ def drive(
             return None
         visits[node_id] = int(visits.get(node_id, 0)) + 1
         just_entered = True
-        return Position(node_id, now, visits[node_id])
+        arrived = min(max(at or position.entered_at, position.entered_at), now)
+        return Position(node_id, arrived, visits[node_id])
 
     def record(outcome, port="", left=True, detail=None):
         return StepRecord(
@@ -706,11 +744,17 @@ def drive(
                 if flow.node_type(position.node) == "experiment":
                     effects.assign_variant(position, step.port, subject)
                     subject.assignments[position.node] = step.port
+                detail = dict(step.detail)
+                if "event" in detail:  # an awaited event found while catching up: keep it like on_event does
+                    event = detail.pop("event")
+                    events = dict(subject.context.get("events") or {})
+                    events[position.node] = {**event, "visit": position.visit}
+                    subject.context["events"] = events
                 if position.node == TRIGGER_NODE:
-                    nxt = arrive(step.to, None)
+                    nxt = arrive(step.to, None, step.at)
                 else:
                     outcome = step.port if step.port not in ("next",) else "done"
-                    nxt = arrive(step.to, record(outcome, step.port, detail=step.detail))
+                    nxt = arrive(step.to, record(outcome, step.port, detail=detail), step.at)
                 if nxt is None:
                     return _end(position, records, steps)
                 position = nxt

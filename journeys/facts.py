@@ -54,6 +54,30 @@ def history_of(contact, now):
     return count
 
 
+def recent_events_of(contact):
+    """(name, since, until) -> the contact's events of that name processed in the window."""
+    from .engine import event_data
+    from .models import Event
+
+    def recent(name, since, until):
+        rows = (
+            Event.objects.filter(
+                workspace_id=contact.workspace_id,
+                contact_id=contact.pk,
+                name=name,
+                processed_at__gte=since,
+                processed_at__lte=until,
+            )
+            .order_by("processed_at", "id")
+            .values_list("name", "properties", "timestamp", "message_id", "processed_at")[:50]
+        )
+        return [
+            event_data(n, p, t, message_id=m, received_at=at.isoformat() if at else None) for n, p, t, m, at in rows
+        ]
+
+    return recent
+
+
 def subject_for(contact, *, context=None, journey=None, version=None, now=None, assignments=None) -> Subject:
     return Subject(
         contact=contact_data(contact),
@@ -66,4 +90,5 @@ def subject_for(contact, *, context=None, journey=None, version=None, now=None, 
         now=now,
         history=history_of(contact, now),
         assignments=dict(assignments or {}),
+        recent_events=recent_events_of(contact),
     )

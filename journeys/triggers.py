@@ -39,7 +39,12 @@ def on_event(event):
     with transaction.atomic():
         contact = event.contact
         data = engine.event_data(
-            event.name, event.properties, event.timestamp, message_id=event.message_id, id=event.pk
+            event.name,
+            event.properties,
+            event.timestamp,
+            message_id=event.message_id,
+            id=event.pk,
+            received_at=now.isoformat(),
         )
         open_enrollments = list(
             Enrollment.objects.filter(contact_id=contact.pk, status__in=OPEN).select_related("version", "journey")

@@ -108,3 +108,27 @@ def test_an_old_event_does_not_end_a_newer_wait(workspace, fake_email):
         .detail["reason"]
         .startswith("the event is older")
     )
+
+
+def test_an_event_arriving_before_the_worker_reached_the_wait_still_ends_it(workspace, fake_email):
+    """The contact entered at the trigger, its awaited event came in before any worker moved it to
+    the wait node: the wait finds it when the worker gets there."""
+    journey = publish(workspace, CART)
+    contact = make_contact(workspace)
+    track(contact, "Checkout Started", {"cart_id": "c1", "total": 150})
+    track(contact, "Order Completed", {"cart_id": "c1"})  # nobody was waiting yet
+    run_worker()
+    enrollment = enrollment_of(journey, contact)
+    assert enrollment.status == Enrollment.Status.COMPLETED
+    assert steps(enrollment) == [("wait", "event"), ("thanks", "exited")]
+    assert enrollment.context["events"]["wait"]["properties"] == {"cart_id": "c1"}
+    assert fake_email.calls == []
+
+
+def test_an_event_for_another_cart_before_the_wait_does_not_end_it(workspace, fake_email):
+    journey = publish(workspace, CART)
+    contact = make_contact(workspace)
+    track(contact, "Checkout Started", {"cart_id": "c1", "total": 150})
+    track(contact, "Order Completed", {"cart_id": "c0"})
+    run_worker()
+    assert enrollment_of(journey, contact).status == Enrollment.Status.WAITING
