@@ -223,8 +223,7 @@ def render_message(message, now, assign_offer=True):
         token=message.token,
         journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
         assign_offer=assign_offer and not message.is_test,
-        # A test of a made-up profile (editor personas) carries its context: {"sample": {...}}.
-        sample=(message.context or {}).get("sample") if message.is_test else None,
+        sample=_sample(message),
         now=now,
     )
     rendered = render_for(version, data, _tracker(message))
@@ -248,6 +247,12 @@ def render_message(message, now, assign_offer=True):
     message.html, message.text, message.links = rendered.html, rendered.text, list(rendered.links)
     message.from_email, message.headers, message.rendered_at = from_email, headers, now
     return message
+
+
+def _sample(message):
+    """A test of a made-up profile (editor personas) carries its context: {"sample": {...}}."""
+    sample = (message.context or {}).get("sample") if message.is_test else None
+    return sample if isinstance(sample, dict) else None
 
 
 def _address(value):
@@ -652,6 +657,7 @@ def view_in_browser(message, now=None):
         token=message.token,
         journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
         assign_offer=False,
+        sample=_sample(message),
         now=now,
     )
     if message.contact is not None and "offer" in (message.template_version.roots or []):

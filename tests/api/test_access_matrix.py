@@ -170,6 +170,91 @@ ENDPOINTS += [
 ]
 
 
+# -- delivery (templates, blocks, coupons, outbox, sandbox mailbox, sending settings) --
+_MJML = (
+    "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text>"
+    "</mj-column></mj-section></mj-body></mjml>"
+)
+
+
+def _template(workspace):
+    from delivery import actions as delivery_actions
+
+    template, _ = delivery_actions.save_template(
+        workspace, None, slug=f"t-{workspace.id}", name="T", subject="Hello", mjml=_MJML
+    )
+    return template.id
+
+
+def _block(workspace):
+    from delivery.models import ContentBlock
+
+    return ContentBlock.objects.create(workspace=workspace, name=f"b{workspace.id}", source="Hi").id
+
+
+def _coupon_pool(workspace):
+    from delivery.models import CouponPool
+
+    return CouponPool.objects.create(workspace=workspace, slug=f"p{workspace.id}", name="P").id
+
+
+def _message(workspace):
+    from delivery import actions as delivery_actions
+    from delivery.models import Template
+
+    template = Template.objects.get(pk=_template(workspace))
+    message = delivery_actions.enqueue_message(
+        workspace, template.latest_version, idempotency_key=f"m{workspace.id}", to_email="a@example.com"
+    )
+    return message.id
+
+
+def _in_doubt_message(workspace):
+    from delivery.models import Message
+
+    message_id = _message(workspace)
+    Message.objects.filter(pk=message_id).update(status="in_doubt")
+    return message_id
+
+
+def _sandbox_email(workspace):
+    from delivery.models import SandboxEmail
+
+    return SandboxEmail.objects.create(
+        workspace=workspace, from_email="a@x.test", to=["b@x.test"], subject="s", raw=""
+    ).id
+
+
+ENDPOINTS += [
+    ("get", "/api/templates", None, set(), None),
+    ("post", "/api/templates", {"slug": "new", "name": "N", "subject": "S", "mjml": _MJML}, {"qa"}, None),
+    ("get", "/api/templates/{id}", None, set(), _template),
+    ("patch", "/api/templates/{id}", {"subject": "Changed"}, {"qa"}, _template),
+    ("delete", "/api/templates/{id}", None, {"qa"}, _template),
+    ("get", "/api/templates/{id}/versions", None, set(), _template),
+    ("post", "/api/templates/validate", {"mjml": _MJML, "subject": "S"}, set(), None),
+    ("post", "/api/templates/{id}/preview", {"context": {"contact": {"first_name": "A"}}}, set(), _template),
+    ("post", "/api/templates/{id}/test-send", {"to": "admin@acme.test"}, set(), _template),
+    ("get", "/api/blocks", None, set(), None),
+    ("post", "/api/blocks", {"name": "hdr", "source": "Hi"}, {"qa"}, None),
+    ("get", "/api/blocks/{id}", None, set(), _block),
+    ("patch", "/api/blocks/{id}", {"source": "Hello"}, {"qa"}, _block),
+    ("delete", "/api/blocks/{id}", None, {"qa"}, _block),
+    ("get", "/api/coupon-pools", None, set(), None),
+    ("post", "/api/coupon-pools", {"slug": "s", "name": "S", "codes": ["A"]}, {"qa"}, None),
+    ("post", "/api/coupon-pools/{id}/codes", {"codes": ["B"]}, {"qa"}, _coupon_pool),
+    ("get", "/api/outbox", None, set(), None),
+    ("get", "/api/outbox/{id}", None, set(), _message),
+    ("post", "/api/outbox/{id}/resolve", {"resolution": "sent"}, {"marketer", "qa"}, _in_doubt_message),
+    ("get", "/api/sandbox", None, set(), None),
+    ("get", "/api/sandbox/{id}", None, set(), _sandbox_email),
+    ("get", "/api/sending-settings", None, {"marketer", "qa"}, None),
+    ("patch", "/api/sending-settings", {"frequency_cap": 4}, {"marketer", "qa"}, None),
+    ("post", "/api/sending-settings/dkim-key", {"selector": "s1"}, {"marketer", "qa"}, None),
+    ("get", "/api/sending-settings/domain-check", None, {"marketer", "qa"}, None),  # admins: live DNS
+]
+
+
 def _roles_cases():
     for method, url, body, refused, make in ENDPOINTS:
         for role in ("marketer", "qa"):
