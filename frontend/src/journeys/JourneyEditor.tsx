@@ -115,6 +115,7 @@ function Editor({ journey }: { journey: Journey }) {
   const [showVersions, setShowVersions] = useState(false);
   const [name, setName] = useState(journey.name);
   const wrapper = useRef<HTMLDivElement>(null);
+  const fitOnOpen = useRef(nodes.length > 1).current;
 
   // -- server problems, refreshed after every save; client checks on top ---------------------
   const problemsQuery = useQuery({
@@ -333,8 +334,17 @@ function Editor({ journey }: { journey: Journey }) {
   };
 
   const blocking = problems.length > 0;
-  const publishDisabled = readOnly || blocking || saveState !== "saved";
-  const publishTitle = readOnly ? "Your role cannot publish" : blocking ? `Fix ${problems.length} problem${problems.length > 1 ? "s" : ""} first` : saveState !== "saved" ? "Waiting for the draft to save" : "Publish the draft as a new version";
+  const unpublished = journey.has_unpublished_changes !== false;
+  const publishDisabled = readOnly || blocking || saveState !== "saved" || !unpublished;
+  const publishTitle = readOnly
+    ? "Your role cannot publish"
+    : blocking
+      ? `Fix ${problems.length} problem${problems.length > 1 ? "s" : ""} first`
+      : saveState !== "saved"
+        ? "Waiting for the draft to save"
+        : !unpublished
+          ? "The live version is the draft: nothing new to publish"
+          : "Publish the draft as a new version";
 
   const styledEdges = useMemo(() => edges.map((edge) => (edge.id === dropEdge ? { ...edge, className: "is-drop-target", animated: true } : edge)), [edges, dropEdge]);
 
@@ -351,7 +361,11 @@ function Editor({ journey }: { journey: Journey }) {
             </label>
             <input id="journey-name" className="editor-name" value={name} readOnly={readOnly} onChange={(event) => setName(event.target.value)} onBlur={saveName} onKeyDown={(event) => event.key === "Enter" && event.currentTarget.blur()} />
             <Tag tone={STATUS_TONE[journey.status]}>{journey.status}</Tag>
-            {journey.live_version ? <span className="muted editor-version">live: v{typeof journey.live_version === "number" ? journey.live_version : ""}</span> : null}
+            {journey.live_version ? (
+              <span className="muted editor-version" title={`Version ${journey.live_version} is live`}>
+                v{journey.live_version}
+              </span>
+            ) : null}
             <SaveStatus state={saveState} readOnly={readOnly} />
           </div>
           <div className="editor-actions" role="toolbar" aria-label="Journey">
@@ -371,13 +385,14 @@ function Editor({ journey }: { journey: Journey }) {
                     setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 50);
                   }}
                   title="Tidy up the layout"
+                  aria-label="Auto-layout"
                 >
-                  <Icon name="layout" size={16} /> Auto-layout
+                  <Icon name="layout" size={16} /> <span className="wide-only">Auto-layout</span>
                 </button>
               </>
             ) : null}
-            <button type="button" className="button button-quiet button-small" onClick={() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 })} title="Show the whole journey">
-              <Icon name="fit" size={16} /> Fit
+            <button type="button" className="button button-quiet button-small" onClick={() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 })} title="Show the whole journey" aria-label="Fit">
+              <Icon name="fit" size={16} /> <span className="wide-only">Fit</span>
             </button>
             {hasResults ? (
               <label className="checkbox editor-toggle">
@@ -385,8 +400,8 @@ function Editor({ journey }: { journey: Journey }) {
                 {showCounts ? <span className={`live-dot live-${live.state}`} title={live.state === "live" ? "Updating live" : live.state} /> : null}
               </label>
             ) : null}
-            <button type="button" className="button button-quiet button-small" onClick={() => setShowVersions(true)}>
-              <Icon name="history" size={16} /> Versions
+            <button type="button" className="button button-quiet button-small" onClick={() => setShowVersions(true)} title="Published versions" aria-label="Versions">
+              <Icon name="history" size={16} /> <span className="wide-only">Versions</span>
             </button>
             {canEdit && journey.status === "live" ? (
               <button type="button" className="button button-small" onClick={() => lifecycle.mutate("pause")} disabled={lifecycle.isPending}>
@@ -426,6 +441,7 @@ function Editor({ journey }: { journey: Journey }) {
           <div className="canvas-wrap" ref={wrapper} onDragOver={onDragOver} onDrop={onDrop} onDragLeave={() => setDropEdge(null)}>
             <FlowCanvas
               readOnly={readOnly}
+              fitView={fitOnOpen}
               nodes={nodes}
               edges={styledEdges}
               onNodesChange={(items) => store.getState().onNodesChange(items)}
@@ -437,6 +453,11 @@ function Editor({ journey }: { journey: Journey }) {
               onNodeDragStart={() => store.getState().beginDrag()}
               onNodeClick={(_event, node) => store.getState().openPanel(node.id)}
               onSelectionChange={onSelectionChange}
+              onInit={(instance) => {
+                // A new journey: the trigger at the top middle, room below for the steps.
+                const width = wrapper.current?.clientWidth ?? 800;
+                if (store.getState().nodes.length === 1) instance.setViewport({ x: width / 2 - NODE_WIDTH / 2, y: 48, zoom: 1 });
+              }}
             >
               {notice ? (
                 <Panel position="top-center">
@@ -446,7 +467,7 @@ function Editor({ journey }: { journey: Journey }) {
                 </Panel>
               ) : null}
               <Panel position="top-right">
-                <ProblemsBadge problems={problems} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching} />
+                <ProblemsBadge problems={problems} unpublished={journey.has_unpublished_changes !== false} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching} />
               </Panel>
             </FlowCanvas>
           </div>
@@ -461,9 +482,10 @@ function Editor({ journey }: { journey: Journey }) {
 
 function SaveStatus({ state, readOnly }: { state: string; readOnly: boolean }) {
   if (readOnly) return null;
-  const text: Record<string, string> = { saved: "All changes saved", unsaved: "Unsaved changes…", saving: "Saving…", conflict: "Not saved: conflict", error: "Not saved" };
+  const text: Record<string, string> = { saved: "Saved", unsaved: "Unsaved…", saving: "Saving…", conflict: "Conflict: not saved", error: "Not saved" };
+  const title: Record<string, string> = { saved: "All changes are saved in the draft", unsaved: "Changes save by themselves in a moment", saving: "Saving the draft", conflict: "Someone else saved meanwhile", error: "The last save failed" };
   return (
-    <span className={`save-status save-${state}`} role="status" data-testid="save-status">
+    <span className={`save-status save-${state}`} role="status" data-testid="save-status" title={title[state]}>
       {text[state] ?? state}
     </span>
   );
@@ -520,12 +542,12 @@ function ArchiveButton({ onArchive, busy }: { onArchive: () => void; busy: boole
   );
 }
 
-function ProblemsBadge({ problems, onShow, loading }: { problems: ValidationProblem[]; onShow: (node: string | null) => void; loading: boolean }) {
+function ProblemsBadge({ problems, onShow, loading, unpublished }: { problems: ValidationProblem[]; onShow: (node: string | null) => void; loading: boolean; unpublished: boolean }) {
   const [open, setOpen] = useState(false);
   if (!problems.length)
     return (
       <div className="problems-badge is-ok" role="status" data-testid="problems-badge">
-        {loading ? "Checking…" : "✓ Ready to publish"}
+        {loading ? "Checking…" : unpublished ? "✓ Ready to publish" : "✓ Live version is up to date"}
       </div>
     );
   return (

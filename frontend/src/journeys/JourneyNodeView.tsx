@@ -7,36 +7,27 @@ import { kindLabel, nodeSummary, portLabel } from "./summary";
 import { nodePorts, type CanvasNode } from "./store";
 import type { NodeCounts } from "./types";
 
+function Figure({ name, value }: { name: string; value: number | undefined }) {
+  return (
+    <div className={`figure figure-${name}`}>
+      <dd data-count={name}>{value ?? 0}</dd>
+      <dt>{name}</dt>
+    </div>
+  );
+}
+
 function Counts({ counts, email }: { counts: NodeCounts | undefined; email: boolean }) {
   const value = counts ?? { entered: 0, waiting: 0, left: 0 };
   return (
     <dl className="node-counts" aria-label="Contacts at this step">
-      <div>
-        <dt>entered</dt>
-        <dd data-count="entered">{value.entered}</dd>
-      </div>
-      <div>
-        <dt>waiting</dt>
-        <dd data-count="waiting">{value.waiting}</dd>
-      </div>
-      <div>
-        <dt>left</dt>
-        <dd data-count="left">{value.left}</dd>
-      </div>
+      <Figure name="entered" value={value.entered} />
+      <Figure name="waiting" value={value.waiting} />
+      <Figure name="left" value={value.left} />
       {email ? (
         <>
-          <div>
-            <dt>sent</dt>
-            <dd data-count="sent">{value.sent ?? 0}</dd>
-          </div>
-          <div>
-            <dt>opened</dt>
-            <dd data-count="opened">{value.opened ?? 0}</dd>
-          </div>
-          <div>
-            <dt>clicked</dt>
-            <dd data-count="clicked">{value.clicked ?? 0}</dd>
-          </div>
+          <Figure name="sent" value={value.sent} />
+          <Figure name="opened" value={value.opened} />
+          <Figure name="clicked" value={value.clicked} />
         </>
       ) : null}
     </dl>
@@ -75,7 +66,7 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
           {problems.length > 1 ? <span className="more"> (+{problems.length - 1} more)</span> : null}
         </div>
       ) : null}
-      {view.counts ? <Counts counts={counts} email={kind === "email"} /> : null}
+      {view.counts && !isTrigger ? <Counts counts={counts} email={kind === "email"} /> : null}
       <div className="journey-node-ports">
         {ports.map((port, index) => {
           const left = `${((index + 1) / (ports.length + 1)) * 100}%`;

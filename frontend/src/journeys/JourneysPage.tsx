@@ -54,14 +54,14 @@ function JourneyList() {
     }, 250);
     return () => clearTimeout(timer);
   }, [text, search, params, setParams]);
-  const filters = useMemo(() => Object.fromEntries(Object.entries({ status, trigger_type: trigger, search }).filter(([, value]) => value)), [status, trigger, search]);
+  const filters = useMemo(() => Object.fromEntries(Object.entries({ status, q: search }).filter(([, value]) => value)), [status, search]);
   const journeys = useJourneys(filters);
   // Filter here too, so the list is right whatever the server supports.
   const rows = useMemo(
     () =>
       (journeys.data ?? []).filter(
         (journey) =>
-          (!status || journey.status === status) &&
+          (status ? journey.status === status : journey.status !== "archived") &&
           (!trigger || journey.trigger_type === trigger) &&
           (!search || `${journey.name} ${journey.trigger_event}`.toLowerCase().includes(search.toLowerCase())),
       ),
@@ -95,7 +95,7 @@ function JourneyList() {
         <div className="field">
           <label htmlFor="journey-status">Status</label>
           <select id="journey-status" value={status} onChange={(event) => setFilter("status", event.target.value)}>
-            <option value="">All</option>
+            <option value="">All but archived</option>
             <option value="draft">Draft</option>
             <option value="live">Live</option>
             <option value="paused">Paused</option>

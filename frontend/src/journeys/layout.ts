@@ -4,7 +4,7 @@ import { TRIGGER_NODE } from "./nodeTypes";
 import { nodePorts, type CanvasGraph, type CanvasNode } from "./store";
 
 export const NODE_WIDTH = 248;
-export const NODE_HEIGHT = 92;
+export const NODE_HEIGHT = 104;
 
 function size(node: CanvasNode): { width: number; height: number } {
   return { width: node.measured?.width ?? node.width ?? NODE_WIDTH, height: node.measured?.height ?? node.height ?? NODE_HEIGHT };
@@ -13,7 +13,7 @@ function size(node: CanvasNode): { width: number; height: number } {
 /** The graph with every node moved to a tidy place; the trigger stays where it is. */
 export function autoLayout(graph: CanvasGraph): CanvasGraph {
   const layout = new dagre.graphlib.Graph();
-  layout.setGraph({ rankdir: "TB", nodesep: 48, ranksep: 72, marginx: 0, marginy: 0 });
+  layout.setGraph({ rankdir: "TB", nodesep: 56, ranksep: 80, marginx: 0, marginy: 0 });
   layout.setDefaultEdgeLabel(() => ({}));
   for (const node of graph.nodes) layout.setNode(node.id, size(node));
   // Edges in port order, so "yes" lands left of "no" and split paths read left to right.

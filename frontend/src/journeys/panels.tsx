@@ -8,7 +8,7 @@ import { ConditionBuilder } from "./ConditionBuilder";
 import { DurationInput, FieldMessages, PairsInput, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
 import { EMAIL_CATEGORIES, WEBHOOK_METHODS, WEEKDAYS, type NodeKind } from "./nodeTypes";
 import { useEventProperties } from "./api";
-import { useTemplatePreview, useTemplates, templateRef } from "../templates/api";
+import { findTemplate, templateRef, useTemplateThumbnail, useTemplates } from "../templates/api";
 import type { NodeConfig, Rule, Scalar, SplitPath, ValidationProblem, Variant } from "./types";
 
 export interface Hints {
@@ -45,13 +45,13 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
 
 function TemplateThumbnail({ reference }: { reference: string }) {
   const templates = useTemplates();
-  const preview = useTemplatePreview(reference, templates.data);
-  const template = templates.data?.find((item) => templateRef(item) === reference || String(item.id) === reference);
+  const template = findTemplate(templates.data, reference);
+  const preview = useTemplateThumbnail(template);
   if (!template) return null;
   return (
     <div className="template-thumb">
       <div className="template-thumb-frame" aria-hidden="true">
-        {preview.data?.html ? <iframe title={`Preview of ${template.name}`} sandbox="" srcDoc={preview.data.html} tabIndex={-1} /> : <div className="template-thumb-empty">{preview.isError ? "No preview" : "Rendering…"}</div>}
+        {preview.data?.html ? <iframe title={`Preview of ${template.name}`} sandbox="" srcDoc={preview.data.html} tabIndex={-1} /> : <div className="template-thumb-empty">{preview.isError || !template.version ? "No preview" : "Rendering…"}</div>}
       </div>
       <div className="template-thumb-meta">
         <strong>{template.name}</strong>
