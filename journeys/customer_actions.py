@@ -134,7 +134,16 @@ def _insert_events(groups):
                 )
             )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor != "postgresql":
+            cursor.executemany(sql, params)  # SQLite: a prepared statement stepped in C, no round trips
+            return
+        # PostgreSQL: one statement per 1,000 rows (one round trip, not one per row).
+        head, tail = sql.split(" VALUES ", 1)
+        values, conflict = tail.split(" ON CONFLICT ", 1)
+        for start in range(0, len(params), 1000):
+            chunk = params[start : start + 1000]
+            statement = f"{head} VALUES {', '.join([values] * len(chunk))} ON CONFLICT {conflict}"
+            cursor.execute(statement, [value for row in chunk for value in row])
 
 
 def kick_processing(workspace_id):
