@@ -25,8 +25,9 @@ function soon(title: string, description: string): ComponentType {
 
 export const featureRoutes: FeatureRoute[] = [
   { path: "journeys/*", component: lazy(() => import("./journeys/JourneysPage")), layout: "full" },
-  { path: "templates/*", component: soon("Templates", "Write email templates in MJML with Liquid, with a live preview for each contact.") },
+  { path: "templates/*", component: lazy(() => import("./templates/TemplatesPage")), layout: "full" },
   { path: "contacts/*", component: soon("Contacts", "Browse contacts, their profile, events, cart and orders; import contacts.") },
   { path: "catalog/*", component: soon("Catalog", "The product catalog with prices, stock and price history, used in emails.") },
+  { path: "qa/*", component: lazy(() => import("./qa/QAPage")) },
   { path: "outbox/*", component: soon("Outbox", "Every email sent or queued, its status, and the sandbox mailbox.") },
 ];

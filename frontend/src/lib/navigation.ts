@@ -14,6 +14,7 @@ export const MAIN_NAV: NavItem[] = [
   { key: "contacts", label: "Contacts", to: "/contacts", capability: "read" },
   { key: "catalog", label: "Catalog", to: "/catalog", capability: "read" },
   { key: "outbox", label: "Outbox", to: "/outbox", capability: "read" },
+  { key: "qa", label: "QA", to: "/qa", capability: "qa" },
   { key: "settings", label: "Settings", to: "/settings", capability: "read" },
 ];
 
