@@ -26,8 +26,9 @@ function soon(title: string, description: string): ComponentType {
 export const featureRoutes: FeatureRoute[] = [
   { path: "journeys/*", component: lazy(() => import("./journeys/JourneysPage")), layout: "full" },
   { path: "templates/*", component: lazy(() => import("./templates/TemplatesPage")), layout: "full" },
-  { path: "contacts/*", component: soon("Contacts", "Browse contacts, their profile, events, cart and orders; import contacts.") },
-  { path: "catalog/*", component: soon("Catalog", "The product catalog with prices, stock and price history, used in emails.") },
+  { path: "contacts/*", component: lazy(() => import("./contacts/ContactsPage")) },
+  { path: "catalog/*", component: lazy(() => import("./catalog/CatalogPage")) },
+  { path: "data-sources", component: lazy(() => import("./datasources/DataSourcesPage")) },
   { path: "qa/*", component: lazy(() => import("./qa/QAPage")) },
   { path: "outbox/*", component: soon("Outbox", "Every email sent or queued, its status, and the sandbox mailbox.") },
 ];

@@ -13,6 +13,7 @@ export const MAIN_NAV: NavItem[] = [
   { key: "templates", label: "Templates", to: "/templates", capability: "read" },
   { key: "contacts", label: "Contacts", to: "/contacts", capability: "read" },
   { key: "catalog", label: "Catalog", to: "/catalog", capability: "read" },
+  { key: "data-sources", label: "Data sources", to: "/data-sources", capability: "read" },
   { key: "outbox", label: "Outbox", to: "/outbox", capability: "read" },
   { key: "qa", label: "QA", to: "/qa", capability: "qa" },
   { key: "settings", label: "Settings", to: "/settings", capability: "read" },
