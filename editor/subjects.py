@@ -101,8 +101,9 @@ def _label(contact):
 
 
 def resolve(workspace, specs, target=None, now=None):
-    """[{"contact": id} | {"persona": id} | {"sample": rule, "size": n}] -> PreviewSubjects with
-    their render contexts. Unknown ids (or ids of another workspace) are left out."""
+    """[{"contact": id} | {"persona": id} | {"sample": rule, "size": n} | {"blank": true}] ->
+    PreviewSubjects with their render contexts (blank: no contact at all, how the defaults read).
+    Unknown ids (or ids of another workspace) are left out."""
     now = now or timezone.now()
     if len(specs) > MAX_SUBJECTS:
         raise ValueError(f"At most {MAX_SUBJECTS} preview subjects.")
@@ -127,6 +128,10 @@ def resolve(workspace, specs, target=None, now=None):
                 seen.add(f"contact:{contact.pk}")
                 kind = "sample" if spec.get("sampled") else "contact"
                 chosen.append((kind, contact, _label(contact), {"contact": contact.pk, "sampled": kind == "sample"}))
+        elif spec.get("blank"):
+            if "blank" not in seen:
+                seen.add("blank")
+                chosen.append(("blank", None, "No contact (defaults)", {"blank": True}))
         elif "sample" in spec:
             for contact in sample(workspace, spec["sample"], spec.get("size", 5), now, exclude=seen):
                 seen.add(f"contact:{contact.pk}")
@@ -147,6 +152,10 @@ def _int(value):
 
 def _subject(workspace, version, kind, contact, label, spec, now):
     data = build_context(workspace, version, contact=contact, journey_context={}, token="preview", now=now)
+    if kind == "blank":  # nobody in particular: how the template's defaults read
+        subject = PreviewSubject(key="blank", kind=kind, label=str(label), data=data, facts={})
+        subject.spec = spec
+        return subject
     key = f"persona:{spec['persona']}" if "persona" in spec else f"contact:{spec['contact']}"
     subject = PreviewSubject(key=key, kind=kind, label=str(label), data=data, facts=_facts(contact, kind))
     subject.spec = spec

@@ -167,3 +167,19 @@ async def test_opening_a_saved_template_renders_it_for_the_subjects(workspace, q
     assert variant["subject"] == "Hi there"
     assert "Your cart is empty" in variant["html"]
     await comm.disconnect()
+
+
+async def test_a_blank_subject_shows_how_the_defaults_read(workspace, marketer):
+    comm = await communicator(marketer)
+    await comm.connect()
+    await comm.receive_json_from()
+    await comm.send_json_to({"type": "open", "scratch": True})
+    await comm.send_json_to({"type": "subjects", "subjects": [{"blank": True}]})
+    await receive_until(comm, "rendered")
+    await comm.send_json_to(
+        {"type": "edit", "seq": 1, "mjml": FALLBACK, "subject": "Hi {{ contact.first_name | default: 'friend' }}"}
+    )
+    messages = await receive_until(comm, "rendered", where=lambda m: m["seq"] == 1)
+    (variant,) = variants_of(messages).values()
+    assert variant["subject_key"] == "blank" and variant["subject"] == "Hi friend"
+    await comm.disconnect()

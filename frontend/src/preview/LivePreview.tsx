@@ -43,6 +43,7 @@ function readSubjects(workspace: number): SubjectSpec[] | null {
 export function specKey(spec: SubjectSpec): string {
   if ("persona" in spec) return `persona:${spec.persona}`;
   if ("contact" in spec) return `contact:${spec.contact}`;
+  if ("blank" in spec) return "blank";
   return `sample:${JSON.stringify(spec.sample)}:${spec.size ?? 5}`;
 }
 
@@ -56,10 +57,11 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
   const [picking, setPicking] = useState(false);
   const [current, setCurrent] = useState<string | null>(null);
 
-  // First visit: the first personas of the workspace.
+  // First visit: the first personas of the workspace (none yet: no contact, the defaults).
   useEffect(() => {
     if (specs !== null || !personas.data) return;
-    setSpecs(personas.data.slice(0, DEFAULT_PERSONAS).map((persona) => ({ persona: persona.id })));
+    const first = personas.data.slice(0, DEFAULT_PERSONAS).map((persona): SubjectSpec => ({ persona: persona.id }));
+    setSpecs(first.length ? first : [{ blank: true }]);
   }, [personas.data, specs]);
 
   const { setSubjects } = session;
@@ -147,7 +149,7 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
       ) : null}
       <div className={`lp-frames mode-${mode}`}>
         {(mode === "all" ? shown : selected ? [selected] : []).map((subject) => (
-          <VariantCard key={subject.key} subject={subject} variant={session.variants[subject.key]} width={WIDTHS[width]} stale={session.ok === false} />
+          <VariantCard key={subject.key} subject={subject} variant={session.variants[subject.key]} width={WIDTHS[width]} stale={session.ok === false} single={mode === "one" || shown.length === 1} />
         ))}
       </div>
     </section>
@@ -155,13 +157,14 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
 }
 
 function describe(subject: SubjectInfo): string {
+  if (subject.kind === "blank") return "no contact data";
   const facts = subject.facts;
   const parts = [facts.country, facts.city, facts.locale].filter(Boolean);
   parts.push(facts.cart_items ? `${facts.cart_items} in cart` : "empty cart");
   return parts.join(" · ");
 }
 
-export function VariantCard({ subject, variant, width, stale }: { subject: SubjectInfo; variant: Variant | undefined; width: number; stale: boolean }) {
+export function VariantCard({ subject, variant, width, stale, single = false }: { subject: SubjectInfo; variant: Variant | undefined; width: number; stale: boolean; single?: boolean }) {
   const [showText, setShowText] = useState(false);
   return (
     <article
@@ -175,7 +178,7 @@ export function VariantCard({ subject, variant, width, stale }: { subject: Subje
       <header className="lp-variant-head">
         <strong>{subject.label}</strong>
         <span className="muted">
-          {subject.kind === "persona" ? "persona" : subject.kind === "sample" ? "sampled contact" : "contact"} · {describe(subject)}
+          {subject.kind === "persona" ? "persona" : subject.kind === "sample" ? "sampled contact" : subject.kind === "blank" ? "defaults" : "contact"} · {describe(subject)}
         </span>
       </header>
       {variant ? (
@@ -183,7 +186,7 @@ export function VariantCard({ subject, variant, width, stale }: { subject: Subje
           <dl className="lp-envelope">
             <div>
               <dt>Subject</dt>
-              <dd data-testid="variant-subject">{variant.subject}</dd>
+              <dd data-testid={single ? "preview-subject" : "variant-subject"}>{variant.subject}</dd>
             </div>
             <div>
               <dt>Preheader</dt>
@@ -215,7 +218,7 @@ export function VariantCard({ subject, variant, width, stale }: { subject: Subje
                 {variant.text}
               </pre>
             ) : (
-              <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={variant.html} style={{ width }} data-testid="variant-frame" />
+              <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={variant.html} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
             )
           ) : null}
           <button type="button" className="button button-quiet button-small" onClick={() => setShowText((value) => !value)}>
@@ -287,6 +290,9 @@ function SubjectPicker({
     <div className="lp-picker" role="dialog" aria-label="Preview subjects">
       <div className="lp-picker-col">
         <h3>Personas</h3>
+        <label className="checkbox">
+          <input type="checkbox" checked={chosen.has("blank")} onChange={() => toggle({ blank: true })} /> No contact <span className="muted">(how the defaults read)</span>
+        </label>
         {personas.data?.length ? (
           personas.data.map((persona) => (
             <label key={persona.id} className="checkbox">

@@ -10,11 +10,11 @@ export interface DraftSource {
 export type PreviewTarget = { template: number } | { journey: number; node: string } | { scratch: true };
 
 /** A preview subject as chosen in the browser. */
-export type SubjectSpec = { persona: number } | { contact: number } | { sample: unknown; size?: number };
+export type SubjectSpec = { persona: number } | { contact: number } | { sample: unknown; size?: number } | { blank: true };
 
 export interface SubjectInfo {
   key: string;
-  kind: "persona" | "contact" | "sample";
+  kind: "persona" | "contact" | "sample" | "blank";
   label: string;
   facts: { country?: string; city?: string; locale?: string; timezone?: string; cart_items?: number; email?: string };
 }

@@ -122,7 +122,7 @@ export function SimulationPanel({ journeyId, onCanvas = false }: { journeyId: nu
         <legend>Hypothetical events</legend>
         {rows.map((row, index) => (
           <div key={index} className="qa-row" data-testid="hypothetical-event">
-            <input aria-label="Event" placeholder="Order Completed" value={row.name} onChange={(event) => setRows(rows.map((item, at) => (at === index ? { ...item, name: event.target.value } : item)))} />
+            <input aria-label="Event name" placeholder="Order Completed" value={row.name} onChange={(event) => setRows(rows.map((item, at) => (at === index ? { ...item, name: event.target.value } : item)))} />
             <span>after</span>
             <input aria-label="After" type="number" min={0} value={row.amount} onChange={(event) => setRows(rows.map((item, at) => (at === index ? { ...item, amount: Number(event.target.value) || 0 } : item)))} />
             <select aria-label="Unit" value={row.unit} onChange={(event) => setRows(rows.map((item, at) => (at === index ? { ...item, unit: event.target.value } : item)))}>
