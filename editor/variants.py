@@ -165,24 +165,60 @@ def _usages(draft, blocks):
             analysis = HTML_ENV.from_string(source).analyze(include_partials=False)
         except (LiquidError, ValueError, RecursionError):
             continue
-        outputs = [(m.start(), m.end(), m.group(0)) for m in rendering.LIQUID_MARKUP.finditer(source)]
+        outputs = _markup_with_guards(source)
         for uses in analysis.globals.values():
             for use in uses:
                 path = tuple(use.segments)
                 if path in seen or not all(isinstance(s, (str, int)) for s in path) or path[0] == "_blocks":
                     continue
-                markup = _enclosing(outputs, use.span.index)
-                if markup is None or not markup.startswith("{{"):
+                found = _enclosing(outputs, use.span.index)
+                if found is None or not found[0].startswith("{{"):
                     continue  # used in a condition or a loop: a missing value is a choice there
+                markup, guards = found
+                if _guarded(path, guards):
+                    continue  # printed only when a condition on it holds ({% if offer %}...)
                 seen.add(path)
                 line, column = rendering.line_col(source, use.span.index)
                 yield Usage(path, part, line, column, has_default=bool(re.search(r"\|\s*default\b", markup)))
 
 
-def _enclosing(outputs, index):
-    for start, end, markup in outputs:
+_TAG = re.compile(r"\{%-?\s*(\w+)(.*?)-?%\}\Z", re.S)
+_OPENERS = {"if", "unless", "case", "for"}
+_CLOSERS = {"endif", "endunless", "endcase", "endfor"}
+
+
+def _markup_with_guards(source):
+    """Each piece of Liquid markup with the conditions of the blocks around it (if, unless, case,
+    elsif, when, for)."""
+    pieces, stack = [], []
+    for match in rendering.LIQUID_MARKUP.finditer(source):
+        markup = match.group(0)
+        tag = _TAG.match(markup)
+        if tag:
+            name, rest = tag.group(1), tag.group(2)
+            if name in _OPENERS:
+                stack.append(rest)
+            elif name in ("elsif", "when") and stack:
+                stack[-1] = f"{stack[-1]} {rest}"
+            elif name in _CLOSERS and stack:
+                stack.pop()
+        pieces.append((match.start(), match.end(), markup, tuple(stack)))
+    return pieces
+
+
+def _guarded(path, guards):
+    names = {".".join(str(s) for s in path[: n + 1]) for n in range(len(path))}
+    for guard in guards:
+        for name in names:
+            if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", guard):
+                return True
+    return False
+
+
+def _enclosing(pieces, index):
+    for start, end, markup, guards in pieces:
         if start <= index < end:
-            return markup
+            return markup, guards
         if start > index:
             break
     return None

@@ -41,11 +41,11 @@ def test_typing_in_the_template_editor_updates_each_personas_variant(page_for, w
     # Type a German-only section just before </mj-body>, and a personal subject.
     mjml = page.locator('.cm-content[aria-label="MJML"]')
     mjml.click()
-    page.keyboard.press("Control+End")
+    page.keyboard.press("Control+End")  # the empty line after </mjml>
     page.keyboard.press("ArrowUp")
-    page.keyboard.press("End")
-    page.keyboard.press("Enter")
-    page.keyboard.type(GERMAN_SECTION, delay=2)
+    page.keyboard.press("ArrowUp")  # the line of </mj-body>
+    page.keyboard.press("Home")
+    page.keyboard.insert_text(GERMAN_SECTION + "\n")
     subject = page.locator('.cm-content[aria-label="Subject"]')
     subject.click()
     page.keyboard.press("Control+A")
