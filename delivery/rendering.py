@@ -368,6 +368,7 @@ def mark_text(html):
     skip = []  # [tag, depth] of an element whose content is not text (head, hidden preheader)
     links = []  # [href, has label]
     started = False  # nothing before <body> is text
+    preformatted = 0  # depth of <pre> elements
 
     def text_only(piece):
         pending.append(piece)
@@ -389,6 +390,8 @@ def mark_text(html):
         if tag is None:
             if started and not skip and not token.startswith("<") and (token.strip() or "\n" not in token):
                 flush()
+                if not preformatted:  # a line break in HTML text is a space
+                    token = token.replace("\r\n", " ").replace("\n", " ")
                 out.append(TEXT_ON + token + TEXT_OFF)
                 if links:
                     links[-1][1] = True
@@ -405,6 +408,8 @@ def mark_text(html):
         out.append(token)
         if name == "body" and not closing:
             started = True
+        if name == "pre" and not self_closing:
+            preformatted = max(0, preformatted + (-1 if closing else 1))
         if not started:
             continue
         if skip:
@@ -639,11 +644,14 @@ _COLUMN_CSS = re.compile(r"(?:\.moz-text-html )?\.mj-column-per-\d+ \{[^}]*\}")
 
 def normalize_html(html):
     """Whitespace-insensitive form of an email's HTML, for equivalence checks: runs of whitespace
-    collapsed, whitespace between tags dropped, adjacent Outlook conditional comments merged,
+    collapsed, whitespace between tags and at the ends of attribute values dropped, adjacent Outlook
+    conditional comments merged,
     entities decoded, and the head's column-width classes dropped (MJML writes one per column
     width it met: compiled once, the template's widths are all there, used or not)."""
     html = _COLUMN_CSS.sub("", htmllib.unescape(html))
     html = re.sub(r"\s+", " ", html)
     html = re.sub(r">\s+", ">", html)
     html = re.sub(r"\s+<", "<", html)
+    html = re.sub(r'="\s+', '="', html)  # leading and trailing spaces inside attribute values
+    html = re.sub(r'\s+"', '"', html)
     return html.replace("<![endif]--><!--[if mso | IE]>", "")
