@@ -393,3 +393,141 @@ def test_node_counts_change_on_the_open_canvas_as_events_arrive(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "canvas.png"))
     assert page.console_errors == []
+
+
+def node_ids(page):
+    return sorted(page.locator(".react-flow__node").evaluate_all("nodes => nodes.map(node => node.dataset.id)"))
+
+
+def test_keyboard_undo_redo_copy_paste_delete_and_dropping_onto_a_connection(page_for, marketer, workspace, templates):
+    journey = journey_actions.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
+    page = page_for(marketer, viewport={"width": 1440, "height": 900})
+    open_editor(page, journey.id)
+    everything = ["branch1", "delay1", "email1", "email2", "email3", "trigger", "wait1"]
+    assert node_ids(page) == everything
+
+    # From the keyboard: a palette step goes below the selected one, connected from its free port.
+    page.get_by_test_id("node-email3").click()
+    page.get_by_test_id("palette-exit").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator('.react-flow__edge[data-id="email3.next->exit1"]')).to_have_count(1)
+    close_panel(page)
+
+    page.keyboard.press("Control+z")
+    expect(page.get_by_test_id("node-exit1")).to_have_count(0)
+    page.keyboard.press("Control+Shift+z")
+    expect(page.get_by_test_id("node-exit1")).to_be_visible()
+
+    # Copy and paste a step: a new id, same settings.
+    page.get_by_test_id("node-delay1").click()
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(page.get_by_test_id("node-delay2")).to_contain_text("Wait 1 day")
+
+    # Delete with the keyboard.
+    page.get_by_test_id("node-delay2").click()
+    page.keyboard.press("Delete")
+    expect(page.get_by_test_id("node-delay2")).to_have_count(0)
+    page.keyboard.press("Escape")
+
+    # Dropping a step onto a connection puts it in between.
+    edge = page.locator('.react-flow__edge[data-id="email1.next->delay1"] .react-flow__edge-path')
+    box = edge.bounding_box()
+    pane = page.locator(".react-flow__pane").bounding_box()
+    page.get_by_test_id("palette-update_contact").drag_to(
+        page.locator(".react-flow__pane"),
+        target_position={"x": box["x"] + box["width"] / 2 - pane["x"], "y": box["y"] + box["height"] / 2 - pane["y"]},
+    )
+    expect(page.locator('.react-flow__edge[data-id="email1.next->update1"]')).to_have_count(1)
+    expect(page.locator('.react-flow__edge[data-id="update1.next->delay1"]')).to_have_count(1)
+    expect(page.locator('.react-flow__edge[data-id="email1.next->delay1"]')).to_have_count(0)
+
+    # A connection the definition forbids is refused with the reason.
+    close_panel(page)
+    page.get_by_test_id("port-email3-next").drag_to(
+        page.get_by_test_id("node-trigger").locator(".react-flow__handle").first
+    )
+    expect(page.get_by_test_id("port-email3-next")).to_be_visible()
+    wait_saved(page)
+    journey.refresh_from_db()
+    edges = {(edge["from"], edge.get("port", ""), edge["to"]) for edge in journey.draft["edges"]}
+    assert ("email1", "", "update1") in edges and ("update1", "", "delay1") in edges
+    assert ("email3", "", "exit1") in edges
+    assert not any(edge[2] == "trigger" for edge in edges)
+    assert page.console_errors == []
+
+
+def test_new_journey_from_a_ready_made_one_and_the_list_filters(page_for, marketer, workspace):
+    journey_actions.create_journey(workspace, marketer, "Winter sale", definition=None)
+    page = page_for(marketer)
+    page.goto("/journeys")
+    page.get_by_role("button", name="New journey").click()
+    page.get_by_role("radio", name="Welcome series").check()
+    page.get_by_role("button", name="Create journey").click()
+    page.get_by_test_id("journey-editor").wait_for()
+    expect(page.locator("#journey-name")).to_have_value("Welcome series")
+    expect(page.locator(".react-flow__node")).not_to_have_count(1)
+
+    page.goto("/journeys")
+    table = page.get_by_test_id("journeys-table")
+    expect(table.get_by_role("link")).to_have_count(2)
+    page.get_by_label("Search").fill("winter")
+    expect(table.get_by_role("link")).to_have_text(["Winter sale"])
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Status").select_option("live")
+    expect(page.get_by_text("No journey matches these filters.")).to_be_visible()
+    assert page.console_errors == []
+
+
+def test_publishing_over_a_live_version_shows_changes_and_moves_contacts_in_flight(
+    page_for, marketer, workspace, templates, settings
+):
+    settings.JOURNEYS_KICKS = "off"
+    journey = journey_actions.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
+    journey_actions.publish_journey(journey, marketer)
+    journey.refresh_from_db()
+    from journeys.models import Contact, Enrollment
+
+    for n in range(3):
+        contact = Contact.objects.create(workspace=workspace, email=f"s{n}@example.com", user_id=f"s{n}")
+        journey_actions.enroll_contact(journey, contact, trigger={"name": "Checkout Started", "properties": {}})
+    for _ in range(5):
+        if not journey_actions.advance_due():
+            break
+    assert Enrollment.objects.filter(journey=journey, current_node="wait1", status="waiting").count() == 3
+
+    page = page_for(marketer)
+    open_editor(page, journey.id)
+    expect(page.get_by_test_id("publish")).to_be_disabled()  # nothing new yet
+    page.get_by_test_id("node-wait1").click()
+    page.get_by_test_id("side-panel").get_by_label("Timeout", exact=True).fill("2")
+    wait_saved(page)
+    page.get_by_test_id("publish").click()
+    dialog = page.get_by_test_id("publish-dialog")
+    expect(dialog.get_by_test_id("publish-diff")).to_contain_text("wait1: timeout changed")
+    expect(dialog.get_by_test_id("migration-wait1")).to_contain_text("3")
+    expect(dialog.get_by_test_id("migration-totals")).to_have_text("3 stay · 0 move · 0 leave")
+    dialog.get_by_label("Contacts at wait1").select_option("move:wait1")
+    expect(dialog.get_by_test_id("migration-totals")).to_have_text("0 stay · 3 move · 0 leave")
+    dialog.get_by_test_id("publish-confirm").click()
+    expect(page.locator(".editor-version")).to_have_text("v2")
+    assert set(Enrollment.objects.filter(journey=journey).values_list("version__number", flat=True)) == {2}
+
+    # The versions: each viewable read-only.
+    page.get_by_role("button", name="Versions").click()
+    page.get_by_role("link", name="View").last.click()
+    expect(page.get_by_test_id("version-view")).to_contain_text("version 1")
+    expect(page.get_by_test_id("node-wait1")).to_contain_text("up to 1 hour")
+    expect(page.get_by_role("navigation", name="Steps to add")).to_have_count(0)
+
+    # Pause, resume, archive.
+    page.get_by_role("link", name="Back to the draft").last.click()
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".editor-title .tag")).to_have_text("paused")
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator(".editor-title .tag")).to_have_text("live")
+    page.get_by_role("button", name="Archive").click()
+    page.locator(".confirm-inline").get_by_role("button", name="Archive").click()
+    expect(page.locator(".editor-title .tag")).to_have_text("archived")
+    expect(page.get_by_test_id("read-only")).to_contain_text("archived")
+    assert page.console_errors == []
