@@ -15,14 +15,34 @@ from . import actions
 log = logging.getLogger("wayline.editor")
 
 
+class _Notice:
+    """One "saved" notification, sent after the commit; one per object and transaction."""
+
+    def __init__(self, layer, kind, object_id, by):
+        self.layer, self.key = layer, (kind, object_id)
+        self.message = {"type": "object.saved", "kind": kind, "id": object_id, "by": by or {}}
+
+    def __call__(self):
+        from .preview import group_name
+
+        _send(self.layer, group_name(*self.key), self.message)
+
+
 def notify_saved(kind, object_id, by=None):
     layer = get_channel_layer()
     if layer is None:
         return
-    from .preview import group_name
-
-    message = {"type": "object.saved", "kind": kind, "id": object_id, "by": by or {}}
-    transaction.on_commit(lambda: _send(layer, group_name(kind, object_id), message))
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        # A save that touches the object twice (a template and its new version) notifies once,
+        # naming whoever the second save knows of. Rolled back: Django drops the callback.
+        for entry in connection.run_on_commit:
+            notice = entry[1]
+            if isinstance(notice, _Notice) and notice.key == (kind, object_id):
+                if by and not notice.message["by"]:
+                    notice.message["by"] = by
+                return
+    transaction.on_commit(_Notice(layer, kind, object_id, by))
 
 
 def _send(layer, group, message):

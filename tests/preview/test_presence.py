@@ -46,6 +46,7 @@ async def test_two_editors_see_each_other_and_the_saved_template(workspace, admi
     saved = messages[-1]
     assert saved["object"] == {"kind": "template", "id": template.id}
     assert saved["draft"]["subject"] == "Fresh subject" and saved["revision"] == 2
+    assert saved["by"]["email"] == "admin@acme.test" and saved["mine"] is False
     # Nothing unsaved on the marketer's side: the preview follows the saved draft.
     rendered = await receive_until(first, "rendered")
     variants = [m for m in rendered if m["type"] == "variant"]
