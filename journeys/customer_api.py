@@ -71,7 +71,11 @@ class OrderSerializer(serializers.Serializer):
     placed_at = serializers.DateTimeField()
 
 
+EMPTY_CART = {"items": [], "total": 0.0, "quantity": 0, "currency": None, "updated_at": None}
+
+
 class ContactSerializer(ContactListSerializer):
+    cart = serializers.SerializerMethodField()
     identities = serializers.SerializerMethodField()
     orders = serializers.SerializerMethodField()
     suppressed = serializers.SerializerMethodField()
@@ -88,6 +92,9 @@ class ContactSerializer(ContactListSerializer):
             "suppressed",
             "updated_at",
         ]
+
+    def get_cart(self, contact):
+        return {**EMPTY_CART, **(contact.cart or {})}
 
     def get_identities(self, contact):
         return list(contact.identities.order_by("kind", "id").values("kind", "value"))
