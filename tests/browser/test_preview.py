@@ -2,6 +2,8 @@
 persona's variant; the gallery shows every persona at every email step; QA approves and the
 marketer publishes; an edit after the approval gets the publish refused."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -157,3 +159,34 @@ def test_qa_approves_the_marketer_publishes_and_an_edit_needs_a_new_approval(pag
     expect(reviewer.get_by_test_id("approval")).to_have_attribute("data-approved", "false")
     expect(reviewer.get_by_test_id("approval")).to_contain_text("Approve revision 2")
     assert editor.console_errors == [] and reviewer.console_errors == []
+
+
+def test_a_simulated_path_is_highlighted_on_the_canvas_with_times(page_for, workspace, admin, marketer):
+    make_catalog(workspace)
+    make_personas(workspace)
+    journey = make_cart_journey(workspace, admin)
+    page = page_for(marketer, viewport={"width": 1600, "height": 1000})
+    page.goto(f"/journeys/{journey.id}")
+    page.get_by_test_id("journey-editor").wait_for()
+    page.get_by_test_id("simulate-toggle").click()
+    drawer = page.get_by_test_id("simulation-drawer")
+    drawer.get_by_label("Subject").select_option(label="Jonas in Berlin")
+    drawer.get_by_role("button", name="Simulate").click()
+    # Jonas (a small cart) waits an hour, gets the reminder, a day later the branch says no.
+    expect(page.get_by_test_id("sim-mail1")).to_have_text("+1 h")
+    expect(page.get_by_test_id("sim-mail3")).to_have_text("+1 d 1 h")
+    expect(page.get_by_test_id("node-mail3")).to_have_class(re.compile("on-sim-path"))
+    expect(page.get_by_test_id("sim-mail2")).to_have_count(0)
+    expect(page.get_by_test_id("node-mail2")).not_to_have_class(re.compile("on-sim-path"))
+
+    # An order half an hour in: the journey ends at the wait, nothing else is on the path.
+    drawer.get_by_role("button", name="Add event").click()
+    drawer.get_by_label("Event name").fill("Order Completed")
+    drawer.get_by_label("After").fill("30")
+    drawer.get_by_role("button", name="Simulate").click()
+    expect(drawer.get_by_test_id("simulation-outcome")).to_contain_text("goal reached")
+    expect(page.get_by_test_id("sim-mail1")).to_have_count(0)
+    expect(page.get_by_test_id("sim-wait1")).to_be_visible()
+    drawer.get_by_role("button", name="Close the simulation").click()
+    expect(page.get_by_test_id("sim-wait1")).to_have_count(0)
+    assert page.console_errors == []

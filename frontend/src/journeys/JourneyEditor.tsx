@@ -26,6 +26,8 @@ import { connectionProblem, freePort, graphToDefinition, makeNode, type Clipboar
 import { clientProblems, triggerSummary } from "./summary";
 import type { Journey, JourneyStatus, ValidationProblem } from "./types";
 import { VersionsDrawer } from "./VersionsDrawer";
+import { SimulationDrawer } from "../qa/SimulationDrawer";
+import { useSimulationFor } from "../qa/simulation";
 import "./journeys.css";
 
 const DRAG_TYPE = "application/x-wayline-node";
@@ -113,6 +115,8 @@ function Editor({ journey }: { journey: Journey }) {
   const [dropEdge, setDropEdge] = useState<string | null>(null);
   const [publishing, setPublishing] = useState(false);
   const [showVersions, setShowVersions] = useState(false);
+  const [simulating, setSimulating] = useState(false); // QA path simulation over the canvas (src/qa/)
+  useSimulationFor(id);
   const [name, setName] = useState(journey.name);
   const wrapper = useRef<HTMLDivElement>(null);
   const fitOnOpen = useRef(nodes.length > 1).current;
@@ -403,6 +407,9 @@ function Editor({ journey }: { journey: Journey }) {
             <button type="button" className="button button-quiet button-small" onClick={() => setShowVersions(true)} title="Published versions" aria-label="Versions">
               <Icon name="history" size={16} /> <span className="wide-only">Versions</span>
             </button>
+            <button type="button" className="button button-quiet button-small" aria-pressed={simulating} onClick={() => setSimulating((open) => !open)} data-testid="simulate-toggle">
+              Simulate
+            </button>
             {canEdit && journey.status === "live" ? (
               <button type="button" className="button button-small" onClick={() => lifecycle.mutate("pause")} disabled={lifecycle.isPending}>
                 Pause
@@ -442,6 +449,7 @@ function Editor({ journey }: { journey: Journey }) {
             <FlowCanvas
               readOnly={readOnly}
               fitView={fitOnOpen}
+              minimap={!panel}
               nodes={nodes}
               edges={styledEdges}
               onNodesChange={(items) => store.getState().onNodesChange(items)}
@@ -467,9 +475,10 @@ function Editor({ journey }: { journey: Journey }) {
                 </Panel>
               ) : null}
               <Panel position="top-right">
-                <ProblemsBadge problems={problems} unpublished={journey.has_unpublished_changes !== false} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching} />
+                <ProblemsBadge problems={problems} unpublished={journey.has_unpublished_changes !== false} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching || saveState === "unsaved" || saveState === "saving"} />
               </Panel>
             </FlowCanvas>
+            {simulating ? <SimulationDrawer journeyId={id} onClose={() => setSimulating(false)} /> : null}
           </div>
           {panel ? <SidePanel nodeId={panel} problems={problems} readOnly={readOnly} hints={hints} eventProperties={triggerProperties.data ?? []} /> : null}
         </div>

@@ -6,6 +6,7 @@ import { problemsOf, useCanvasView } from "./context";
 import { kindLabel, nodeSummary, portLabel } from "./summary";
 import { nodePorts, type CanvasNode } from "./store";
 import type { NodeCounts } from "./types";
+import { useSimulatedStep } from "../qa/simulation";
 
 function Figure({ name, value }: { name: string; value: number | undefined }) {
   return (
@@ -42,14 +43,16 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
   const problems = problemsOf(view.problems, id);
   const summary = isTrigger ? view.triggerText : nodeSummary(kind, data.config, view.templateName);
   const counts = view.counts ? view.counts[id] : undefined;
+  const simulated = useSimulatedStep(id); // on the path of a QA simulation (src/qa/simulation.ts)
   return (
     <div
-      className={`journey-node kind-${kind}${selected ? " is-selected" : ""}${problems.length ? " has-problems" : ""}`}
+      className={`journey-node kind-${kind}${selected ? " is-selected" : ""}${problems.length ? " has-problems" : ""}${simulated ? " on-sim-path" : ""}`}
       data-testid={`node-${id}`}
       data-kind={kind}
       aria-label={`${kindLabel(kind)} ${id}: ${summary}${problems.length ? `, ${problems.length} problem${problems.length > 1 ? "s" : ""}` : ""}`}
     >
       {isTrigger ? null : <Handle type="target" position={Position.Top} id="in" className="port-in" isConnectable={!view.readOnly} />}
+      {simulated ? <span className="sim-badge" data-testid={`sim-${id}`} title={`${simulated.outcome} at ${simulated.at}`}>{simulated.offset}</span> : null}
       <div className="journey-node-head">
         <span className="journey-node-icon">
           <Icon name={kind} size={16} />

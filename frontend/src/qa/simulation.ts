@@ -4,8 +4,10 @@
  *
  * The canvas calls `useSimulatedStep(nodeId)` in its node view; the panel calls `showPath()`.
  */
+import { useEffect } from "react";
 import { create } from "zustand";
 import type { PathStep, SimulationResult } from "./api";
+import "./simulation.css";
 
 export interface SimulatedStep {
   order: number;
@@ -65,4 +67,12 @@ export const useSimulation = create<SimulationState>((set) => ({
 /** For the canvas's node view: this node's step on the simulated path, if it is on it. */
 export function useSimulatedStep(nodeId: string): SimulatedStep | undefined {
   return useSimulation((state) => state.steps[nodeId]);
+}
+
+/** For the journey editor: a path simulated for another journey is not shown on this one. */
+export function useSimulationFor(journey: number): void {
+  useEffect(() => {
+    const state = useSimulation.getState();
+    if (state.journey !== null && state.journey !== journey) state.clear();
+  }, [journey]);
 }
