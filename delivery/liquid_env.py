@@ -24,7 +24,6 @@ from liquid import BoundTemplate, Environment, RenderContext
 from liquid.builtin.filters.misc import _to_date
 from liquid.exceptions import LiquidError, OutputStreamLimitError, ResourceLimitError
 from liquid.filter import with_context
-from liquid.output import LimitedStringIO
 from liquid.undefined import is_undefined
 
 PERSONA = "_persona"  # the global that carries timezone / locale / currency for the filters
@@ -76,24 +75,31 @@ class SandboxTemplate(BoundTemplate):
     context_class = SandboxContext
 
 
-class DeadlineStringIO(LimitedStringIO):
-    """The output buffer: bounded in size (python-liquid's limit) and in time."""
+class DeadlineStringIO(StringIO):
+    """The output buffer, bounded in size (the sandbox's output stream limit) and in time. Checked
+    every 32 writes: a write is the hottest call of a render. Between two checks at most 32 values
+    are written, each bounded by the local namespace limit or the template's own size."""
 
     def __init__(self, limit, deadline):
-        super().__init__(limit)
+        super().__init__()
+        self.limit = limit
         self.deadline = deadline
         self.writes = 0
 
     def write(self, s):
-        self.size += len(s)  # characters, not bytes: cheap, and at most 4x off
-        if self.size > self.limit:
-            raise OutputStreamLimitError("output stream limit reached", token=None)
         self.writes += 1
-        if not self.writes & 63 and time.monotonic() > self.deadline:
+        if not self.writes & 31:
+            self.check()
+        return _write(self, s)
+
+    def check(self):
+        if self.tell() > self.limit:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        if time.monotonic() > self.deadline:
             raise RenderTimeout("the template took too long to render", token=None)
-        return StringIO.write(
-            self, s
-        )  # bypassing LimitedStringIO's byte count  # bypassing LimitedStringIO's byte count
+
+
+_write = StringIO.write
 
 
 class SandboxEnvironment(Environment):
@@ -111,10 +117,14 @@ def render(template, data, seconds=RENDER_SECONDS):
     values such as a 5,000-digit number, ValueError/ArithmeticError; callers turn them into a
     RenderError."""
     deadline = time.monotonic() + seconds
-    context = template.context_class(template, globals=template.make_globals(data))
+    # Our environments have no globals and templates no front matter: the data is the global
+    # namespace as it is (python-liquid would chain it with the two empty ones, on every lookup).
+    namespace = data if not (template.globals or template.matter) else template.make_globals(data)
+    context = template.context_class(template, globals=namespace)
     context.deadline = deadline
     buffer = DeadlineStringIO(template.env.output_stream_limit, deadline)
     template.render_with_context(context, buffer)
+    buffer.check()
     return buffer.getvalue()
 
 
@@ -137,8 +147,13 @@ def _decimal(value):
         return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _format_money(amount, currency, locale):
+@functools.lru_cache(maxsize=8192)
+def _format_money(value, currency, locale):
+    amount = _decimal(value)
+    if amount is None:
+        return ""
+    if not amount.is_finite() or abs(amount.adjusted()) > 30:
+        raise ValueError("money: the amount is out of range")
     try:
         return format_currency(amount, currency, locale=locale)
     except (UnknownLocaleError, ValueError):
@@ -149,14 +164,12 @@ def _format_money(amount, currency, locale):
 def money(value, currency=None, *, context):
     """`{{ 19.9 | money }}` -> "$19.90" / "19,90 €": the contact's locale, the context's currency
     (the cart's, else the workspace's), or the one given: `{{ price | money: "EUR" }}`."""
-    amount = _decimal(value)
-    if amount is None:
-        return ""
-    if abs(amount.adjusted()) > 30:
-        raise ValueError("money: the amount is out of range")
-    persona = _persona(context)
+    persona = context.globals.get(PERSONA) or DEFAULT_PERSONA
     code = str(currency).upper() if currency and not is_undefined(currency) else persona.currency
-    return _format_money(amount, code, persona.locale)
+    try:
+        return _format_money(value, code, persona.locale)
+    except TypeError:  # unhashable: a list or a mapping is no amount
+        return ""
 
 
 @functools.lru_cache(maxsize=256)
