@@ -31,10 +31,12 @@ const MINIMAP_COLORS: Record<string, string> = {
 
 interface Props extends Omit<ReactFlowProps<CanvasNode, CanvasEdge>, "nodeTypes"> {
   readOnly: boolean;
+  /** the overview in the corner (hidden while the side panel leaves the canvas narrow) */
+  minimap?: boolean;
   children?: ReactNode;
 }
 
-export function FlowCanvas({ readOnly, children, ...props }: Props) {
+export function FlowCanvas({ readOnly, children, minimap = true, ...props }: Props) {
   return (
     <ReactFlow<CanvasNode, CanvasEdge>
       nodeTypes={nodeTypes}
@@ -57,7 +59,7 @@ export function FlowCanvas({ readOnly, children, ...props }: Props) {
       {...props}
     >
       <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#c9cfdb" />
-      <MiniMap pannable zoomable ariaLabel="Overview of the journey" nodeColor={(node) => MINIMAP_COLORS[node.type ?? ""] ?? "#94a3b8"} nodeStrokeWidth={2} maskColor="rgb(240 242 246 / 70%)" />
+      {minimap ? <MiniMap pannable zoomable ariaLabel="Overview of the journey" nodeColor={(node) => MINIMAP_COLORS[node.type ?? ""] ?? "#94a3b8"} nodeStrokeWidth={2} maskColor="rgb(240 242 246 / 70%)" /> : null}
       <Controls showInteractive={false} position="bottom-left" />
       {children}
     </ReactFlow>

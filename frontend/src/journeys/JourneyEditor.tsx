@@ -449,6 +449,7 @@ function Editor({ journey }: { journey: Journey }) {
             <FlowCanvas
               readOnly={readOnly}
               fitView={fitOnOpen}
+              minimap={!panel}
               nodes={nodes}
               edges={styledEdges}
               onNodesChange={(items) => store.getState().onNodesChange(items)}
@@ -474,7 +475,7 @@ function Editor({ journey }: { journey: Journey }) {
                 </Panel>
               ) : null}
               <Panel position="top-right">
-                <ProblemsBadge problems={problems} unpublished={journey.has_unpublished_changes !== false} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching} />
+                <ProblemsBadge problems={problems} unpublished={journey.has_unpublished_changes !== false} onShow={(node) => node && store.getState().openPanel(node)} loading={problemsQuery.isFetching || saveState === "unsaved" || saveState === "saving"} />
               </Panel>
             </FlowCanvas>
             {simulating ? <SimulationDrawer journeyId={id} onClose={() => setSimulating(false)} /> : null}

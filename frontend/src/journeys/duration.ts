@@ -1,8 +1,9 @@
 /** ISO 8601 durations as marketers read and type them: "PT1H" <-> 1 hour. Pure. */
 
-export type DurationUnit = "minutes" | "hours" | "days" | "weeks";
+export type DurationUnit = "seconds" | "minutes" | "hours" | "days" | "weeks";
 
 export const DURATION_UNITS: { value: DurationUnit; label: string; singular: string }[] = [
+  { value: "seconds", label: "seconds", singular: "second" },
   { value: "minutes", label: "minutes", singular: "minute" },
   { value: "hours", label: "hours", singular: "hour" },
   { value: "days", label: "days", singular: "day" },
@@ -25,21 +26,23 @@ export function durationSeconds(text: string | null | undefined): number | null 
   return sign === "-" ? -total : total;
 }
 
-const SECONDS: Record<DurationUnit, number> = { minutes: 60, hours: 3600, days: 86400, weeks: 604800 };
+const SECONDS: Record<DurationUnit, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86400, weeks: 604800 };
 
 /** The biggest unit that divides the duration: PT90M -> 90 minutes, P14D -> 2 weeks. */
 export function splitDuration(text: string | null | undefined): { amount: number; unit: DurationUnit } | null {
   const seconds = durationSeconds(text);
   if (seconds === null || seconds < 0) return null;
-  for (const unit of ["weeks", "days", "hours", "minutes"] as DurationUnit[]) {
+  for (const unit of ["weeks", "days", "hours", "minutes", "seconds"] as DurationUnit[]) {
     if (seconds > 0 && seconds % SECONDS[unit] === 0) return { amount: seconds / SECONDS[unit], unit };
   }
-  return seconds === 0 ? { amount: 0, unit: "hours" } : { amount: Math.round(seconds / 60), unit: "minutes" };
+  return seconds === 0 ? { amount: 0, unit: "hours" } : { amount: Math.round(seconds), unit: "seconds" };
 }
 
 export function joinDuration(amount: number, unit: DurationUnit): string {
   const n = Math.max(0, Math.floor(amount));
   switch (unit) {
+    case "seconds":
+      return `PT${n}S`;
     case "minutes":
       return `PT${n}M`;
     case "hours":

@@ -153,7 +153,7 @@ export function DurationInput({ label, value, onChange, messages, hint, field, u
     setAmount(String(next.amount));
     setUnit(next.unit);
   }, [value]);
-  const options = DURATION_UNITS.filter((item) => !units || units.includes(item.value));
+  const options = DURATION_UNITS.filter((item) => (units ? units.includes(item.value) : item.value !== "seconds") || item.value === unit);
   const invalidText = value && !parsed ? `“${value}” is not a duration; choose a number and a unit.` : null;
   return (
     <Labelled label={label} messages={[...(invalidText ? [invalidText] : []), ...(messages ?? [])]} hint={hint} field={field} className="duration-field">

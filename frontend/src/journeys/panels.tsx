@@ -490,7 +490,7 @@ function WebhookPanel({ config, set, problems }: PanelProps) {
         <FieldMessages messages={messagesFor(problems, "config.body")} />
       </div>
       <div className="inline-fields">
-        <DurationInput label="Timeout" field="config.timeout" value={str(config.timeout) || "PT10S"} units={["minutes"]} onChange={(timeout) => set({ ...config, timeout }, "timeout")} messages={messagesFor(problems, "config.timeout")} hint="Leave at 0 minutes for the default of 10 s." />
+        <DurationInput label="Timeout" field="config.timeout" value={str(config.timeout) || "PT10S"} units={["seconds"]} onChange={(timeout) => set({ ...config, timeout }, "timeout")} messages={messagesFor(problems, "config.timeout")} hint="At most 30 s." />
         <TextInput label="Retries" type="number" field="config.retries" value={String(config.retries ?? 2)} onChange={(value) => set({ ...config, retries: Number(value || 0) }, "retries")} messages={messagesFor(problems, "config.retries")} />
       </div>
       <p className="panel-help">The response is kept for later steps as <code>journey.webhook.&lt;node&gt;</code>. Private and loopback addresses are refused.</p>

@@ -5,7 +5,8 @@ import { errorMessage } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Tag, fieldError } from "../lib/ui";
-import { useEventNames } from "../journeys/api";
+import { useQuery } from "@tanstack/react-query";
+import { namesOf } from "../journeys/api";
 import { api } from "../lib/api";
 import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
 import { setEventPropertyNames } from "./liquid";
@@ -227,30 +228,15 @@ function same(a: TemplateSource, b: TemplateSource): boolean {
 }
 
 function useEventPropertyHints() {
-  const names = useEventNames();
-  // Properties of the events seen so far feed `event.properties.` completion.
+  // The properties of every event seen so far feed `event.properties.` completion.
+  const properties = useQuery({
+    queryKey: ["events", "properties", "*"],
+    queryFn: ({ signal }) => api.get<unknown>("events/properties", undefined, signal).then(namesOf),
+    staleTime: 5 * 60_000,
+  });
   useEffect(() => {
-    const events = (names.data ?? []).slice(0, 8);
-    if (!events.length) return;
-    let cancelled = false;
-    Promise.all(events.map((event) => api.get<unknown>("events/properties", { event }).catch(() => [])))
-      .then((answers) => {
-        if (cancelled) return;
-        const found = new Set<string>();
-        for (const answer of answers) {
-          const list = Array.isArray(answer) ? answer : ((answer as { results?: unknown[] })?.results ?? []);
-          for (const item of list) {
-            const name = typeof item === "string" ? item : (item as { name?: string; property?: string })?.name ?? (item as { property?: string })?.property;
-            if (name) found.add(name.replace(/^properties\./, ""));
-          }
-        }
-        setEventPropertyNames([...found].sort());
-      })
-      .catch(() => undefined);
-    return () => {
-      cancelled = true;
-    };
-  }, [names.data]);
+    if (properties.data) setEventPropertyNames(properties.data.map((name) => name.replace(/^properties\./, "")));
+  }, [properties.data]);
 }
 
 function TemplateEditor({ template }: { template: TemplateDetail }) {
