@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from delivery.models import Message
 from editor.models import QAApproval, WorkspaceQASettings
 from journeys.actions import save_draft
 from journeys.models import Journey, JourneyVersion
@@ -79,6 +80,14 @@ def test_typing_in_the_template_editor_updates_each_personas_variant(page_for, w
     preview.get_by_role("button", name="Mobile").click()
     expect(preview.get_by_test_id("variant")).to_have_count(1)
     assert preview.locator("iframe").evaluate("frame => frame.getBoundingClientRect().width") == 375
+
+    # A test of this variant (the saved version) to my own address, marked as a test.
+    preview.get_by_role("button", name="Send test").click()
+    expect(preview.get_by_role("status").filter(has_text="Sent to marketer@acme.test")).to_be_visible()
+    message = Message.objects.get(is_test=True)
+    assert message.to_email == "marketer@acme.test" and message.subject == "[Test] Your cart"
+    assert "Hallo aus Berlin" not in message.html  # the typed section is not saved
+    assert "Kostenloser Versand nach Deutschland" in message.html and "Merino Socks" in message.html  # Jonas
     assert page.console_errors == []
 
 

@@ -7,7 +7,8 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router-dom";
 import { useMember } from "../lib/session";
-import { usePersonas } from "../qa/api";
+import { usePersonas, type TestSendBody } from "../qa/api";
+import { TestSendButton } from "../qa/TestSendButton";
 import type { DraftSource, PreviewTarget, Problem, SavedNotice, SubjectInfo, SubjectSpec, Variant } from "./types";
 import { usePreview } from "./usePreview";
 import "./preview.css";
@@ -149,11 +150,27 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
       ) : null}
       <div className={`lp-frames mode-${mode}`}>
         {(mode === "all" ? shown : selected ? [selected] : []).map((subject) => (
-          <VariantCard key={subject.key} subject={subject} variant={session.variants[subject.key]} width={WIDTHS[width]} stale={session.ok === false} single={mode === "one" || shown.length === 1} />
+          <VariantCard
+            key={subject.key}
+            subject={subject}
+            variant={session.variants[subject.key]}
+            width={WIDTHS[width]}
+            stale={session.ok === false}
+            single={mode === "one" || shown.length === 1}
+            testSend={testSendBody(target, subject)}
+          />
         ))}
       </div>
     </section>
   );
+}
+
+/** What "Send test" sends for this card: the saved version of the target, for this subject. */
+function testSendBody(target: PreviewTarget | null, subject: SubjectInfo): Omit<TestSendBody, "to"> | null {
+  if (!target || "scratch" in target) return null;
+  const [kind, id] = subject.key.split(":");
+  const who = kind === "persona" ? { persona: Number(id) } : kind === "contact" ? { contact: Number(id) } : { profile: {} };
+  return "template" in target ? { template: target.template, ...who } : { journey: target.journey, node: target.node, ...who };
 }
 
 function describe(subject: SubjectInfo): string {
@@ -164,7 +181,21 @@ function describe(subject: SubjectInfo): string {
   return parts.join(" · ");
 }
 
-export function VariantCard({ subject, variant, width, stale, single = false }: { subject: SubjectInfo; variant: Variant | undefined; width: number; stale: boolean; single?: boolean }) {
+export function VariantCard({
+  subject,
+  variant,
+  width,
+  stale,
+  single = false,
+  testSend = null,
+}: {
+  subject: SubjectInfo;
+  variant: Variant | undefined;
+  width: number;
+  stale: boolean;
+  single?: boolean;
+  testSend?: Omit<TestSendBody, "to"> | null;
+}) {
   const [showText, setShowText] = useState(false);
   return (
     <article
@@ -221,9 +252,12 @@ export function VariantCard({ subject, variant, width, stale, single = false }: 
               <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={variant.html} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
             )
           ) : null}
-          <button type="button" className="button button-quiet button-small" onClick={() => setShowText((value) => !value)}>
-            {showText ? "Show HTML" : "Show text part"}
-          </button>
+          <div className="lp-actions">
+            <button type="button" className="button button-quiet button-small" onClick={() => setShowText((value) => !value)}>
+              {showText ? "Show HTML" : "Show text part"}
+            </button>
+            {testSend ? <TestSendButton body={testSend} title="Sends the saved version" /> : null}
+          </div>
         </>
       ) : (
         <p className="muted">Rendering…</p>

@@ -4,7 +4,7 @@ import { errorMessage } from "../lib/api";
 import { useMember } from "../lib/session";
 import { useQASettings, useTestSend, type TestSendBody } from "./api";
 
-export function TestSendButton({ body }: { body: Omit<TestSendBody, "to"> }) {
+export function TestSendButton({ body, title }: { body: Omit<TestSendBody, "to">; title?: string }) {
   const member = useMember();
   const settings = useQASettings();
   const send = useTestSend();
@@ -21,7 +21,7 @@ export function TestSendButton({ body }: { body: Omit<TestSendBody, "to"> }) {
         ))}
         {seeds.length > 1 ? <option value="*seeds">the whole seed list</option> : null}
       </select>
-      <button type="button" className="button button-small" disabled={send.isPending} onClick={() => send.mutate({ ...body, to: to === "*seeds" ? seeds : [to] })}>
+      <button type="button" className="button button-small" title={title} disabled={send.isPending} onClick={() => send.mutate({ ...body, to: to === "*seeds" ? seeds : [to] })}>
         Send test
       </button>
       {send.isSuccess ? (

@@ -124,6 +124,8 @@ export interface TestSendBody {
   node?: string;
   persona?: number;
   contact?: number;
+  /** a made-up profile given inline ({} for nobody in particular) */
+  profile?: Record<string, unknown>;
   to: string[];
 }
 
