@@ -231,18 +231,20 @@ def process_events(ids):
     done, position = [], 0
     while position < len(ids):
         deadline = time.monotonic() + CHUNK_SECONDS
+        chunk = ids[position : position + CHUNK_EVENTS]
+        loaded = Event.objects.in_bulk(chunk)  # one query; each event is still claimed on its own
         with transaction.atomic():
-            for count in range(CHUNK_EVENTS):
-                if position >= len(ids) or (count and time.monotonic() > deadline):
+            for count, event_id in enumerate(chunk):
+                if count and time.monotonic() > deadline:
                     break
-                event = process_event(ids[position])
+                event = process_event(event_id, loaded.get(event_id))
                 position += 1
                 if event is not None:
                     done.append(event)
     return done
 
 
-def process_event(event_id):
+def process_event(event_id, event=None):
     """Apply one stored event to its contact. Returns the event, or None when it was already
     processed (by another worker) or failed (then retried by a later drain, up to MAX_ATTEMPTS)."""
     try:
@@ -251,7 +253,9 @@ def process_event(event_id):
             # The claim: of two runs of this step, one updates the row, the other finds it done.
             if not Event.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=now, error=""):
                 return None
-            event = Event.objects.get(pk=event_id)
+            if event is None:
+                event = Event.objects.get(pk=event_id)
+            event.processed_at, event.error = now, ""
             apply_event(event)
             return event
     except Exception as error:  # a bug or bad data must not stall the workspace's queue
@@ -272,8 +276,9 @@ def apply_event(event):
     contact = identity.contact_for(
         event.workspace_id, event.user_id, event.anonymous_id, email=stated_email, previous_id=previous_id
     )
-    # Serialise workers touching the same contact (PostgreSQL; SQLite serialises every write).
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if connection.vendor == "postgresql":
+        # Serialise workers touching the same contact (SQLite serialises every write already).
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
     merged = contact.commerce.get("_needs_rebuild") if contact.commerce else False
     Event.objects.filter(pk=event.pk).update(contact=contact)
     event.contact = contact
@@ -285,7 +290,7 @@ def apply_event(event):
     if contact.last_activity_at is None or event.timestamp > contact.last_activity_at:
         contact.last_activity_at = event.timestamp
     if event.type == "track" and commerce.is_commerce(event.name) or merged:
-        _apply_commerce(contact, event)
+        _apply_commerce(contact, event, rebuild=bool(merged))
     contact.updated_at = timezone.now()
     contact.save()
 
@@ -297,15 +302,17 @@ def _commerce_event(event):
     return {"id": event.pk, "name": event.name, "properties": event.properties or {}, "timestamp": iso(event.timestamp)}
 
 
-def _apply_commerce(contact, event):
+def _apply_commerce(contact, event, rebuild=False):
     state = commerce.load(contact.commerce)
     item = _commerce_event(event)
-    if contact.commerce.get("_needs_rebuild") or not state.after(item):
+    if rebuild or not state.after(item):
         # A late event (or a merge) changes history: derive the state again from all of it.
         state = commerce.fold(commerce_history(contact))
+        orders_changed = True
     else:
         commerce.apply(state, item)
-    _store_commerce(contact, state)
+        orders_changed = event.name in commerce.ORDER_EVENTS
+    _store_commerce(contact, state, sync_orders=orders_changed)
 
 
 def commerce_history(contact):
@@ -315,14 +322,15 @@ def commerce_history(contact):
     return [{**row, "timestamp": iso(row["timestamp"])} for row in events]
 
 
-def _store_commerce(contact, state):
+def _store_commerce(contact, state, sync_orders=True):
     summary = commerce.summary(state)
     contact.commerce = commerce.dump(state)
     contact.cart = summary["cart"]
     contact.recently_viewed = summary["recently_viewed"]
     contact.lifetime_value = summary["lifetime_value"]
     contact.orders_count = summary["orders_count"]
-    _sync_orders(contact, summary["orders"])
+    if sync_orders:
+        _sync_orders(contact, summary["orders"])
 
 
 def _sync_orders(contact, orders):

@@ -14,6 +14,7 @@ import re
 import zoneinfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from .models import Contact, ContactIdentity, Event, Order
 
@@ -166,14 +167,14 @@ _MISSING = object()
 
 
 def _identities(workspace_id, pairs):
-    query = None
+    condition = Q()
     for kind, value in pairs:
         if value:
-            condition = ContactIdentity.objects.filter(workspace_id=workspace_id, kind=kind, value=value)
-            query = condition if query is None else query | condition
-    if query is None:
+            condition |= Q(kind=kind, value=value)
+    if not condition:
         return {}
-    return {(identity.kind, identity.value): identity.contact for identity in query.select_related("contact")}
+    query = ContactIdentity.objects.filter(condition, workspace_id=workspace_id).select_related("contact")
+    return {(identity.kind, identity.value): identity.contact for identity in query}
 
 
 def _link(contact, kind, value):
