@@ -9,18 +9,11 @@
  * Navigation items are in lib/navigation.ts; settings sections in settings/SettingsRoutes.tsx.
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from "react";
-import { ComingSoon } from "./shell/ComingSoon";
 
 export interface FeatureRoute {
   path: string;
   component: ComponentType | LazyExoticComponent<ComponentType>;
   layout?: "page" | "full";
-}
-
-function soon(title: string, description: string): ComponentType {
-  const Page = () => <ComingSoon title={title} description={description} />;
-  Page.displayName = `ComingSoon(${title})`;
-  return Page;
 }
 
 export const featureRoutes: FeatureRoute[] = [
@@ -30,5 +23,5 @@ export const featureRoutes: FeatureRoute[] = [
   { path: "catalog/*", component: lazy(() => import("./catalog/CatalogPage")) },
   { path: "data-sources", component: lazy(() => import("./datasources/DataSourcesPage")) },
   { path: "qa/*", component: lazy(() => import("./qa/QAPage")) },
-  { path: "outbox/*", component: soon("Outbox", "Every email sent or queued, its status, and the sandbox mailbox.") },
+  { path: "outbox/*", component: lazy(() => import("./outbox/OutboxPage")) },
 ];

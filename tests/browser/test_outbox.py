@@ -1,0 +1,51 @@
+"""The Outbox page in a real browser: messages with their status, and the sandbox mailbox's email
+shown as rendered HTML in a frame that may run nothing, its text part and its headers."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from delivery import actions
+from delivery.models import Message
+from tests.delivery.conftest import cart, make_contact, make_products, make_template, simple_mjml
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_outbox_shows_a_sent_email_from_the_sandbox_mailbox(workspace, admin, page_for, settings):
+    settings.EMAIL_BACKEND = "delivery.backends.SandboxBackend"
+    make_products(workspace)
+    contact = make_contact(workspace, cart=cart(("SKU-1001", 1, 49.99, "Trail Running Shoe")))
+    _, version = make_template(workspace)
+    sent = actions.enqueue_message(workspace, version, idempotency_key="a", contact=contact)
+    actions.send_message(sent.pk)
+    _, broken = make_template(workspace, "broken", simple_mjml("{{ contact.n | times: contact.n }}"), "Broken")
+    failing = make_contact(workspace, "big@example.com", traits={"n": 10**3000})
+    actions.enqueue_message(workspace, broken, idempotency_key="b", contact=failing)
+    assert Message.objects.filter(status="failed").count() == 1
+
+    page = page_for(admin)
+    page.goto("/outbox")
+    table = page.get_by_role("table", name="Messages")
+    expect(table.get_by_role("row")).to_have_count(3)
+    expect(table).to_contain_text("could not be rendered")
+    table.get_by_role("link", name="ada@example.com").click()
+    expect(page).to_have_url(re.compile(r"/outbox/\d+$"))
+    expect(page.get_by_role("heading", name="Ada, your cart is waiting")).to_be_visible()
+    frame = page.get_by_title("Rendered HTML")
+    expect(frame).to_have_attribute("sandbox", "")
+    expect(
+        page.frame_locator("iframe[title='Rendered HTML']").get_by_text("Hi Ada, you left something behind")
+    ).to_be_visible()
+    page.get_by_role("tab", name="Text part").click()
+    expect(page.get_by_label("Text part")).to_contain_text("Only 3 left in stock")
+    page.get_by_role("tab", name="Headers").click()
+    headers = page.get_by_role("table", name="Headers")
+    expect(headers).to_contain_text("List-Unsubscribe-Post")
+    expect(headers).to_contain_text("List-Unsubscribe=One-Click")
+
+    page.goto("/outbox/sandbox")
+    page.get_by_role("table", name="Sandbox mailbox").get_by_role("link", name="ada@example.com").click()
+    expect(page.get_by_title("Rendered HTML")).to_have_attribute("sandbox", "")
+    assert page.console_errors == []
