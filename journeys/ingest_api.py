@@ -227,12 +227,26 @@ def limit_for(kind):
     return ingest.MAX_BATCH_BYTES if kind == "batch" else ingest.MAX_CALL_BYTES
 
 
-async def handle(kind, method, headers, raw, in_db, store):
-    """One call, whatever server brought it: -> (status, JSON bytes, extra headers).
+# Browsers post from the shop's own origin (analytics.js): any origin may send, none gets cookies.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
 
-    `headers` maps lower-case names to values; `raw` is the body (None when it was over the
-    limit); `in_db(fn, *args)` and `store(workspace_id, rows)` run database work.
-    """
+
+async def handle(kind, method, headers, raw, in_db, store):
+    """One call, whatever server brought it: -> (status, JSON bytes, extra headers)."""
+    status, payload, extra = await _handle(kind, method, headers, raw, in_db, store)
+    return status, payload, {**CORS, **extra}
+
+
+async def _handle(kind, method, headers, raw, in_db, store):
+    """`headers` maps lower-case names to values; `raw` is the body (None when it was over the
+    limit); `in_db(fn, *args)` and `store(workspace_id, rows)` run database work."""
+    if method == "OPTIONS":  # a CORS preflight
+        return 204, b"", {}
     if method != "POST":
         return _answer(IngestError("Use POST.", code="method_not_allowed", status=405), {"Allow": "POST"})
     received_at = timezone.now()
