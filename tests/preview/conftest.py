@@ -2,8 +2,10 @@
 (origin check, session auth), the test database shared with the consumer's threads."""
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from accounts.access import SESSION_KEY
@@ -24,7 +26,10 @@ def anyio_backend(monkeypatch):
     # Consumer tests run strict: an ORM call left on the event loop fails here as in production
     # (the suite allows it elsewhere for Playwright). Test bodies use database_sync_to_async.
     monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
-    return "asyncio"
+    yield "asyncio"
+    # The consumers' database thread keeps its connection (CONN_MAX_AGE): close it, so the test
+    # database can be dropped at the end.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 def session_cookie(user, workspace=None):
