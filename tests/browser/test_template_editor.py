@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from delivery import actions as delivery_actions
 from delivery.models import Template
+from tests.browser.test_canvas import console_errors
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +38,11 @@ def select_all_and_type(page, label, text):
     page.keyboard.insert_text(text)
 
 
-def test_a_marketer_writes_a_template_with_liquid_and_sees_errors_where_they_are(page_for, marketer, footer_block):
+def test_a_marketer_writes_a_template_with_liquid_and_sees_errors_where_they_are(
+    page_for, marketer, footer_block, live_app
+):
     page = page_for(marketer, viewport={"width": 1440, "height": 900})
+    logged = console_errors(page, live_app.url)
     page.goto("/templates")
     page.get_by_role("button", name="New template").click()
     page.get_by_label("Name").fill("Cart reminder")
@@ -104,7 +108,7 @@ def test_a_marketer_writes_a_template_with_liquid_and_sees_errors_where_they_are
     mjml.click()
     page.keyboard.press("Control+Home")
     page.screenshot(path=str(SCREENSHOTS / "template-editor.png"))
-    assert page.console_errors == []
+    assert page.console_errors == [] and logged == []
 
 
 def test_a_qa_member_reads_templates_but_cannot_change_them(page_for, qa, workspace):
