@@ -16,6 +16,7 @@ from journeys.models import Contact
 
 from . import actions, domains, rendering
 from .models import (
+    DEFAULT_TOPICS,
     Category,
     ContentBlock,
     Coupon,
@@ -485,6 +486,11 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+    def to_representation(self, sending):
+        data = super().to_representation(sending)
+        data["topics"] = data.get("topics") or [dict(topic) for topic in DEFAULT_TOPICS]
+        return data
 
     def get_has_dkim_key(self, sending):
         return bool(sending.dkim_private_key)

@@ -49,3 +49,41 @@ def test_the_outbox_shows_a_sent_email_from_the_sandbox_mailbox(workspace, admin
     page.get_by_role("table", name="Sandbox mailbox").get_by_role("link", name="ada@example.com").click()
     expect(page.get_by_title("Rendered HTML")).to_have_attribute("sandbox", "")
     assert page.console_errors == []
+
+
+def test_an_admin_sets_limits_and_sees_which_dns_records_the_domain_needs(admin, marketer, page_for, monkeypatch):
+    from delivery import domains
+    from delivery.models import SendingSettings
+    from tests.delivery.test_api import FakeResolver
+
+    resolver = FakeResolver({"shop.example": ["v=spf1 include:_spf.example.net ~all"]})
+    monkeypatch.setattr(domains, "default_resolver", lambda: resolver)
+    page = page_for(admin)
+    page.goto("/outbox/sending")
+    form = page.get_by_role("form", name="Sending settings")
+    form.get_by_label("From address").fill("news@shop.example")
+    form.get_by_label("Marketing emails per contact (0 = no cap)").fill("2")
+    form.get_by_label("Quiet hours from").fill("21:00")
+    form.get_by_label("until").last.fill("08:00")
+    form.get_by_role("button", name="Save sending settings").click()
+    expect(form.get_by_text("Saved.")).to_be_visible()
+    saved = SendingSettings.objects.get()
+    assert (saved.frequency_cap, str(saved.quiet_hours_start), str(saved.quiet_hours_end)) == (
+        2,
+        "21:00:00",
+        "08:00:00",
+    )
+
+    domain = page.get_by_role("region", name="Sending domain")
+    domain.get_by_role("button", name="Generate a DKIM key").click()
+    expect(domain.get_by_text("v=DKIM1; k=rsa; p=")).to_be_visible()
+    domain.get_by_role("button", name="Check DNS records").click()
+    records = domain.get_by_role("table", name="DNS records")
+    expect(records.get_by_role("row", name=re.compile("SPF"))).to_contain_text("ok")
+    expect(records.get_by_role("row", name=re.compile("DMARC"))).to_contain_text("missing")
+    expect(domain.get_by_text("Still needed: DKIM, DMARC.")).to_be_visible()
+    assert page.console_errors == []
+
+    other = page_for(marketer)
+    other.goto("/outbox/sending")
+    expect(other.get_by_text("Only admins manage sending settings.")).to_be_visible()

@@ -1,6 +1,6 @@
 /** Outbox: every email queued or sent with its status, and the sandbox mailbox (what the embedded
  * transport "sent"): the rendered HTML in a sandboxed frame, the text part and the headers. */
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, NavLink, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type Page } from "../lib/api";
@@ -62,19 +62,41 @@ export default function OutboxPage() {
       <Route index element={<MessageList />} />
       <Route path="sandbox" element={<SandboxList />} />
       <Route path="sandbox/:id" element={<SandboxEmailView />} />
+      <Route path="sending" element={<SendingView />} />
       <Route path=":id" element={<MessageView />} />
     </Routes>
   );
 }
 
+const SendingSettingsPage = lazy(() => import("./SendingSettingsPage"));
+
 function Tabs() {
+  const canManage = useCan("manage");
   return (
     <nav className="outbox-tabs" aria-label="Outbox views">
       <NavLink end to="/outbox">
         Messages
       </NavLink>
       <NavLink to="/outbox/sandbox">Sandbox mailbox</NavLink>
+      {canManage ? <NavLink to="/outbox/sending">Sending settings</NavLink> : null}
     </nav>
+  );
+}
+
+function SendingView() {
+  const canManage = useCan("manage");
+  return (
+    <div className="page">
+      <PageHeader title="Outbox" description="How this workspace sends: sender, transport, limits, topics, DKIM and DNS." />
+      <Tabs />
+      {canManage ? (
+        <Suspense fallback={<Loading />}>
+          <SendingSettingsPage />
+        </Suspense>
+      ) : (
+        <Banner tone="error">Only admins manage sending settings.</Banner>
+      )}
+    </div>
   );
 }
 
