@@ -1,19 +1,29 @@
 """The real client libraries, pointed at a running server, deliver calls that reach the contact."""
 
 import pytest
+import requests
 from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client as SegmentClient
 from segment.analytics.request import APIError
 
 from journeys import customer_actions
 from journeys.models import Contact
-from tests.factories import make_write_key
+from tests.factories import PASSWORD, make_write_key
 
 
-def _contact_page(api, admin, user_id):
+def _contact_page(live_app, user, user_id):
+    """The contact's profile and timeline, as the browser app fetches them from the live server."""
+    session = requests.Session()
+    session.get(f"{live_app.url}/api/auth/session")
+    login = session.post(
+        f"{live_app.url}/api/auth/login",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": live_app.url},
+    )
+    assert login.status_code == 200, login.text
     contact = Contact.objects.get(user_id=user_id)
-    detail = api(admin).get(f"/api/contacts/{contact.id}").json()
-    timeline = api(admin).get(f"/api/contacts/{contact.id}/timeline").json()["results"]
+    detail = session.get(f"{live_app.url}/api/contacts/{contact.id}").json()
+    timeline = session.get(f"{live_app.url}/api/contacts/{contact.id}/timeline").json()["results"]
     return detail, timeline
 
 
@@ -25,7 +35,7 @@ def _contact_page(api, admin, user_id):
     ],
 )
 @pytest.mark.parametrize("sync_mode", [True, False], ids=["one-call-per-request", "batched"])
-def test_calls_from_the_library_appear_on_the_contact(live_app, workspace, admin, api, make_client, sync_mode):
+def test_calls_from_the_library_appear_on_the_contact(live_app, workspace, admin, make_client, sync_mode):
     errors = []
     client = make_client(make_write_key(workspace), live_app.url, sync_mode)
     client.on_error = lambda error, batch: errors.append(error)
@@ -41,7 +51,7 @@ def test_calls_from_the_library_appear_on_the_contact(live_app, workspace, admin
     assert not errors
 
     customer_actions.process_now(workspace.id)
-    detail, timeline = _contact_page(api, admin, "lib-user-1")
+    detail, timeline = _contact_page(live_app, admin, "lib-user-1")
     assert detail["email"] == "lib.user@example.com"
     assert detail["traits"]["plan"] == "pro"
     assert detail["timezone"] == "Europe/Berlin"
