@@ -199,3 +199,30 @@ def test_a_simulated_path_is_highlighted_on_the_canvas_with_times(page_for, work
     drawer.get_by_role("button", name="Close the simulation").click()
     expect(page.get_by_test_id("sim-wait1")).to_have_count(0)
     assert page.console_errors == []
+
+
+def test_two_members_on_a_journey_see_each_other_and_the_others_saves(page_for, workspace, admin, marketer):
+    journey = make_cart_journey(workspace, admin)
+    mine = page_for(marketer, viewport={"width": 1440, "height": 900})
+    mine.goto(f"/journeys/{journey.id}")
+    mine.get_by_test_id("journey-editor").wait_for()
+    theirs = page_for(admin, viewport={"width": 1440, "height": 900})
+    theirs.goto(f"/journeys/{journey.id}")
+    theirs.get_by_test_id("journey-editor").wait_for()
+    expect(mine.get_by_test_id("journey-presence")).to_contain_text("is here too")
+    expect(mine.get_by_label(re.compile(r"is here$"))).to_have_count(1)
+    expect(theirs.get_by_test_id("journey-presence")).to_contain_text("is here too")
+    expect(mine.get_by_test_id("node-wait1")).to_contain_text("1 h")
+
+    # The admin's change is saved (through the API, as their canvas saves): the marketer, with
+    # nothing unsaved, sees it on the canvas without reloading.
+    journey.refresh_from_db()
+    definition = journey.draft
+    definition["nodes"][0]["config"]["timeout"] = "PT5H"
+    save_draft(journey, admin, revision=journey.draft_revision, definition=definition)
+    expect(mine.get_by_test_id("presence-notice")).to_contain_text("saved revision 2", timeout=10_000)
+    expect(mine.get_by_test_id("node-wait1")).to_contain_text("5 h")
+
+    theirs.close()
+    expect(mine.get_by_test_id("journey-presence")).not_to_contain_text("is here too", timeout=10_000)
+    assert mine.console_errors == []

@@ -28,6 +28,7 @@ import type { Journey, JourneyStatus, ValidationProblem } from "./types";
 import { VersionsDrawer } from "./VersionsDrawer";
 import { SimulationDrawer } from "../qa/SimulationDrawer";
 import { useSimulationFor } from "../qa/simulation";
+import { JourneyPresence } from "../preview/JourneyPresence";
 import "./journeys.css";
 
 const DRAG_TYPE = "application/x-wayline-node";
@@ -371,6 +372,7 @@ function Editor({ journey }: { journey: Journey }) {
               </span>
             ) : null}
             <SaveStatus state={saveState} readOnly={readOnly} />
+            <JourneyPresence journeyId={id} />
           </div>
           <div className="editor-actions" role="toolbar" aria-label="Journey">
             {!readOnly ? (
