@@ -13,7 +13,8 @@ from delivery import actions
 from journeys.models import Contact, Product
 from tests.conftest import free_port
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "bench"
+# Copies of shared/bench/cart_abandonment.mjml and cart_context.json (the reference of issue 4).
+SHARED = Path(__file__).resolve().parent / "reference"
 REFERENCE_MJML = (SHARED / "cart_abandonment.mjml").read_text()
 REFERENCE_SUBJECT = '{{ contact.first_name | default: "Hi" }}, your cart is waiting'
 
