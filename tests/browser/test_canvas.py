@@ -436,6 +436,12 @@ def test_keyboard_undo_redo_copy_paste_delete_and_dropping_onto_a_connection(pag
     page.keyboard.press("Control+Shift+z")
     expect(page.get_by_test_id("node-exit1")).to_be_visible()
 
+    # Connected from the side panel too from the side panel: Wait for event's "Event" way out to the new exit.
+    page.get_by_test_id("node-wait1").click()
+    page.get_by_test_id("side-panel").get_by_label("Event leads to").select_option("exit1")
+    expect(page.locator('.react-flow__edge[data-id="wait1.event->exit1"]')).to_have_count(1)
+    close_panel(page)
+
     # Copy and paste a step: a new id, same settings.
     page.get_by_test_id("node-delay1").click()
     page.keyboard.press("Control+c")
@@ -470,7 +476,7 @@ def test_keyboard_undo_redo_copy_paste_delete_and_dropping_onto_a_connection(pag
     journey.refresh_from_db()
     edges = {(edge["from"], edge.get("port", ""), edge["to"]) for edge in journey.draft["edges"]}
     assert ("email1", "", "update1") in edges and ("update1", "", "delay1") in edges
-    assert ("email3", "", "exit1") in edges
+    assert ("email3", "", "exit1") in edges and ("wait1", "event", "exit1") in edges
     assert not any(edge[2] == "trigger" for edge in edges)
     assert page.console_errors == []
 

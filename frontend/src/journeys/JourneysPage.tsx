@@ -130,13 +130,13 @@ function JourneyList() {
                 <th scope="col">Status</th>
                 <th scope="col">Trigger</th>
                 <th scope="col" className="num">
-                  In it now
+                  In now
                 </th>
-                <th scope="col" className="num">
-                  Entered 7 d
+                <th scope="col" className="num" title="Entered in the last 7 days">
+                  Entered 7d
                 </th>
-                <th scope="col" className="num">
-                  Converted 7 d
+                <th scope="col" className="num" title="Converted in the last 7 days">
+                  Converted 7d
                 </th>
                 <th scope="col">Last edited</th>
               </tr>

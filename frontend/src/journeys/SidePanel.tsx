@@ -7,6 +7,8 @@ import { TriggerPanel } from "./TriggerPanel";
 import { kindLabel } from "./summary";
 import { problemsOf } from "./context";
 import { isNodeKind, nodeSpec, TRIGGER_NODE } from "./nodeTypes";
+import { nodePorts } from "./store";
+import { portLabel } from "./summary";
 import type { ValidationProblem } from "./types";
 
 interface Props {
@@ -68,6 +70,7 @@ export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties }
           <p>Unknown node type “{kind}”.</p>
         )}
       </fieldset>
+      <WaysOut nodeId={nodeId} readOnly={readOnly} />
       {!readOnly && nodeId !== TRIGGER_NODE ? (
         <footer className="side-panel-foot">
           <button type="button" className="button button-danger button-small" onClick={() => deleteNodes([nodeId])}>
@@ -76,5 +79,48 @@ export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties }
         </footer>
       ) : null}
     </aside>
+  );
+}
+
+/** Each way out of the node and where it leads: connecting from the keyboard. */
+function WaysOut({ nodeId, readOnly }: { nodeId: string; readOnly: boolean }) {
+  const node = useCanvas((state) => state.nodes.find((item) => item.id === nodeId));
+  const nodes = useCanvas((state) => state.nodes);
+  const edges = useCanvas((state) => state.edges);
+  const setPortTarget = useCanvas((state) => state.setPortTarget);
+  const say = useCanvas((state) => state.say);
+  if (!node) return null;
+  const ports = nodeId === TRIGGER_NODE ? ["next"] : nodePorts(node);
+  if (!ports.length) return null;
+  const others = nodes.filter((item) => item.id !== nodeId && item.id !== TRIGGER_NODE);
+  return (
+    <section className="ways-out" aria-label="Ways out">
+      <h3>Leads to</h3>
+      {ports.map((port) => {
+        const target = edges.find((edge) => edge.source === nodeId && (edge.sourceHandle ?? "") === port)?.target ?? "";
+        const label = portLabel(node.type ?? "", node.data.config, port) || "Next";
+        return (
+          <label key={port} className="way-out">
+            <span>{label}</span>
+            <select
+              value={target}
+              disabled={readOnly}
+              aria-label={`${label} leads to`}
+              onChange={(event) => {
+                const problem = setPortTarget(nodeId, port, event.target.value || null);
+                if (problem) say(problem);
+              }}
+            >
+              <option value="">— nothing (the journey ends) —</option>
+              {others.map((item) => (
+                <option key={item.id} value={item.id}>
+                  {item.id}
+                </option>
+              ))}
+            </select>
+          </label>
+        );
+      })}
+    </section>
   );
 }

@@ -73,6 +73,24 @@ describe("the canvas store", () => {
     expect(useCanvas.getState().saveState).toBe("saved");
   });
 
+  it("points a way out at another step from the side panel, refusing what the canvas refuses", () => {
+    const state = useCanvas.getState();
+    state.addNode(makeNode("wait_for_event", ids(), { x: 0, y: 150 }), { source: "trigger", port: "next" });
+    state.addNode(makeNode("email", ids(), { x: 0, y: 300 }));
+    state.addNode(makeNode("exit", ids(), { x: 0, y: 450 }));
+    expect(useCanvas.getState().setPortTarget("wait1", "timeout", "email1")).toBeNull();
+    expect(useCanvas.getState().setPortTarget("wait1", "timeout", "exit1")).toBeNull();
+    expect(useCanvas.getState().definition().edges).toEqual([
+      { from: "trigger", to: "wait1" },
+      { from: "wait1", port: "timeout", to: "exit1" },
+    ]);
+    expect(useCanvas.getState().setPortTarget("email1", "next", "email1")).toMatch(/itself/);
+    expect(useCanvas.getState().setPortTarget("wait1", "timeout", null)).toBeNull();
+    expect(useCanvas.getState().definition().edges).toEqual([{ from: "trigger", to: "wait1" }]);
+    useCanvas.getState().undo();
+    expect(useCanvas.getState().definition().edges).toContainEqual({ from: "wait1", port: "timeout", to: "exit1" });
+  });
+
   it("pastes copied steps with new ids and the connections between them", () => {
     const state = useCanvas.getState();
     state.addNode(makeNode("branch", ids(), { x: 0, y: 150 }));

@@ -10,6 +10,7 @@ import { applyEdgeChanges, applyNodeChanges, type EdgeChange, type NodeChange } 
 import { create } from "zustand";
 import {
   connect,
+  connectionProblem,
   definitionToGraph,
   graphToDefinition,
   insertOnEdge,
@@ -74,6 +75,8 @@ export interface CanvasState extends CanvasGraph {
   addNode(node: CanvasNode, from?: { source: string; port: string } | null): void;
   insertNode(edgeId: string, node: CanvasNode): void;
   connectPorts(connection: Connection): void;
+  /** point a node's port at another node (or at nothing): one undo step; the reason when refused */
+  setPortTarget(source: string, port: string, target: string | null): string | null;
   deleteNodes(ids: string[]): void;
   deleteElements(nodeIds: string[], edgeIds: string[]): void;
   deleteEdges(ids: string[]): void;
@@ -194,6 +197,19 @@ export const useCanvas = create<CanvasState>()((set, get) => {
     },
     connectPorts(connection) {
       change((state) => ({ edges: connect(state, connection).edges }));
+    },
+    setPortTarget(source, port, target) {
+      const state = get();
+      const without = state.edges.filter((edge) => !(edge.source === source && (edge.sourceHandle ?? "") === port));
+      if (target) {
+        const problem = connectionProblem({ nodes: state.nodes, edges: without }, { source, sourceHandle: port, target });
+        if (problem) return problem;
+      }
+      change((current) => {
+        const edges = current.edges.filter((edge) => !(edge.source === source && (edge.sourceHandle ?? "") === port));
+        return { edges: target ? connect({ ...current, edges }, { source, sourceHandle: port, target }).edges : edges };
+      });
+      return null;
     },
     deleteNodes(ids) {
       const deletable = ids.filter((id) => id !== TRIGGER_NODE);
