@@ -415,6 +415,8 @@ def send_message(message_id, now=None):
         headers=message.headers,
         reply_to=[sending.reply_to] if sending.reply_to else None,
     )
+    # For django-anymail providers: their webhooks (bounces, complaints) find the message again.
+    email.metadata = {"wayline_token": message.token, "wayline_message": str(message.pk)}
     try:
         provider_id = transports.send(email, sending)
     except transports.DeliveryError as error:

@@ -304,10 +304,10 @@ class CouponPoolSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "available", "assigned"]
 
     def get_available(self, pool):
-        return pool.coupons.filter(contact__isnull=True).count()
+        return pool.coupons.filter(assigned_at__isnull=True).count()
 
     def get_assigned(self, pool):
-        return pool.coupons.filter(contact__isnull=False).count()
+        return pool.coupons.filter(assigned_at__isnull=False).count()
 
 
 class CouponPoolViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

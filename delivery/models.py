@@ -223,7 +223,7 @@ class Message(WorkspaceScoped):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="message_due_idx"),
-            models.Index(fields=["workspace", "contact", "sent_at"], name="message_contact_sent_idx"),
+            models.Index(fields=["workspace", "contact", "handed_off_at"], name="message_contact_handoff_idx"),
             models.Index(fields=["workspace", "-created_at"], name="message_recent_idx"),
         ]
         ordering = ["-created_at", "-id"]

@@ -169,13 +169,18 @@ def assign_coupon(pool, contact, journey_key, now):
         return existing
     for _ in range(5):
         with transaction.atomic():
-            free = Coupon.objects.select_for_update(skip_locked=True).filter(pool=pool, contact__isnull=True).first()
+            # Never-assigned codes only: an erased contact's code stays used.
+            free = (
+                Coupon.objects.select_for_update(skip_locked=True)
+                .filter(pool=pool, contact__isnull=True, assigned_at__isnull=True)
+                .first()
+            )
             if free is None:
                 return None
             expires = now + timezone.timedelta(days=pool.valid_days)
             try:
                 with transaction.atomic():
-                    claimed = Coupon.objects.filter(pk=free.pk, contact__isnull=True).update(
+                    claimed = Coupon.objects.filter(pk=free.pk, assigned_at__isnull=True).update(
                         contact=contact, journey_key=journey_key, assigned_at=now, expires_at=expires
                     )
             except IntegrityError:  # another worker assigned this contact a code meanwhile
