@@ -366,7 +366,7 @@ def mark_text(html):
     out = []
     pending = []  # text-only pieces waiting to be written as one (only markup in between)
     skip = []  # [tag, depth] of an element whose content is not text (head, hidden preheader)
-    links = []  # [href, has label]
+    links = []  # the hrefs of the <a> elements we are inside
     started = False  # nothing before <body> is text
     preformatted = 0  # depth of <pre> elements
 
@@ -393,8 +393,6 @@ def mark_text(html):
                 if not preformatted:  # a line break in HTML text is a space
                     token = token.replace("\r\n", " ").replace("\n", " ")
                 out.append(TEXT_ON + token + TEXT_OFF)
-                if links:
-                    links[-1][1] = True
             else:
                 if PLACEHOLDER.search(token):
                     flush()
@@ -428,12 +426,11 @@ def mark_text(html):
                     skip.append([name, 1])
                 continue
             if name == "a":
-                links.append([attributes.get("href") or "", False])
+                links.append(attributes.get("href") or "")
             elif name == "img" and links and attributes.get("alt", "").strip():
                 out.insert(len(out) - 1, TEXT_ONLY + attributes["alt"] + TEXT_ONLY_END)
-                links[-1][1] = True
         if closing and name == "a" and links:
-            href = links.pop()[0]
+            href = links.pop()
             if href and not href.startswith(("#", "mailto:", "tel:")):
                 url = LINK_ON + href + LINK_OFF if _trackable(href) else href
                 # Always "(url)": whether a label is there may depend on the data (an empty name).
