@@ -211,22 +211,27 @@ def render_for(version, data, tracker=None):
     return rendering.render_email(rendering.prepare(_compiled(version)), data, tracker)
 
 
-def render_message(message, now, assign_offer=True):
-    """Personalize the message now (live prices and stock) and store what would be sent."""
-    version = message.template_version
-    workspace = message.workspace
-    data = build_context(
-        workspace,
-        version,
+def _message_context(message, now):
+    """The render data of a message: its contact now, its journey context, its own links, and the
+    coupon it was given (test sends show a sample code and use none up)."""
+    return build_context(
+        message.workspace,
+        message.template_version,
         contact=message.contact,
         journey_context=message.context,
         token=message.token,
         journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
-        assign_offer=assign_offer and not message.is_test,
+        assign_offer=not message.is_test,
         sample=_sample(message),
         now=now,
     )
-    rendered = render_for(version, data, _tracker(message))
+
+
+def render_message(message, now):
+    """Personalize the message now (live prices and stock) and store what would be sent."""
+    version = message.template_version
+    workspace = message.workspace
+    rendered = render_for(version, _message_context(message, now), _tracker(message))
     sending = sending_settings(workspace)
     from_email = formataddr(
         (version.from_name or sending.from_name or "", sending.from_email or _address(settings.DEFAULT_FROM_EMAIL))
@@ -649,27 +654,7 @@ def handle_esp_event(event):
 
 
 def view_in_browser(message, now=None):
-    """The message rendered again, with today's prices and stock (tracked links, no pixel)."""
-    now = now or timezone.now()
-    data = build_context(
-        message.workspace,
-        message.template_version,
-        contact=message.contact,
-        journey_context=message.context,
-        token=message.token,
-        journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
-        assign_offer=False,
-        sample=_sample(message),
-        now=now,
-    )
-    if message.contact is not None and "offer" in (message.template_version.roots or []):
-        from .models import Coupon
-
-        coupon = Coupon.objects.filter(
-            pool=message.template_version.template.coupon_pool_id,
-            contact=message.contact,
-            journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
-        ).first()
-        if coupon is not None:
-            data["offer"] = {**(data.get("offer") or {}), "code": coupon.code, "expires_at": coupon.expires_at}
+    """The message rendered again, with today's prices and stock (tracked links, no pixel). The
+    offer is the code the contact was given: assigning is idempotent per contact and journey."""
+    data = _message_context(message, now or timezone.now())
     return render_for(message.template_version, data, _tracker(message, pixel=False))
