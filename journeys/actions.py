@@ -15,8 +15,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import time
 import uuid
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -562,17 +564,18 @@ def claim_due(limit=None, now=None, token=None):
 STATS = {"steps": 0, "claimed": 0}  # this process's totals (bench and logs)
 
 
-def advance_due(limit=None, now=None):
-    """Claim one batch of due enrollments and advance them. Returns how many were claimed."""
+def advance_due(limit=None, now=None, deadline=None):
+    """Claim one batch of due enrollments and advance them. Returns how many were claimed.
+    `deadline` (time.monotonic()): start no webhook call after it (the queue's timeout)."""
     token, ids = claim_due(limit, now)
     if not ids:
         return 0
     STATS["claimed"] += len(ids)
-    STATS["steps"] += advance_claimed(ids, token)
+    STATS["steps"] += advance_claimed(ids, token, deadline)
     return len(ids)
 
 
-def advance_claimed(ids, token):
+def advance_claimed(ids, token, deadline=None):
     """Advance enrollments this worker claimed with `token`. Returns the number of steps run."""
     steps = 0
     pending_ids = list(ids)
@@ -585,15 +588,50 @@ def advance_claimed(ids, token):
             log.exception("a batch of %d enrollments failed; running them one by one", len(pending_ids))
             result = _advance_batch(pending_ids, token, isolate=True)
         steps += result.steps
+        pending_ids = result.webhook_enrollments
         if not result.webhooks:
             break
+        if deadline is not None and time.monotonic() > deadline:
+            break
         # Webhook calls run outside any transaction; their enrollments stay claimed meanwhile.
-        from . import webhooks
-
-        for call_id in result.webhooks:
-            webhooks.attempt(call_id)
-        pending_ids = result.webhook_enrollments
+        _attempt_webhooks(list(zip(result.webhooks, result.webhook_enrollments, strict=True)), token, deadline)
+    if pending_ids:
+        # Out of rounds or time: hand them back at once rather than at the end of the lease.
+        Enrollment.objects.filter(id__in=pending_ids, claim=token).update(claim="", wake_at=clock.now())
+        transaction.on_commit(kick)
     return steps
+
+
+def _attempt_webhooks(calls, token, deadline):
+    """Make the pending webhook calls of a batch, several at a time (they wait on the network)."""
+    from . import webhooks
+
+    def one(call_id, enrollment_id):
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        # Renew this enrollment's lease first: a long series of calls must not let it expire
+        # (another worker would then make the same call). Lost it: leave the call alone.
+        renewed = Enrollment.objects.filter(pk=enrollment_id, claim=token).update(
+            wake_at=clock.now() + timedelta(seconds=lease_seconds())
+        )
+        if renewed:
+            webhooks.attempt(call_id)
+
+    threads = int(setting("JOURNEYS_WEBHOOK_CONCURRENCY", 8))
+    if len(calls) == 1 or threads <= 1 or connection.in_atomic_block:
+        # inside a transaction (tests), other threads would not see its rows: one by one
+        for call_id, enrollment_id in calls:
+            one(call_id, enrollment_id)
+        return
+
+    def in_thread(item):
+        try:
+            one(*item)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(calls))) as pool:
+        list(pool.map(in_thread, calls))
 
 
 class _BatchResult:

@@ -24,6 +24,7 @@ from .nodes import TRIGGER_NODE, WEEKDAYS, default_port
 CATCH_UP_SLACK = timedelta(seconds=1)
 MAX_STEPS_PER_RUN = 64  # a run stops here and continues at once; cycles need a delay or wait anyway
 WEBHOOK_DEFAULT_TIMEOUT = 10.0
+WEBHOOK_MAX_TIMEOUT = 15.0  # keeps a last call inside the queue timeout (journeys/tasks.py)
 WEBHOOK_DEFAULT_ATTEMPTS = 3
 
 # -- the definition, compiled once per version -------------------------------------------------
@@ -581,7 +582,7 @@ def webhook_request(node_id: str, config: Mapping, subject: Subject) -> CallWebh
         return Goto(node_id, "failure", None, {"error": f"template error: {error}"})
     timeout = WEBHOOK_DEFAULT_TIMEOUT
     if config.get("timeout"):
-        timeout = min(max(rules.parse_duration(config["timeout"]).total_seconds(), 0.5), 30.0)
+        timeout = min(max(rules.parse_duration(config["timeout"]).total_seconds(), 0.5), WEBHOOK_MAX_TIMEOUT)
     attempts = int(config.get("retries", WEBHOOK_DEFAULT_ATTEMPTS - 1)) + 1
     return CallWebhook(
         node_id,

@@ -75,14 +75,14 @@ def enqueue_advance():
     _async("journeys.tasks.advance")
 
 
-def advance(budget=20.0):
+def advance(budget=None):
     """The kick task: advance due enrollments until none are left or the budget is spent."""
     EngineLease.objects.filter(name=KICK).update(until=None)  # later commits kick again
     ensure_loop()
-    deadline = time.monotonic() + budget
+    deadline = time.monotonic() + (budget or loop_seconds())
     total = 0
     while True:
-        claimed = actions.advance_due()
+        claimed = actions.advance_due(deadline=deadline)
         total += claimed
         if claimed < actions.batch_size():
             return total
@@ -104,17 +104,21 @@ def _take_lease(name, owner, duration, handover_ok=False):
 
 
 def loop_seconds():
+    """How long a loop or kick task works before handing over: half the queue's timeout, so that
+    a last batch (its webhook calls take at most engine.WEBHOOK_MAX_TIMEOUT each) ends
+    well before django-q2 would kill the worker."""
     timeout = settings.Q_CLUSTER.get("timeout") or 60
-    return max(5.0, min(45.0, float(timeout) - 10.0))
+    return max(3.0, min(45.0, float(timeout) / 2))
 
 
-def ensure_loop(**kwargs):
-    """Start the timer loop if none is running (its lease is free)."""
+def ensure_loop(force=False, **kwargs):
+    """Start the timer loop if none is running (its lease is free). `force`: enqueue a loop task
+    even if the lease looks held (it takes over if the holder turns out to be dead)."""
     if _sync() or not kicks_enabled():
         return False
     now = timezone.now()
     running = EngineLease.objects.filter(name=LOOP, until__gte=now).exclude(owner="").exists()
-    if running:
+    if running and not force:
         return False
     _async("journeys.tasks.engine_loop")
     return True
@@ -123,8 +127,8 @@ def ensure_loop(**kwargs):
 def engine_loop():
     """The timer loop (see the module docstring). Returns the number of enrollments it claimed."""
     owner = uuid.uuid4().hex
-    if not _take_lease(LOOP, owner, LOOP_LEASE, handover_ok=True):
-        return 0  # another loop runs
+    if not _take_lease(LOOP, owner, LOOP_LEASE, handover_ok=True) and not _take_over(owner):
+        return 0  # another loop is alive
     started = time.monotonic()
     claimed_total = 0
     handed_over = False
@@ -132,7 +136,7 @@ def engine_loop():
         while time.monotonic() - started < loop_seconds():
             if not _take_lease(LOOP, owner, LOOP_LEASE):
                 return claimed_total  # lost the lease (we were too slow): the other loop goes on
-            claimed = actions.advance_due()
+            claimed = actions.advance_due(deadline=started + loop_seconds())
             claimed_total += claimed
             if claimed >= actions.batch_size():
                 enqueue_advance()
@@ -148,6 +152,21 @@ def engine_loop():
         if not handed_over:
             EngineLease.objects.filter(name=LOOP, owner=owner).update(owner="", until=None)
     return claimed_total
+
+
+def _take_over(owner):
+    """The lease is held: wait until its holder either beats (alive: give up) or lets it run out
+    (dead: take it). A worker killed with the loop is replaced within LOOP_LEASE."""
+    seen = EngineLease.objects.filter(name=LOOP).values_list("until", flat=True).first()
+    deadline = time.monotonic() + LOOP_LEASE.total_seconds() + 1
+    while time.monotonic() < deadline:
+        time.sleep(IDLE_POLL * 2)
+        if _take_lease(LOOP, owner, LOOP_LEASE, handover_ok=True):
+            return True
+        until = EngineLease.objects.filter(name=LOOP).values_list("until", flat=True).first()
+        if until != seen:
+            return False
+    return _take_lease(LOOP, owner, LOOP_LEASE, handover_ok=True)
 
 
 def _maybe_sweep_triggers(owner):
@@ -178,7 +197,8 @@ def on_worker_spawn(**kwargs):
     """django-q2's post_spawn: a (re)started worker process makes sure the timer loop runs."""
     try:
         close_old_connections()
-        ensure_loop()
+        # A restarted worker may be replacing the loop's own process: check the lease's holder.
+        ensure_loop(force=True)
     except Exception:
         log.exception("could not check the engine loop")
 

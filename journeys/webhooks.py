@@ -19,11 +19,13 @@ import ipaddress
 import json
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from . import clock, engine
 from .models import WebhookCall
@@ -181,15 +183,26 @@ def attempt(call_id):
         return
     request_spec = (call.response or {}).get("request") or {}
     max_attempts = int((call.response or {}).get("max_attempts") or engine.WEBHOOK_DEFAULT_ATTEMPTS)
+    timeout = float(request_spec.get("timeout") or engine.WEBHOOK_DEFAULT_TIMEOUT)
+    # Take this attempt: of two workers that get here for the same call, one makes the request.
+    # A worker dying mid-attempt leaves the hold, after which the call is tried again (same key).
+    held = WebhookCall.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=call.pk,
+        attempts=call.attempts,
+        state=WebhookCall.State.PENDING,
+    ).update(next_attempt_at=now + timedelta(seconds=timeout + 10))
+    if not held:
+        return
     attempts = call.attempts + 1
-    outcome = {"attempts": attempts}
+    outcome = {"attempts": attempts, "next_attempt_at": None}
     try:
         response = request(
             call.method,
             call.url,
             request_spec.get("headers") or {},
             request_spec.get("body"),
-            float(request_spec.get("timeout") or engine.WEBHOOK_DEFAULT_TIMEOUT),
+            timeout,
             call.idempotency_key,
         )
     except Refused as error:

@@ -3,6 +3,7 @@ database, a real SMTP server (aiosmtpd), and polling helpers."""
 
 import email
 import email.policy
+import logging
 import os
 import signal
 import subprocess
@@ -46,6 +47,7 @@ class Mailbox:
 
 class SMTPServer:
     def __init__(self):
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.mailbox = Mailbox()
         self.port = free_port()
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
