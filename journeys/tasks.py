@@ -21,7 +21,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -142,7 +142,8 @@ def engine_loop():
                 enqueue_advance()
             if claimed == 0:
                 _maybe_sweep_triggers(owner)
-                close_old_connections()
+                if not connection.in_atomic_block:  # (a test's transaction)
+                    close_old_connections()  # a dead PostgreSQL connection is replaced, not kept
                 time.sleep(IDLE_POLL)
         # Hand over: keep the lease for the next loop task only.
         EngineLease.objects.filter(name=LOOP, owner=owner).update(owner="handover", until=timezone.now() + LOOP_LEASE)
