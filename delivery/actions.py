@@ -341,7 +341,7 @@ def kick(message):
 def send_email_step(*, enrollment, node_id, visit, config, now):
     """The journeys "email.send" hook: one outbox message per (enrollment, node, visit)."""
     workspace = enrollment.workspace
-    version_id = (enrollment.version.template_versions or {}).get(node_id) or config.get("template_version")
+    version_id = config.get("template_version_id") or (enrollment.version.template_versions or {}).get(node_id)
     if version_id is None and config.get("template"):
         version_id = resolve_template(workspace, config["template"])
     version = scoped(TemplateVersion, workspace).select_related("template").filter(pk=version_id).first()
