@@ -266,21 +266,34 @@ def test_a_second_editor_gets_a_conflict_instead_of_overwriting(page_for, market
     open_editor(first, journey.id)
     open_editor(second, journey.id)
 
+    # Both edit at the same time: the second editor's save is still on its way (held here) while
+    # the first one's lands.
+    held = []
+    second.route("**/api/journeys/*/draft", lambda route: held.append(route))
+    second.get_by_test_id("node-trigger").click()
+    second.get_by_test_id("side-panel").get_by_label("Event", exact=True).fill("Cart Viewed")
+    expect(second.get_by_test_id("save-status")).to_have_text("Saving…")
+
     first.get_by_test_id("node-trigger").click()
     first.get_by_test_id("side-panel").get_by_label("Event", exact=True).fill("Checkout Started v2")
     wait_saved(first)
 
-    second.get_by_test_id("node-trigger").click()
-    second.get_by_test_id("side-panel").get_by_label("Event", exact=True).fill("Cart Viewed")
+    held[0].continue_()
     expect(second.get_by_test_id("conflict")).to_contain_text("Someone else changed this journey")
     expect(second.get_by_test_id("save-status")).to_have_text("Conflict: not saved")
+    second.unroute("**/api/journeys/*/draft")
 
     journey.refresh_from_db()
     assert journey.draft["trigger"]["event"] == "Checkout Started v2"  # nothing overwritten
 
+    # Further edits do not try again; loading their version ends the conflict.
+    second.get_by_test_id("side-panel").get_by_label("Event", exact=True).fill("Cart Viewed again")
+    expect(second.get_by_test_id("save-status")).to_have_text("Conflict: not saved")
     second.get_by_role("button", name="Load their version").click()
     expect(second.get_by_test_id("conflict")).to_have_count(0)
     expect(second.get_by_test_id("node-trigger")).to_contain_text("Checkout Started v2")
+    journey.refresh_from_db()
+    assert journey.draft["trigger"]["event"] == "Checkout Started v2"
     assert first.console_errors == [] and second.console_errors == []
 
 
