@@ -45,10 +45,10 @@ class ContactListSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    def get_name(self, contact):
+    def get_name(self, contact) -> str:
         return display_name(contact)
 
-    def get_cart_quantity(self, contact):
+    def get_cart_quantity(self, contact) -> int:
         return (contact.cart or {}).get("quantity", 0)
 
 
@@ -93,16 +93,16 @@ class ContactSerializer(ContactListSerializer):
             "updated_at",
         ]
 
-    def get_cart(self, contact):
+    def get_cart(self, contact) -> dict:
         return {**EMPTY_CART, **(contact.cart or {})}
 
-    def get_identities(self, contact):
+    def get_identities(self, contact) -> list[dict]:
         return list(contact.identities.order_by("kind", "id").values("kind", "value"))
 
-    def get_orders(self, contact):
+    def get_orders(self, contact) -> list[dict]:
         return OrderSerializer(contact.orders.order_by("-placed_at")[:100], many=True).data
 
-    def get_suppressed(self, contact):
+    def get_suppressed(self, contact) -> bool:
         from .customers import is_suppressed
 
         return is_suppressed(contact.workspace_id, contact.email) if contact.email else False
@@ -341,7 +341,7 @@ class ProductDetailSerializer(ProductSerializer):
     class Meta(ProductSerializer.Meta):
         fields = ProductSerializer.Meta.fields + ["price_history"]
 
-    def get_price_history(self, product):
+    def get_price_history(self, product) -> list[dict]:
         return PriceChangeSerializer(product.price_history.order_by("-changed_at", "-id")[:50], many=True).data
 
 
@@ -452,7 +452,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
 
-    def get_progress(self, job):
+    def get_progress(self, job) -> int:
         if job.status == ImportJob.Status.DONE:
             return 100
         if not job.rows_total:
