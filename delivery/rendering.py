@@ -338,113 +338,143 @@ def _with_preheader(source, preheader):
 
 # -- text part ---------------------------------------------------------------------------------
 #
-# The text part comes out of the same render as the HTML. At compile time `mark_text` brackets
-# every run of visible text in the HTML with TEXT_ON/TEXT_OFF and inserts text-only pieces
-# (line breaks, " (link URL)", the alt text of linked images) between TEXT_ONLY/TEXT_ONLY_END.
-# After a render `split_parts` cuts the text-only pieces out of the HTML, drops the markers, and
-# joins the marked pieces into the text. The markers are control characters, which neither HTML
-# nor MJML output contains.
+# The text part comes out of the same render as the HTML. At compile time `mark_text` cuts the
+# HTML into pieces, each led by MARK and a letter saying what follows up to the next MARK:
+#   h  HTML only (markup)              t  visible text: in the HTML and in the text part
+#   x  text only (line breaks, " (", the alt text of a linked image)
+#   l  a link's URL in the HTML        L  a link's URL in the text part (both tracked)
+# A piece says what it is, so loops and conditions around pieces (Liquid) keep them whole. After a
+# render, `split_parts` splits once at MARK and deals the pieces out. MARK is a control character,
+# which neither HTML nor MJML output contains.
 
-TEXT_ON, TEXT_OFF, TEXT_ONLY, TEXT_ONLY_END = "\x02", "\x03", "\x06", "\x07"
-LINK_ON, LINK_OFF = "\x0e", "\x0f"  # around each trackable URL (in href="..." and in the text part)
+MARK = "\x02"
+HTML, TEXT, TEXT_ONLY, LINK, TEXT_LINK = "h", "t", "x", "l", "L"
 BLOCK_TAGS = {"p", "div", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "br", "hr", "center"}
 SKIP_TAGS = {"head", "style", "script", "title", "xml"}
 _HTML_TOKEN = re.compile(r"<!--.*?-->|<[^>]*>|[^<]+", re.S)
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9:-]*)([^>]*?)(/?)\s*>", re.S)
 _ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _HREF = re.compile(r'(\shref=")((?:https?://|WLQ\d{5}QLW)[^"]*)(")', re.I)
-_CONTROL = re.compile(r"[\x02\x03\x06\x07\x0e\x0f]")
 
 
 def _trackable(href):
-    return href.startswith(("http://", "https://", "HTTP://", "HTTPS://")) or bool(re.match(r"WLQ\d{5}QLW", href))
+    return href.lower().startswith(("http://", "https://")) or bool(re.match(r"WLQ\d{5}QLW", href))
+
+
+class _Pieces:
+    def __init__(self):
+        self.out = []
+        self.kind = HTML
+        self.pending = []  # text-only pieces waiting to be written as one (only markup in between)
+
+    def add(self, kind, content):
+        if kind == TEXT_ONLY:
+            self.pending.append(content)
+            return
+        # Waiting text-only pieces may move past plain markup (it adds nothing to the text), not
+        # past text, links or Liquid (a loop or condition must keep them in its body).
+        if self.pending and (kind != HTML or PLACEHOLDER.search(content)):
+            self.flush()
+        if kind != self.kind or kind in (LINK, TEXT_LINK):
+            self.out.append(MARK + kind)
+            self.kind = kind
+        self.out.append(content)
+
+    def flush(self):
+        joined = "".join(self.pending)
+        self.pending.clear()
+        if "\n\n\n" in joined:
+            joined = re.sub(r"\n{3,}", "\n\n", joined)
+        self.out.append(MARK + TEXT_ONLY + joined)
+        self.kind = TEXT_ONLY
+
+    def text_link(self, url):
+        self.add(TEXT_ONLY, " (")
+        self.flush()
+        self.add(TEXT_LINK, url)
+        self.add(TEXT_ONLY, ")")
+
+    def result(self):
+        if self.pending:
+            self.flush()
+        return "".join(self.out)
 
 
 def mark_text(html):
-    """Put the text-part and link markers into an email's HTML (plain, or with Liquid placeholders)."""
-    html = _CONTROL.sub("", html)
-    out = []
-    pending = []  # text-only pieces waiting to be written as one (only markup in between)
+    """Cut an email's HTML (plain, or with Liquid placeholders) into marked pieces."""
+    pieces = _Pieces()
     skip = []  # [tag, depth] of an element whose content is not text (head, hidden preheader)
     links = []  # the hrefs of the <a> elements we are inside
     started = False  # nothing before <body> is text
     preformatted = 0  # depth of <pre> elements
-
-    def text_only(piece):
-        pending.append(piece)
-
-    def flush():
-        if pending:
-            joined = "".join(pending)
-            joined = re.sub(r"\n{3,}", "\n\n", joined) if "\n\n\n" in joined else joined
-            out.append(TEXT_ONLY + joined + TEXT_ONLY_END)
-            pending.clear()
-
-    for token in _HTML_TOKEN.findall(html):
+    for token in _HTML_TOKEN.findall(html.replace(MARK, "")):
         if token.startswith("<!--"):
-            if PLACEHOLDER.search(token):
-                flush()
-            out.append(token)
+            pieces.add(HTML, token)
             continue
         tag = _TAG.match(token) if token.startswith("<") else None
         if tag is None:
             if started and not skip and not token.startswith("<") and (token.strip() or "\n" not in token):
-                flush()
                 if not preformatted:  # a line break in HTML text is a space
                     token = token.replace("\r\n", " ").replace("\n", " ")
-                out.append(TEXT_ON + token + TEXT_OFF)
+                pieces.add(TEXT, token)
             else:
-                if PLACEHOLDER.search(token):
-                    flush()
-                out.append(token)
+                pieces.add(HTML, token)
             continue
         closing, name, attrs, self_closing = tag.group(1), tag.group(2).lower(), tag.group(3), tag.group(4)
-        if name == "a" and not closing and started:
-            token = _HREF.sub(lambda m: m.group(1) + LINK_ON + m.group(2) + LINK_OFF + m.group(3), token, count=1)
-        if PLACEHOLDER.search(token) or (links and (name == "img" or (closing and name == "a"))):
-            flush()  # keep the waiting pieces before whatever this tag adds
-        out.append(token)
         if name == "body" and not closing:
             started = True
         if name == "pre" and not self_closing:
             preformatted = max(0, preformatted + (-1 if closing else 1))
-        if not started:
-            continue
+        in_content = started and not skip
+        if in_content and not closing:
+            attributes = {
+                m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(attrs)
+            }
+            style = (attributes.get("style") or "").replace(" ", "").lower()
+            if name in SKIP_TAGS or (name == "div" and "display:none" in style):
+                pieces.add(HTML, token)
+                if not self_closing:
+                    skip.append([name, 1])
+                continue
+            if name == "img" and links and attributes.get("alt", "").strip():
+                pieces.add(TEXT_ONLY, attributes["alt"])
+        if in_content and closing and name == "a" and links:
+            href = links.pop()
+            if href and not href.startswith(("#", "mailto:", "tel:")):
+                # Always "(url)": whether a label is there may depend on the data (an empty name).
+                if _trackable(href):
+                    pieces.text_link(href)
+                else:
+                    pieces.add(TEXT_ONLY, f" ({href})")
+        href = _HREF.search(token) if in_content and name == "a" and not closing else None
+        if href:
+            links.append(href.group(2))
+            pieces.add(HTML, token[: href.end(1)])
+            pieces.add(LINK, href.group(2))
+            pieces.add(HTML, token[href.start(3) :])
+        else:
+            if in_content and name == "a" and not closing:
+                links.append(
+                    dict((m.group(1).lower(), m.group(2) or m.group(3) or "") for m in _ATTR.finditer(attrs)).get(
+                        "href", ""
+                    )
+                )
+            pieces.add(HTML, token)
         if skip:
             if name == skip[-1][0] and not self_closing:
                 skip[-1][1] += -1 if closing else 1
                 if skip[-1][1] == 0:
                     skip.pop()
             continue
-        attributes = {
-            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(attrs)
-        }
-        if not closing:
-            style = (attributes.get("style") or "").replace(" ", "").lower()
-            if name in SKIP_TAGS or (name == "div" and "display:none" in style):
-                if not self_closing:
-                    skip.append([name, 1])
-                continue
-            if name == "a":
-                links.append(attributes.get("href") or "")
-            elif name == "img" and links and attributes.get("alt", "").strip():
-                out.insert(len(out) - 1, TEXT_ONLY + attributes["alt"] + TEXT_ONLY_END)
-        if closing and name == "a" and links:
-            href = links.pop()
-            if href and not href.startswith(("#", "mailto:", "tel:")):
-                url = LINK_ON + href + LINK_OFF if _trackable(href) else href
-                # Always "(url)": whether a label is there may depend on the data (an empty name).
-                out.insert(len(out) - 1, TEXT_ONLY + f" ({url})" + TEXT_ONLY_END)
+        if not started:
+            continue
         if name in BLOCK_TAGS:
-            text_only("\n")
+            pieces.add(TEXT_ONLY, "\n")
         elif name in ("td", "th") and closing:
-            text_only(" ")
-    flush()
-    return "".join(out)
+            pieces.add(TEXT_ONLY, " ")
+    return pieces.result()
 
 
-_TEXT_PIECE = re.compile("\x02([^\x03]*)\x03")  # starts with a literal: a fast scan
-_LINK = re.compile("\x0e([^\x0e\x0f]*)\x0f")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -454,28 +484,33 @@ def tidy_text(text):
     return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
 
 
-def _strip_text_only(marked):
-    marked = marked.replace(TEXT_ON, "").replace(TEXT_OFF, "")
-    if TEXT_ONLY not in marked:
-        return marked
-    pieces = marked.split(TEXT_ONLY)
-    return pieces[0] + "".join([piece[piece.find(TEXT_ONLY_END) + 1 :] for piece in pieces[1:]])
-
-
 def split_parts(marked, tracker=None):
-    """The HTML, the text part and the tracked links of a rendered, marked email.
-
-    Only string methods and literal-led patterns over the ~40 KB of HTML: this runs per email."""
+    """The HTML, the text part and the tracked links of a rendered, marked email. One split and
+    one pass over the pieces: this runs for every email."""
+    pieces = marked.split(MARK)
+    html, text = [pieces[0]], []
+    track = tracker.link if tracker is not None else None
+    for piece in pieces[1:]:
+        kind = piece[:1]
+        if kind == HTML:
+            html.append(piece[1:])
+        elif kind == TEXT:
+            html.append(piece[1:])
+            text.append(piece[1:])
+        elif kind == TEXT_ONLY:
+            text.append(piece[1:])
+        elif kind == LINK:
+            html.append(track(piece[1:]) if track else piece[1:])
+        elif kind == TEXT_LINK:
+            text.append(track(piece[1:]) if track else piece[1:])
+        else:  # a MARK from the data itself: keep it as text
+            html.append(piece)
+    html = "".join(html)
     links = ()
     if tracker is not None:
-        marked, links = tracker.rewrite_marked(marked, _LINK)
-    elif LINK_ON in marked:
-        marked = marked.replace(LINK_ON, "").replace(LINK_OFF, "")
-    html = _strip_text_only(marked)
-    text = "".join(_TEXT_PIECE.findall(marked.replace(TEXT_ONLY, TEXT_ON).replace(TEXT_ONLY_END, TEXT_OFF)))
-    if tracker is not None:
         html = tracker.add_pixel(html)
-    return html, tidy_text(htmllib.unescape(text)), links
+        links = tracker.links()
+    return html, tidy_text(htmllib.unescape("".join(text))), links
 
 
 def html_to_text(html):

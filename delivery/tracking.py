@@ -50,6 +50,7 @@ class LinkTracker:
         self.own = self.base + "/t/"
         self.token = token
         self.prefix = f"{self.base}/t/c/{token}?u="
+        self._tracked, self._urls = {}, {}
 
     def click_url(self, url):
         encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
@@ -58,21 +59,23 @@ class LinkTracker:
     def pixel_url(self):
         return f"{self.base}/t/o/{self.token}.gif"
 
-    def rewrite_marked(self, marked, pattern):
-        """Replace every marked URL (see rendering.mark_text) by its signed click URL."""
-        links = {}  # original URL -> tracked URL, in order of appearance
-
-        def replace(match):
-            raw = match.group(1)
+    def link(self, raw):
+        """The signed click URL of one link as it stands in the HTML (entity-escaped); our own
+        links and anything but http(s) are left as they are."""
+        tracked = self._tracked.get(raw)
+        if tracked is None:
             url = htmllib.unescape(raw) if "&" in raw else raw
             if url.startswith(self.own) or not is_safe_target(url):
-                return raw
-            tracked = links.get(url)
-            if tracked is None:
-                tracked = links[url] = self.click_url(url).replace("&", "&amp;")
-            return tracked
+                tracked = raw
+            else:
+                tracked = self.click_url(url).replace("&", "&amp;")
+                self._urls.setdefault(url, None)
+            self._tracked[raw] = tracked
+        return tracked
 
-        return pattern.sub(replace, marked), tuple(links)
+    def links(self):
+        """The URLs this message's tracked links go to, in order of appearance."""
+        return tuple(self._urls)
 
     def add_pixel(self, html):
         if not self.pixel:
