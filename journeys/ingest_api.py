@@ -379,12 +379,13 @@ def with_ingestion(django_app):
 
 
 async def _read_body(receive, limit, headers):
-    """The request body, or None once it is over `limit` (the rest is drained, not kept)."""
+    """The request body, or None as soon as it is known to be over `limit` (the rest is not read;
+    the server closes the connection after the answer)."""
     try:
         if int(headers.get("content-length") or 0) > limit:
-            limit = -1
+            return None
     except ValueError:
-        pass
+        return None
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -392,9 +393,8 @@ async def _read_body(receive, limit, headers):
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if 0 <= limit and size <= limit:
-            chunks.append(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         more = message.get("more_body", False)
-    if limit < 0 or size > limit:
-        return None
     return b"".join(chunks)

@@ -108,3 +108,16 @@ def test_nan_and_infinity_are_not_json(tracker):
     response = tracker.post("track", raw=b'{"userId": "u1", "event": "E", "properties": {"x": NaN}}')
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_json"
+
+
+def test_the_server_refuses_an_oversized_body_without_reading_it_all(live_app, write_key):
+    import http.client
+    from base64 import b64encode
+
+    conn = http.client.HTTPConnection(live_app.host, live_app.port, timeout=10)
+    auth = "Basic " + b64encode(f"{write_key}:".encode()).decode()
+    conn.request("POST", "/v1/track", b"x" * (64 * 1024), {"Content-Type": "application/json", "Authorization": auth})
+    response = conn.getresponse()
+    assert response.status == 400
+    assert b"payload_too_large" in response.read()
+    assert not Event.objects.exists()
