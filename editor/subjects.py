@@ -11,7 +11,7 @@ from accounts.access import scoped
 from delivery.personalize import build_context
 from journeys import commerce, rules
 from journeys.facts import subject_for
-from journeys.models import Contact
+from journeys.models import Contact, Product
 
 from . import sources
 from .models import Persona
@@ -26,9 +26,11 @@ SEARCH_LIMIT = 20
 # -- personas as contacts --------------------------------------------------------------------------
 
 
-def persona_events(persona, now):
+def persona_events(persona, now, currencies=None):
     """The persona's history as events: its recent events, and one "Product Added" per cart item
-    (at the price it had when added, so a lower catalog price shows as a price drop)."""
+    (at the price it had when added, so a lower catalog price shows as a price drop; in the
+    catalog's currency, as a shop's event would say)."""
+    currencies = currencies or {}
     events = []
     for index, event in enumerate(persona.recent_events or []):
         try:
@@ -49,6 +51,8 @@ def persona_events(persona, now):
         for key in ("price", "name"):
             if item.get(key) not in (None, ""):
                 properties[key] = item[key]
+        if currencies.get(item.get("sku")):
+            properties["currency"] = currencies[item.get("sku")]
         events.append({"id": 10_000 + index, "name": "Product Added", "properties": properties, "timestamp": added_at})
     return events
 
@@ -57,7 +61,12 @@ def persona_contact(persona, now=None):
     """An unsaved Contact with the persona's profile and the commerce state its events fold to
     (journeys.commerce, as ingestion folds a real contact's events)."""
     now = now or timezone.now()
-    events = persona_events(persona, now)
+    skus = [item.get("sku") for item in persona.cart_items or [] if item.get("sku")]
+    currencies = {}
+    if skus and persona.workspace_id:
+        found = scoped(Product, persona.workspace_id).filter(sku__in=skus).values_list("sku", "currency")
+        currencies = dict(found)
+    events = persona_events(persona, now, currencies)
     state = commerce.summary(commerce.fold([e for e in events if commerce.is_commerce(e["name"])]))
     traits = dict(persona.traits or {})
     contact = Contact(
