@@ -1,9 +1,10 @@
 """The sandboxed Liquid environments every template renders in, and the filters marketers use.
 
-Two environments share one set of filters: `HTML_ENV` (autoescape on, for the HTML part, the
-subject and the preheader) and `TEXT_ENV` (for the text part). Both carry python-liquid's resource
-limits; `render()` adds a time bound per render on top (checked whenever a loop starts and whenever
-output is written, so neither a loop with an empty body nor a flood of output outlives it).
+Two environments share one set of filters: `HTML_ENV` (autoescape on: the HTML and its text part)
+and `TEXT_ENV` (the subject). Both carry python-liquid's resource limits (loop iterations, output
+size, context depth, local namespace size); `render()` adds a time bound per render. Output size and
+time are checked on every loop iteration (see SandboxForNode) and every assign, so neither a loop
+with an empty body nor a flood of output outlives them.
 
 Filters that need to know who the email is for (timezone, locale, currency) read the render's
 `PERSONA` global: a small `Persona` the context builder puts there.
@@ -22,7 +23,8 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from liquid import BoundTemplate, Environment, RenderContext
 from liquid.builtin.filters.misc import _to_date
-from liquid.exceptions import LiquidError, OutputStreamLimitError, ResourceLimitError
+from liquid.builtin.tags.for_tag import ForLoop, ForNode, ForTag
+from liquid.exceptions import BreakLoop, ContinueLoop, LiquidError, OutputStreamLimitError, ResourceLimitError
 from liquid.filter import with_context
 from liquid.undefined import is_undefined
 
@@ -75,31 +77,46 @@ class SandboxTemplate(BoundTemplate):
     context_class = SandboxContext
 
 
-class DeadlineStringIO(StringIO):
-    """The output buffer, bounded in size (the sandbox's output stream limit) and in time. Checked
-    every 32 writes: a write is the hottest call of a render. Between two checks at most 32 values
-    are written, each bounded by the local namespace limit or the template's own size."""
-
-    def __init__(self, limit, deadline):
-        super().__init__()
-        self.limit = limit
-        self.deadline = deadline
-        self.writes = 0
-
-    def write(self, s):
-        self.writes += 1
-        if not self.writes & 31:
-            self.check()
-        return _write(self, s)
-
-    def check(self):
-        if self.tell() > self.limit:
-            raise OutputStreamLimitError("output stream limit reached", token=None)
-        if time.monotonic() > self.deadline:
-            raise RenderTimeout("the template took too long to render", token=None)
+def _check(context, buffer):
+    if buffer.tell() > context.env.output_stream_limit:
+        raise OutputStreamLimitError("output stream limit reached", token=None)
+    if context.deadline is not None and time.monotonic() > context.deadline:
+        raise RenderTimeout("the template took too long to render", token=None)
 
 
-_write = StringIO.write
+class SandboxForNode(ForNode):
+    """python-liquid's for loop, checking the output size and the deadline on every iteration:
+    only a loop can make a render long or its output big (outside loops, the output is bounded by
+    the template's size and its values by the local namespace limit)."""
+
+    __slots__ = ()
+
+    def render_to_output(self, context, buffer):
+        it, length = self.expression.evaluate(context)
+        if not length:
+            return self.default.render(context, buffer) if self.default else 0
+        name = self.expression.identifier
+        forloop = ForLoop(
+            name=f"{name}-{self.expression.iterable}", it=it, length=length, parentloop=context.parentloop()
+        )
+        namespace = {"forloop": forloop, name: None}
+        count = 0
+        with context.loop(namespace, forloop):
+            for item in forloop:
+                _check(context, buffer)
+                namespace[name] = item
+                try:
+                    count += self.block.render(context, buffer)
+                except ContinueLoop:
+                    continue
+                except BreakLoop:
+                    break
+        _check(context, buffer)
+        return count
+
+
+class SandboxForTag(ForTag):
+    node_class = SandboxForNode
 
 
 class SandboxEnvironment(Environment):
@@ -122,9 +139,9 @@ def render(template, data, seconds=RENDER_SECONDS):
     namespace = data if not (template.globals or template.matter) else template.make_globals(data)
     context = template.context_class(template, globals=namespace)
     context.deadline = deadline
-    buffer = DeadlineStringIO(template.env.output_stream_limit, deadline)
+    buffer = StringIO()
     template.render_with_context(context, buffer)
-    buffer.check()
+    _check(context, buffer)
     return buffer.getvalue()
 
 
@@ -248,6 +265,8 @@ FILTERS = {"money": money, "date": date, "product": product}
 
 def _make(autoescape):
     env = SandboxEnvironment(autoescape=autoescape, strict_filters=True)
+    env.add_tag(SandboxForTag)
+    del env.tags["tablerow"]  # a loop without the sandbox's per-iteration checks; not for email
     env.filters.update(FILTERS)
     return env
 

@@ -342,7 +342,7 @@ def _with_preheader(source, preheader):
 # HTML into pieces, each led by MARK and a letter saying what follows up to the next MARK:
 #   h  HTML only (markup)              t  visible text: in the HTML and in the text part
 #   x  text only (line breaks, " (", the alt text of a linked image)
-#   l  a link's URL in the HTML        L  a link's URL in the text part (both tracked)
+#   l  a link's URL in the HTML        L  in the text part: the URL of the link it closes (tracked)
 # A piece says what it is, so loops and conditions around pieces (Liquid) keep them whole. After a
 # render, `split_parts` splits once at MARK and deals the pieces out. MARK is a control character,
 # which neither HTML nor MJML output contains.
@@ -355,10 +355,6 @@ _HTML_TOKEN = re.compile(r"<!--.*?-->|<[^>]*>|[^<]+", re.S)
 _TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9:-]*)([^>]*?)(/?)\s*>", re.S)
 _ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _HREF = re.compile(r'(\shref=")((?:https?://|WLQ\d{5}QLW)[^"]*)(")', re.I)
-
-
-def _trackable(href):
-    return href.lower().startswith(("http://", "https://")) or bool(re.match(r"WLQ\d{5}QLW", href))
 
 
 class _Pieces:
@@ -388,10 +384,11 @@ class _Pieces:
         self.out.append(MARK + TEXT_ONLY + joined)
         self.kind = TEXT_ONLY
 
-    def text_link(self, url):
+    def text_link(self):
+        """ " (<the URL of the link being closed>)": the URL is not rendered a second time."""
         self.add(TEXT_ONLY, " (")
         self.flush()
-        self.add(TEXT_LINK, url)
+        self.add(TEXT_LINK, "")
         self.add(TEXT_ONLY, ")")
 
     def result(self):
@@ -404,7 +401,7 @@ def mark_text(html):
     """Cut an email's HTML (plain, or with Liquid placeholders) into marked pieces."""
     pieces = _Pieces()
     skip = []  # [tag, depth] of an element whose content is not text (head, hidden preheader)
-    links = []  # the hrefs of the <a> elements we are inside
+    links = []  # (href, marked as a LINK piece?) of the <a> elements we are inside
     started = False  # nothing before <body> is text
     preformatted = 0  # depth of <pre> elements
     for token in _HTML_TOKEN.findall(html.replace(MARK, "")):
@@ -439,26 +436,23 @@ def mark_text(html):
             if name == "img" and links and attributes.get("alt", "").strip():
                 pieces.add(TEXT_ONLY, attributes["alt"])
         if in_content and closing and name == "a" and links:
-            href = links.pop()
+            href, marked = links.pop()
             if href and not href.startswith(("#", "mailto:", "tel:")):
                 # Always "(url)": whether a label is there may depend on the data (an empty name).
-                if _trackable(href):
-                    pieces.text_link(href)
+                if marked:
+                    pieces.text_link()
                 else:
                     pieces.add(TEXT_ONLY, f" ({href})")
         href = _HREF.search(token) if in_content and name == "a" and not closing else None
         if href:
-            links.append(href.group(2))
+            links.append((href.group(2), True))
             pieces.add(HTML, token[: href.end(1)])
             pieces.add(LINK, href.group(2))
             pieces.add(HTML, token[href.start(3) :])
         else:
             if in_content and name == "a" and not closing:
-                links.append(
-                    dict((m.group(1).lower(), m.group(2) or m.group(3) or "") for m in _ATTR.finditer(attrs)).get(
-                        "href", ""
-                    )
-                )
+                hrefs = [m.group(2) or m.group(3) or "" for m in _ATTR.finditer(attrs) if m.group(1).lower() == "href"]
+                links.append((hrefs[0] if hrefs else "", False))
             pieces.add(HTML, token)
         if skip:
             if name == skip[-1][0] and not self_closing:
@@ -490,6 +484,7 @@ def split_parts(marked, tracker=None):
     pieces = marked.split(MARK)
     html, text = [pieces[0]], []
     track = tracker.link if tracker is not None else None
+    link = ""  # the last link's URL, for the text part's " (URL)" after it
     for piece in pieces[1:]:
         kind = piece[:1]
         if kind == HTML:
@@ -500,9 +495,10 @@ def split_parts(marked, tracker=None):
         elif kind == TEXT_ONLY:
             text.append(piece[1:])
         elif kind == LINK:
-            html.append(track(piece[1:]) if track else piece[1:])
+            link = track(piece[1:]) if track else piece[1:]
+            html.append(link)
         elif kind == TEXT_LINK:
-            text.append(track(piece[1:]) if track else piece[1:])
+            text.append(link)
         else:  # a MARK from the data itself: keep it as text
             html.append(piece)
     html = "".join(html)
