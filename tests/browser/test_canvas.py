@@ -419,6 +419,13 @@ def test_node_counts_change_on_the_open_canvas_as_events_arrive(
     expect(count(page, "email1", "opened")).to_have_text("3")
     expect(count(page, "email1", "clicked")).to_have_text("1")
 
+    # The events received are suggested in the side panels.
+    page.get_by_test_id("node-wait1").click()
+    suggestions = page.get_by_test_id("side-panel").locator("datalist option")
+    expect(suggestions.and_(page.locator('[value="Order Completed"]'))).to_have_count(1)
+    expect(suggestions.and_(page.locator('[value="Checkout Started"]'))).to_have_count(1)
+    close_panel(page)
+
     page.get_by_role("button", name="Fit", exact=True).click()
     page.wait_for_timeout(400)  # the fit animation
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -182,6 +182,11 @@ function Editor({ journey }: { journey: Journey }) {
 
   // -- hints for the side panels ------------------------------------------------------------
   const eventNames = useEventNames();
+  // Events keep arriving while the canvas is open: opening a panel refreshes the suggestions.
+  const refreshNames = eventNames.refetch;
+  useEffect(() => {
+    if (panel) refreshNames();
+  }, [panel, refreshNames]);
   const triggerEvent = settings.trigger.type === "event" ? (settings.trigger.event ?? "") : "";
   const triggerProperties = useEventProperties(triggerEvent || undefined);
   const hints: Hints = useMemo(
@@ -364,7 +369,7 @@ function Editor({ journey }: { journey: Journey }) {
             <label htmlFor="journey-name" className="visually-hidden">
               Journey name
             </label>
-            <input id="journey-name" className="editor-name" value={name} readOnly={readOnly} onChange={(event) => setName(event.target.value)} onBlur={saveName} onKeyDown={(event) => event.key === "Enter" && event.currentTarget.blur()} />
+            <input id="journey-name" className="editor-name" style={{ width: `${Math.min(Math.max(name.length, 8), 36) + 2}ch` }} value={name} readOnly={readOnly} onChange={(event) => setName(event.target.value)} onBlur={saveName} onKeyDown={(event) => event.key === "Enter" && event.currentTarget.blur()} />
             <Tag tone={STATUS_TONE[journey.status]}>{journey.status}</Tag>
             {journey.live_version ? (
               <span className="muted editor-version" title={`Version ${journey.live_version} is live`}>
