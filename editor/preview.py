@@ -109,7 +109,8 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "member": self.me, "can_edit": membership.can("edit")})
 
     async def disconnect(self, code):
-        if self.render_task is not None:
+        if getattr(self, "render_task", None) is not None:
+            self.generation += 1  # a render still running in its thread stops at the next subject
             self.render_task.cancel()
         for group in list(getattr(self, "watched", {})):
             await self._unwatch(group)
