@@ -6,7 +6,9 @@ import itertools
 import uuid
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -31,8 +33,13 @@ WAITING_JOURNEY = {
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
+def anyio_backend(monkeypatch):
+    # Strict, as in production: an ORM call left on the event loop fails here.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+    yield "asyncio"
+    # The consumers' database thread keeps its connection: close it, so the test database can be
+    # dropped at the end (PostgreSQL).
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
@@ -88,10 +95,13 @@ def session_cookie(user, workspace=None):
     return client.cookies["sessionid"].value
 
 
-def counts_socket(journey_id, user=None, origin="http://127.0.0.1"):
+async def counts_socket(journey_id, user=None, origin="http://127.0.0.1"):
+    from channels.db import database_sync_to_async
+
     from wayline.asgi import application
 
     headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1")]
     if user is not None:
-        headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
+        cookie = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application, f"/ws/journeys/{journey_id}/counts", headers=headers)

@@ -23,17 +23,17 @@ async def closed_with(comm):
 
 async def test_an_anonymous_visitor_is_turned_away(workspace):
     journey = await database_sync_to_async(publish)(workspace)
-    assert await closed_with(counts_socket(journey.id)) == 4401
+    assert await closed_with(await counts_socket(journey.id)) == 4401
 
 
 async def test_another_workspace_finds_no_such_journey(workspace, outsider):
     journey = await database_sync_to_async(publish)(workspace)
-    assert await closed_with(counts_socket(journey.id, outsider)) == 4404
+    assert await closed_with(await counts_socket(journey.id, outsider)) == 4404
 
 
 async def test_a_page_of_another_origin_cannot_connect(workspace, marketer):
     journey = await database_sync_to_async(publish)(workspace)
-    connected, _ = await counts_socket(journey.id, marketer, origin="https://evil.example").connect()
+    connected, _ = await (await counts_socket(journey.id, marketer, origin="https://evil.example")).connect()
     assert not connected
 
 
@@ -46,7 +46,7 @@ async def test_a_qa_member_gets_the_counts_on_connect(workspace, qa):
         run_worker()
 
     await database_sync_to_async(two_shoppers_waiting)()
-    comm = counts_socket(journey.id, qa)
+    comm = await counts_socket(journey.id, qa)
     connected, _ = await comm.connect()
     assert connected
     snapshot = await comm.receive_json_from(timeout=5)
@@ -59,7 +59,7 @@ async def test_counts_change_when_the_engine_moves_contacts(workspace, marketer,
     # No polling: what arrives was pushed because the engine reported progress.
     monkeypatch.setattr(CountsConsumer, "poll_seconds", 3600)
     journey = await database_sync_to_async(publish)(workspace)
-    comm = counts_socket(journey.id, marketer)
+    comm = await counts_socket(journey.id, marketer)
     connected, _ = await comm.connect()
     assert connected
     assert (await comm.receive_json_from(timeout=5))["nodes"] == {}
@@ -84,7 +84,7 @@ async def test_many_steps_at_once_make_few_snapshots(workspace, marketer, monkey
     monkeypatch.setattr(CountsConsumer, "poll_seconds", 3600)
     monkeypatch.setattr(CountsConsumer, "min_interval", 1.0)
     journey = await database_sync_to_async(publish)(workspace)
-    comm = counts_socket(journey.id, marketer)
+    comm = await counts_socket(journey.id, marketer)
     await comm.connect()
     await comm.receive_json_from(timeout=5)
 
@@ -106,7 +106,7 @@ async def test_many_steps_at_once_make_few_snapshots(workspace, marketer, monkey
 async def test_a_member_deactivated_meanwhile_is_disconnected(workspace, marketer, monkeypatch):
     monkeypatch.setattr(CountsConsumer, "poll_seconds", 3600)
     journey = await database_sync_to_async(publish)(workspace)
-    comm = counts_socket(journey.id, marketer)
+    comm = await counts_socket(journey.id, marketer)
     await comm.connect()
     await comm.receive_json_from(timeout=5)
     await database_sync_to_async(Membership.objects.filter(user=marketer).update)(is_active=False)
