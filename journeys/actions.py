@@ -13,16 +13,19 @@ when the lease ends.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 
@@ -746,12 +749,17 @@ def _advance_batch(ids, token, isolate):
     result = _BatchResult()
     now = clock.now()
     with transaction.atomic():
-        rows = Enrollment.objects.filter(id__in=ids, claim=token).select_related("contact", "journey", "version")
+        rows = (
+            Enrollment.objects.filter(id__in=ids, claim=token)
+            .select_related("contact")
+            .defer(*(f"contact__{name}" for name in _CONTACT_INTERNALS))
+        )
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",))
         enrollments = list(rows.order_by("id"))
         if not enrollments:
             return result
+        _attach_shared(enrollments)
         flows = {e.version_id: flow_for(e.version) for e in enrollments}
         assignments = _assignments_for(enrollments, flows)
         logs, changed = [], []
@@ -766,7 +774,7 @@ def _advance_batch(ids, token, isolate):
             else:
                 _advance_one(enrollment, token, flows, assignments, now, logs, result)
             changed.append(enrollment)
-        StepLog.objects.bulk_create(logs, batch_size=1000)
+        _insert_logs(logs)
         _write_enrollments(changed)
         _progress({e.journey_id for e in changed})
         if any(e.status == Enrollment.Status.ACTIVE and e.claim == "" for e in changed):
@@ -897,35 +905,160 @@ def _fail(enrollment, now, error, logs):
     )
 
 
+@dataclass(slots=True)
+class _LogRow:
+    """A step log row on its way into the batch's INSERT (a model instance costs far more)."""
+
+    workspace_id: int
+    journey_id: int
+    enrollment_id: int
+    contact_id: int
+    version_number: int
+    node: str
+    visit: int
+    entered: bool
+    left: bool
+    outcome: str
+    port: str
+    detail: dict
+    at: object
+
+
 def _log(enrollment, node, visit, outcome, at, *, entered=False, left=False, port="", detail=None):
-    return StepLog(
-        workspace_id=enrollment.workspace_id,
-        journey_id=enrollment.journey_id,
-        enrollment_id=enrollment.pk,
-        contact_id=enrollment.contact_id,
-        version_number=enrollment.version.number,
-        node=node,
-        visit=visit,
-        entered=entered,
-        left=left,
-        outcome=outcome,
-        port=port,
-        detail=dict(detail or {}),
-        at=at,
+    return _LogRow(
+        enrollment.workspace_id,
+        enrollment.journey_id,
+        enrollment.pk,
+        enrollment.contact_id,
+        enrollment.version.number,
+        node,
+        visit,
+        entered,
+        left,
+        outcome,
+        port,
+        dict(detail or {}),
+        at,
     )
 
 
+_JSON_UPDATE_FIELDS = {"visits", "context"}
+_LOG_COLUMNS = (
+    "workspace_id",
+    "journey_id",
+    "enrollment_id",
+    "contact_id",
+    "version_number",
+    "node",
+    "visit",
+    "entered",
+    "left",
+    "outcome",
+    "port",
+    "detail",
+    "at",
+)
+
+
+def _json_param(vendor):
+    return "%s::jsonb" if vendor == "postgresql" else "%s"
+
+
 def _write_enrollments(enrollments):
-    """One UPDATE statement, run for every row (executemany): positions, timers, context."""
+    """One UPDATE statement run for every row (executemany): positions, timers, context. Values
+    are adapted here rather than through the ORM's per-field machinery (the hot path)."""
     if not enrollments:
         return
+    ops, vendor = connection.ops, connection.vendor
     meta = Enrollment._meta
-    fields = [meta.get_field(name) for name in _UPDATE_FIELDS]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} WHERE id = %s"
-    params = [[f.get_db_prep_save(getattr(e, f.attname), connection) for f in fields] + [e.pk] for e in enrollments]
+    columns = [meta.get_field(name).column for name in _UPDATE_FIELDS]
+    assignments = ", ".join(
+        f"{ops.quote_name(column)} = {_json_param(vendor) if name in _JSON_UPDATE_FIELDS else '%s'}"
+        for name, column in zip(_UPDATE_FIELDS, columns, strict=True)
+    )
+    sql = f"UPDATE {ops.quote_name(meta.db_table)} SET {assignments} WHERE id = %s"
+    dumps, when = json.dumps, ops.adapt_datetimefield_value
+    params = [
+        (
+            e.status,
+            e.current_node,
+            when(e.node_entered_at),
+            dumps(e.visits),
+            when(e.wake_at),
+            when(e.paused_wake_at),
+            e.awaited_event,
+            dumps(e.context, cls=DjangoJSONEncoder),
+            e.claim,
+            when(e.claimed_at),
+            e.entry_key,
+            when(e.finished_at),
+            e.exit_reason,
+            e.pk,
+        )
+        for e in enrollments
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _insert_logs(logs):
+    """Append the batch's step log rows with one INSERT run for every row (executemany)."""
+    if not logs:
+        return
+    ops, vendor = connection.ops, connection.vendor
+    placeholders = ", ".join(_json_param(vendor) if column == "detail" else "%s" for column in _LOG_COLUMNS)
+    sql = (
+        f"INSERT INTO {ops.quote_name(StepLog._meta.db_table)} "
+        f"({', '.join(ops.quote_name(c) for c in _LOG_COLUMNS)}) VALUES ({placeholders})"
+    )
+    dumps, when = json.dumps, ops.adapt_datetimefield_value
+    params = [
+        (
+            row.workspace_id,
+            row.journey_id,
+            row.enrollment_id,
+            row.contact_id,
+            row.version_number,
+            row.node,
+            row.visit,
+            row.entered,
+            row.left,
+            row.outcome,
+            row.port,
+            dumps(row.detail, cls=DjangoJSONEncoder),
+            when(row.at),
+        )
+        for row in logs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+_CONTACT_INTERNALS = ("commerce", "field_timestamps")
+_VERSIONS: OrderedDict[int, JourneyVersion] = OrderedDict()
+
+
+def _attach_shared(enrollments):
+    """Give the batch's enrollments their journey, version and workspace objects, loaded once
+    (a few distinct ones for many enrollments; the versions' definitions are kept per process)."""
+    from accounts.models import Workspace
+
+    journeys = Journey.objects.only("id", "workspace_id", "name", "status", "live_version_id").in_bulk(
+        {e.journey_id for e in enrollments}
+    )
+    workspaces = Workspace.objects.in_bulk({e.workspace_id for e in enrollments})
+    wanted = dict(
+        JourneyVersion.objects.filter(pk__in={e.version_id for e in enrollments}).values_list("pk", "published_at")
+    )
+    missing = [pk for pk, at in wanted.items() if pk not in _VERSIONS or _VERSIONS[pk].published_at != at]
+    for version in JourneyVersion.objects.filter(pk__in=missing):
+        _VERSIONS[version.pk] = version
+        if len(_VERSIONS) > 512:
+            _VERSIONS.popitem(last=False)
+    for enrollment in enrollments:
+        enrollment.journey = journeys[enrollment.journey_id]
+        enrollment.version = _VERSIONS[enrollment.version_id]
+        enrollment.workspace = workspaces[enrollment.workspace_id]
 
 
 # -- kicks -------------------------------------------------------------------------------------

@@ -308,8 +308,11 @@ def _number(value) -> Decimal | None:
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str):
+        text = value.strip()
+        if not text or text[0] not in "+-.0123456789":  # not a number: skip the costly exception
+            return None
         try:
-            number = Decimal(value.strip())
+            number = Decimal(text)
         except (InvalidOperation, ValueError):
             return None
         return number if number.is_finite() else None
