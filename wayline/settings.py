@@ -120,7 +120,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "wayline")},
+            # redis-py 8 reads with a 5 s socket timeout by default, as long as channels-redis's
+            # blocking receive: every idle websocket would fail after 5 s (channels_redis#422).
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "wayline"),
+            },
         }
     }
 else:

@@ -108,3 +108,16 @@ async def test_it_answers_garbage_with_an_error(workspace, marketer):
     await comm.send_json_to({"type": "edit", "seq": 1, "mjml": "<mjml></mjml>"})
     assert (await comm.receive_json_from())["code"] == "invalid"  # nothing opened yet
     await comm.disconnect()
+
+
+async def test_an_idle_socket_stays_open_longer_than_the_layers_blocking_read(workspace, marketer):
+    """channels-redis blocks 5 s per read; redis-py 8 would time out at 5 s too (settings.py)."""
+    import asyncio
+
+    comm = await communicator(marketer)
+    await comm.connect()
+    await comm.receive_json_from()
+    await asyncio.sleep(6.5)  # the consumer waits on its layer channel all this time
+    await comm.send_json_to({"type": "ping", "at": "later"})
+    assert await comm.receive_json_from(timeout=5) == {"type": "pong", "at": "later"}
+    await comm.disconnect()
