@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from accounts.access import scoped
 from delivery import rendering
-from delivery.models import ContentBlock, Template
+from delivery.models import Template
 from journeys.models import Journey
 
 from .variants import Draft
@@ -115,11 +115,10 @@ def template_of(workspace, target):
 
 
 def content_blocks(workspace):
-    """The workspace's content blocks as the renderer takes them."""
-    return {
-        block.name: rendering.Block(block.name, block.source, block.condition or None)
-        for block in scoped(ContentBlock, workspace)
-    }
+    """The workspace's content blocks as the renderer takes them (what saving a template uses)."""
+    from delivery.actions import workspace_blocks
+
+    return workspace_blocks(workspace)
 
 
 def check_watchable(workspace, kind, object_id):

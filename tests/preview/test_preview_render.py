@@ -183,3 +183,55 @@ async def test_a_blank_subject_shows_how_the_defaults_read(workspace, marketer):
     (variant,) = variants_of(messages).values()
     assert variant["subject_key"] == "blank" and variant["subject"] == "Hi friend"
     await comm.disconnect()
+
+
+BLOCKS_MJML = """<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hello</mj-text>
+{% include "german-shipping" %}
+{% include "loyal" %}
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+def make_blocks(workspace):
+    from delivery.actions import save_block
+
+    save_block(
+        workspace,
+        None,
+        name="german-shipping",
+        source="<mj-text>Versand nach Deutschland gratis.</mj-text>",
+        condition={"field": "contact.country", "op": "eq", "value": "DE"},
+    )
+    save_block(
+        workspace,
+        None,
+        name="loyal",
+        source="<mj-text>Thank you for ordering again.</mj-text>",
+        condition={"performed": "Order Completed", "within": "P30D"},
+    )
+
+
+async def test_each_variant_says_which_adaptive_blocks_it_shows(workspace, marketer, personas):
+    from editor.models import Persona
+
+    german, price_drop, _ = personas
+    await database_sync_to_async(make_blocks)(workspace)
+    await database_sync_to_async(Persona.objects.filter(pk=price_drop.pk).update)(
+        recent_events=[{"name": "Order Completed", "properties": {"total": 80}, "ago": "P3D"}]
+    )
+    comm = await open_scratch(marketer, [german, price_drop])
+    await comm.send_json_to({"type": "edit", "seq": 1, "mjml": BLOCKS_MJML, "subject": "Blocks"})
+    shown = variants_of(await receive_until(comm, "rendered", where=lambda m: m["seq"] == 1))
+    de, loyal = shown[f"persona:{german.id}"], shown[f"persona:{price_drop.id}"]
+    assert de["blocks"] == [
+        {"name": "german-shipping", "shown": True, "adaptive": True},
+        {"name": "loyal", "shown": False, "adaptive": True},
+    ]
+    assert "Versand nach Deutschland gratis." in de["html"] and "Thank you for ordering" not in de["html"]
+    # The persona's recent order (three days ago) is its event history for "performed".
+    assert loyal["blocks"] == [
+        {"name": "german-shipping", "shown": False, "adaptive": True},
+        {"name": "loyal", "shown": True, "adaptive": True},
+    ]
+    assert "Thank you for ordering again." in loyal["html"]
+    await comm.disconnect()
