@@ -38,7 +38,12 @@ from .tracking import LinkTracker, click_key
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+
+def lease():
+    """How long a worker's claim on a message holds (DELIVERY_LEASE_SECONDS, 2 minutes by default)."""
+    return timedelta(seconds=getattr(settings, "DELIVERY_LEASE_SECONDS", 120))
+
+
 RERENDER_AFTER = timedelta(minutes=10)  # a message waiting longer is rendered again before it goes
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
@@ -367,7 +372,7 @@ def claim(message_id, now):
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     return bool(
         Message.objects.filter(due, pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.DEFERRED]).update(
-            status=Message.Status.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1, updated_at=now
+            status=Message.Status.SENDING, lease_until=now + lease(), attempts=F("attempts") + 1, updated_at=now
         )
     )
 
