@@ -3,7 +3,8 @@ sends, the outbox with the sandbox mailbox, sending settings (admins only)."""
 
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -125,7 +126,7 @@ class PreviewSerializer(serializers.Serializer):
     preheader = serializers.CharField(required=False, allow_blank=True)
 
 
-class TestSendSerializer(serializers.Serializer):
+class TemplateTestSendSerializer(serializers.Serializer):
     to = serializers.EmailField()
     version = serializers.IntegerField(required=False)
     contact = serializers.IntegerField(required=False)
@@ -145,7 +146,7 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
 
     def get_serializer(self, *args, **kwargs):
         if self.get_serializer_class() is TemplateSerializer:
-            kwargs["workspace"] = self.request.workspace
+            kwargs["workspace"] = getattr(self.request, "workspace", None)  # None: schema generation
         return super().get_serializer(*args, **kwargs)
 
     def create(self, request):
@@ -240,12 +241,12 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             raise DomainError(f"The template could not be rendered: {error}", code="render_failed") from None
         return Response(_rendered(rendered))
 
-    @extend_schema(request=TestSendSerializer)
+    @extend_schema(request=TemplateTestSendSerializer)
     @action(detail=True, methods=["post"], url_path="test-send")
     def test_send(self, request, pk=None):
         """Send to a member's address, marked as a test (outside caps and metrics)."""
         template = self.get_object()
-        body = TestSendSerializer(data=request.data)
+        body = TemplateTestSendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         version = self._version(template, data.get("version"))
@@ -303,10 +304,10 @@ class CouponPoolSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "percent_off", "description", "valid_days", "codes", "available", "assigned"]
         read_only_fields = ["id", "available", "assigned"]
 
-    def get_available(self, pool):
+    def get_available(self, pool) -> int:
         return pool.coupons.filter(assigned_at__isnull=True).count()
 
-    def get_assigned(self, pool):
+    def get_assigned(self, pool) -> int:
         return pool.coupons.filter(assigned_at__isnull=False).count()
 
 
@@ -341,6 +342,18 @@ def _add_codes(pool, codes):
 
 
 # -- the outbox and the sandbox mailbox ------------------------------------------------------------
+
+
+class SandboxEmailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "created_at"]
+
+
+class SandboxEmailDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -382,6 +395,7 @@ class MessageDetailSerializer(MessageSerializer):
     class Meta(MessageSerializer.Meta):
         fields = MessageSerializer.Meta.fields + ["from_email", "html", "text", "headers", "links", "sandbox"]
 
+    @extend_schema_field(SandboxEmailDetailSerializer(allow_null=True))
     def get_sandbox(self, message):
         """What the sandbox mailbox received for this message (None with a real transport)."""
         mail = (
@@ -418,18 +432,6 @@ class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         """An in-doubt message: {"resolution": "sent"} or {"resolution": "resend"}."""
         message = actions.resolve_in_doubt(self.get_object(), request.user, request.data.get("resolution"))
         return Response(MessageSerializer(message).data)
-
-
-class SandboxEmailSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SandboxEmail
-        fields = ["id", "from_email", "to", "subject", "created_at"]
-
-
-class SandboxEmailDetailSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SandboxEmail
-        fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
 
 
 class SandboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -492,10 +494,10 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
         data["topics"] = data.get("topics") or [dict(topic) for topic in DEFAULT_TOPICS]
         return data
 
-    def get_has_dkim_key(self, sending):
+    def get_has_dkim_key(self, sending) -> bool:
         return bool(sending.dkim_private_key)
 
-    def get_dkim_record(self, sending):
+    def get_dkim_record(self, sending) -> str:
         if not sending.dkim_private_key:
             return ""
         try:
@@ -525,6 +527,7 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
 
 
 class SendingSettingsView(APIView):
+    serializer_class = SendingSettingsSerializer
     read_capability = "manage"
     write_capability = "manage"
 
@@ -544,6 +547,7 @@ class SendingSettingsView(APIView):
 
 
 class DkimKeyView(APIView):
+    serializer_class = SendingSettingsSerializer
     read_capability = "manage"
     write_capability = "manage"
 
@@ -562,6 +566,7 @@ class DkimKeyView(APIView):
 class DomainCheckView(APIView):
     read_capability = "manage"
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         """Which of SPF, DKIM and DMARC the sending domain still needs (live DNS lookups)."""
         sending = actions.sending_settings(request.workspace)
