@@ -1,10 +1,13 @@
 import logging
 import os
 
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
-django_asgi_app = get_asgi_application()
+# Static files (the built front end under /static/) are served by Django's async-safe static
+# handler in front of the app; a reverse proxy may serve var/static instead at scale.
+django_asgi_app = ASGIStaticFilesHandler(get_asgi_application())
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -14,7 +14,7 @@ from tests.factories import PASSWORD, make_workspace
 
 pytestmark = pytest.mark.browser
 
-MAIN_NAV = ["Journeys", "Templates", "Contacts", "Catalog", "Outbox", "Settings"]
+MAIN_NAV = ["Journeys", "Templates", "Contacts", "Catalog", "Data sources", "Outbox", "QA", "Settings"]
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
@@ -59,8 +59,6 @@ def test_it_shows_each_role_only_its_navigation(request, page_for, role, setting
     expect(page.get_by_test_id("current-role")).to_have_text(Role(role).label)
     expect(page.get_by_test_id("workspace-name")).to_have_text("Acme Shop")
     expect(main_nav_links(page)).to_have_text(MAIN_NAV)
-    # A feature that is not built yet says so instead of pretending.
-    expect(page.get_by_text("Coming soon")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     expect(page.get_by_role("list", name="Settings sections")).to_be_visible()
