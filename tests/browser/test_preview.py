@@ -122,6 +122,11 @@ def test_the_gallery_shows_every_persona_at_every_email_step(page_for, workspace
     simulation.get_by_role("button", name="Simulate").click()
     expect(simulation.get_by_test_id("simulation-outcome")).to_contain_text("goal reached")
     expect(simulation.get_by_test_id("simulation-outcome")).to_contain_text("No email.")
+
+    # The live preview of one email node: the template it sends, for the personas.
+    page.get_by_role("columnheader").filter(has_text="mail1").get_by_role("link", name="Live preview").click()
+    expect(page.get_by_test_id("variant")).to_have_count(3, timeout=15_000)
+    expect(variant(page, "Jonas in Berlin").get_by_test_id("variant-subject")).to_have_text("Your cart, Jonas")
     assert page.console_errors == []
 
 

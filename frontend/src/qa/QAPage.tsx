@@ -6,7 +6,7 @@ import { JourneysToReview } from "./JourneysToReview";
 import { PersonasPage } from "./PersonasPage";
 import { ReviewPage } from "./ReviewPage";
 import { QASettingsPage } from "./QASettingsPage";
-import { TemplatePreviewPage, TemplatesToPreview } from "./TemplatePreviewPage";
+import { NodePreviewPage, TemplatePreviewPage, TemplatesToPreview } from "./TemplatePreviewPage";
 import "./qa.css";
 
 export default function QAPage() {
@@ -33,6 +33,7 @@ export default function QAPage() {
         <Route index element={<Navigate to="journeys" replace />} />
         <Route path="journeys" element={<JourneysToReview />} />
         <Route path="journeys/:id" element={<ReviewPage />} />
+        <Route path="journeys/:id/nodes/:node" element={<NodePreviewPage />} />
         <Route path="templates" element={<TemplatesToPreview />} />
         <Route path="templates/:id" element={<TemplatePreviewPage />} />
         <Route path="personas" element={<PersonasPage />} />

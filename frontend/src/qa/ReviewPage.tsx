@@ -63,6 +63,7 @@ function GalleryGrid({ gallery, journeyId }: { gallery: Gallery; journeyId: numb
         <div key={node.id} className="qa-gallery-head" role="columnheader">
           <strong>{node.id}</strong>
           <span className="muted">{node.template ?? "no template"}</span>
+          <Link to={`/qa/journeys/${journeyId}/nodes/${encodeURIComponent(node.id)}`}>Live preview</Link>
         </div>
       ))}
       {gallery.personas.map((persona) => (
