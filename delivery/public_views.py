@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import actions
-from .models import SendingSettings
+from .models import DEFAULT_TOPICS, SendingSettings
 from .tracking import PIXEL_GIF, click_key, decode_target, is_safe_target, verify
 
 
@@ -46,8 +46,6 @@ def click(request, token):
 
 def _topics(message):
     sending = SendingSettings.objects.filter(workspace=message.workspace).first()
-    from .models import DEFAULT_TOPICS
-
     topics = (sending.topics if sending and sending.topics else None) or DEFAULT_TOPICS
     consent = (message.contact.consent if message.contact else None) or {}
     everything = consent.get("all") is not False
