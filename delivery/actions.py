@@ -367,14 +367,35 @@ def send_email_step(*, enrollment, node_id, visit, config, now):
     return {"message_id": message.pk, "status": message.status, "reason": message.reason}
 
 
-def claim(message_id, now):
-    """Take a due message for sending. True if this worker won it."""
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return bool(
-        Message.objects.filter(due, pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.DEFERRED]).update(
-            status=Message.Status.SENDING, lease_until=now + lease(), attempts=F("attempts") + 1, updated_at=now
-        )
+def _due(now):
+    return Message.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        status__in=[Message.Status.QUEUED, Message.Status.DEFERRED],
     )
+
+
+def _take(queryset, now):
+    return queryset.update(
+        status=Message.Status.SENDING, lease_until=now + lease(), attempts=F("attempts") + 1, updated_at=now
+    )
+
+
+def claim(message_id, now):
+    """Take a due message for sending: a conditional UPDATE; True if this worker won it."""
+    return bool(_take(_due(now).filter(pk=message_id), now))
+
+
+def claim_due(now, limit):
+    """Take a batch of due messages: the rows are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so
+    concurrent sweepers take disjoint batches; SQLite: the write transaction is exclusive) and
+    marked as sending in the same transaction. Returns their ids."""
+    with transaction.atomic():
+        due = _due(now).order_by("next_attempt_at", "id")
+        if transaction.get_connection().features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        _take(Message.objects.filter(pk__in=ids), now)
+    return ids
 
 
 def send_message(message_id, now=None):
@@ -382,6 +403,11 @@ def send_message(message_id, now=None):
     now = now or timezone.now()
     if not claim(message_id, now):
         return None
+    return _deliver(message_id, now)
+
+
+def _deliver(message_id, now):
+    """Render if needed, apply the policies, hand off, record the outcome (a claimed message)."""
     message = Message.objects.select_related("workspace", "contact", "template_version__template").get(pk=message_id)
     sending = sending_settings(message.workspace)
     if message.rendered_at is None or now - message.rendered_at > RERENDER_AFTER:
@@ -464,12 +490,12 @@ def _delivery_failed(message, error, now):
 
 
 def sweep(now=None, limit=500):
-    """Re-drive what dead workers left and what is due. Returns the ids it kicked.
+    """Re-drive what dead workers left and send what is due. Returns the ids of the messages it
+    took (each sent, deferred, suppressed, failed or queued for a retry).
 
     - an expired lease before the hand-off: back to the queue (nothing reached the transport);
     - an expired lease after the hand-off: in doubt (it may have been sent; never resent blindly);
-    - queued or deferred messages whose time has come: sent (on PostgreSQL claimed with
-      SKIP LOCKED by concurrent sweepers; elsewhere the per-message conditional UPDATE decides)."""
+    - queued or deferred messages whose time has come: claimed in a batch (claim_due), then sent."""
     now = now or timezone.now()
     expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
     expired.filter(handed_off_at__isnull=True).update(
@@ -482,15 +508,10 @@ def sweep(now=None, limit=500):
         "Check the provider, then resend or mark it sent.",
         updated_at=now,
     )
-    due = Message.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        status__in=[Message.Status.QUEUED, Message.Status.DEFERRED],
-    ).order_by("next_attempt_at", "id")
-    with transaction.atomic():
-        if transaction.get_connection().features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-    return [send_message(message_id, now) and message_id for message_id in ids]
+    ids = claim_due(now, limit)
+    for message_id in ids:
+        _deliver(message_id, now)
+    return ids
 
 
 def resolve_in_doubt(message, actor, resolution):

@@ -15,7 +15,7 @@ def send(message_id):
 
 def sweep():
     """Every minute (see apps.py): leases of dead workers, retries and deferred messages now due."""
-    return len([m for m in actions.sweep() if m])
+    return len(actions.sweep())
 
 
 def ensure_schedule(**kwargs):
