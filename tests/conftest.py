@@ -115,7 +115,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Debian's chromium, headless, driven by Playwright (its own browser download is not possible here)."""
     from playwright.sync_api import sync_playwright
