@@ -179,3 +179,11 @@ def test_a_5000_digit_number_is_refused_at_save_and_fails_a_render_cleanly():
     assert "5000 digits" in problem.message and problem.line == 1
     message = render_error(simple_mjml("{{ contact.n | times: contact.n }}"), {"contact": {"n": 10**2500}})
     assert "integer string conversion" in message or "digits" in message
+
+
+def test_the_templates_preheader_becomes_the_hidden_preview_text():
+    rendered = render(
+        simple_mjml("Body"), {"contact": {"first_name": "Li"}}, preheader="Just for you, {{ contact.first_name }}"
+    )
+    assert "Just for you, Li" in rendered.html
+    assert "Just for you" not in rendered.text  # hidden preview text is not part of the text part
