@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.access import scoped
@@ -127,18 +128,38 @@ def cart_data(workspace, contact):
     }
 
 
+_order_stats_cache = {}  # workspace id -> (orders fingerprint, popular, pairs)
+
+
+def _order_stats(workspace):
+    """How often each sku sold, and which skus sold together, over the latest orders. Kept per
+    process until an order is added or removed (one aggregate query tells), not per email."""
+    orders = scoped(Order, workspace)
+    fingerprint = tuple(orders.aggregate(n=Count("id"), last=Max("id")).values())
+    cached = _order_stats_cache.get(workspace.pk)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1], cached[2]
+    popular, pairs = Counter(), {}
+    for products in orders.order_by("-placed_at").values_list("products", flat=True)[:ORDERS_SCANNED]:
+        skus = {str(p.get("sku") or p.get("product_id")) for p in products or [] if isinstance(p, dict)}
+        popular.update(skus)
+        for sku in skus:
+            pairs.setdefault(sku, Counter()).update(skus - {sku})
+    _order_stats_cache[workspace.pk] = (fingerprint, popular, pairs)
+    return popular, pairs
+
+
 def recommendations(workspace, contact, cart_items, limit=RECOMMENDATIONS):
     """Bought together with the cart's items, then the same category, then popular; in stock,
     not already in the cart."""
     seed = [i["sku"] for i in cart_items] or [p.get("sku") for p in (contact.recently_viewed or []) if p.get("sku")]
     exclude = set(seed)
-    orders = list(scoped(Order, workspace).order_by("-placed_at").values_list("products", flat=True)[:ORDERS_SCANNED])
-    together, popular = Counter(), Counter()
-    for products in orders:
-        skus = {str(p.get("sku") or p.get("product_id")) for p in products or [] if isinstance(p, dict)}
-        popular.update(skus)
-        if skus & exclude:
-            together.update(skus - exclude)
+    popular, pairs = _order_stats(workspace)
+    together = Counter()
+    for sku in exclude:
+        together.update(pairs.get(sku, {}))
+    for sku in exclude:
+        together.pop(sku, None)
     ranked = [sku for sku, _ in together.most_common()]
     categories = {i.get("category") for i in cart_items if i.get("category")}
     if seed and not categories:
