@@ -171,10 +171,10 @@ def _format_money(value, currency, locale):
         return ""
     if not amount.is_finite() or abs(amount.adjusted()) > 30:
         raise ValueError("money: the amount is out of range")
-    try:
-        return format_currency(amount, currency, locale=locale)
-    except (UnknownLocaleError, ValueError):
-        return format_currency(amount, currency, locale="en_US")
+    try:  # a parsed Locale, kept: parsing one per call costs more than the formatting
+        return format_currency(amount, currency, locale=_babel_locale(locale))
+    except ValueError:  # an unknown currency code
+        return format_currency(amount, "USD", locale=_babel_locale(locale))
 
 
 @with_context

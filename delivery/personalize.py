@@ -55,6 +55,9 @@ def contact_data(contact):
     }
 
 
+PRODUCT_FIELDS = ("sku", "name", "url", "image_url", "price", "currency", "stock", "category", "tags")
+
+
 def product_data(product):
     return {
         "sku": product.sku,
@@ -164,10 +167,18 @@ def recommendations(workspace, contact, cart_items, limit=RECOMMENDATIONS):
     categories = {i.get("category") for i in cart_items if i.get("category")}
     if seed and not categories:
         categories = set(scoped(Product, workspace).filter(sku__in=seed).values_list("category", flat=True)) - {""}
-    candidates = scoped(Product, workspace).exclude(sku__in=exclude).exclude(stock=0)
-    same_category = list(candidates.filter(category__in=categories).order_by("-updated_at")[:50]) if categories else []
-    popular_skus = [sku for sku, _ in popular.most_common(100)]
-    wanted = ranked[:50] + [p.sku for p in same_category] + popular_skus
+    candidates = scoped(Product, workspace).exclude(sku__in=exclude).exclude(stock=0).only(*PRODUCT_FIELDS)
+    same_category = (
+        list(
+            candidates.filter(category__in=categories)
+            .order_by("-updated_at")
+            .values_list("sku", flat=True)[: 2 * limit]
+        )
+        if categories
+        else []
+    )
+    # Enough of each kind to fill `limit` places when some are sold out or in the cart.
+    wanted = ranked[: 2 * limit] + same_category + [sku for sku, _ in popular.most_common(4 * limit)]
     products = {p.sku: p for p in candidates.filter(sku__in=set(wanted))}
     picked, seen = [], set()
     for sku in wanted:
