@@ -132,6 +132,18 @@ def latency():
         },
     )
     actions.publish_journey(journey, None)
+    timer = actions.create_journey(
+        workspace,
+        None,
+        "Timer",
+        definition={
+            "trigger": {"type": "event", "event": "Bench Timer"},
+            "entry": {"re_entry": "cooldown", "cooldown": "PT1S"},
+            "nodes": [{"id": "wait", "type": "delay", "config": {"duration": "PT2S"}}],
+            "edges": [{"from": "trigger", "to": "wait"}],
+        },
+    )
+    actions.publish_journey(timer, None)
 
     mailbox = Mailbox()
     smtp_port = free_port()
@@ -198,6 +210,21 @@ def latency():
             if wait_until(lambda a=address: a in mailbox.arrivals, 20):
                 timings.append(mailbox.arrivals[address] - sent)
             time.sleep(0.3)  # idle between calls
+        # Timers: a two-second delay each; how late after its due time each one is acted on.
+        from journeys.models import StepLog
+
+        for user in users[:30]:
+            call("track", {"userId": user, "event": "Bench Timer"})
+            time.sleep(0.1)
+        wait_until(lambda: StepLog.objects.filter(journey=timer, outcome="done").count() >= 30, 60)
+        from datetime import datetime
+
+        due, late = {}, []
+        for step in StepLog.objects.filter(journey=timer, node="wait").order_by("id"):
+            if step.outcome == "waiting":
+                due[step.enrollment_id] = datetime.fromisoformat(step.detail["until"])
+            elif step.outcome == "done" and step.enrollment_id in due:
+                late.append((step.at - due[step.enrollment_id]).total_seconds() * 1000)
         conn.close()
     finally:
         for process in (web, worker):
@@ -213,6 +240,10 @@ def latency():
     print(f"\n[{db_label()}] event -> email at the SMTP server, {len(ms)}/{EVENTS} calls (one at a time, idle):")
     p50, p95 = percentile(ms, 50), percentile(ms, 95)
     print(f"  p50 {p50:.0f} ms   p95 {p95:.0f} ms   max {max(ms):.0f} ms   (target p95 < 1000 ms)")
+    if late:
+        print(f"[{db_label()}] a due timer acted on after its time, {len(late)} timers of 2 s:")
+        p50, p95 = percentile(late, 50), percentile(late, 95)
+        print(f"  p50 {p50:.0f} ms   p95 {p95:.0f} ms   max {max(late):.0f} ms   (target < 2000 ms)")
 
 
 def wait_until(condition, timeout):
