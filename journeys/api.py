@@ -67,6 +67,26 @@ def detail(journey):
     }
 
 
+class JourneySummarySerializer(serializers.Serializer):
+    """What the journeys list shows (the API documentation's shape of `summary()`)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=Journey.Status.choices)
+    trigger_type = serializers.CharField()
+    trigger_event = serializers.CharField()
+    in_journey = serializers.IntegerField()
+    entered_7d = serializers.IntegerField()
+    converted_7d = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    live_version = serializers.IntegerField(allow_null=True)
+    has_unpublished_changes = serializers.BooleanField()
+    library_key = serializers.CharField()
+
+
 class CreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -105,7 +125,7 @@ class EnrollSerializer(serializers.Serializer):
         return data
 
 
-class SimulateSerializer(serializers.Serializer):
+class JourneySimulateSerializer(serializers.Serializer):
     source = serializers.CharField(required=False, default="draft")  # draft, live or a version number
     definition = serializers.JSONField(required=False)
     contact = serializers.IntegerField(required=False)
@@ -124,6 +144,7 @@ class SimulateSerializer(serializers.Serializer):
 
 class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Journey.objects.select_related("live_version", "updated_by").order_by("-updated_at", "-id")
+    serializer_class = JourneySummarySerializer  # documentation: the views shape their answers
     lookup_value_regex = r"\d+"
     capabilities = {
         "list": "read",
@@ -278,7 +299,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             ]
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="journeys_version_retrieve")
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
     def version(self, request, pk=None, number=None):
         journey = self.get_object()
@@ -386,12 +407,12 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             status=status,
         )
 
-    @extend_schema(request=SimulateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=JourneySimulateSerializer, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"])
     def simulate(self, request, pk=None):
         """The path, times and emails for a contact or a made-up profile and a timeline of events."""
         journey = self.get_object()
-        body = SimulateSerializer(data=request.data)
+        body = JourneySimulateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         return Response(simulate_journey(journey, request.workspace, data))
