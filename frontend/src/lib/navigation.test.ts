@@ -18,8 +18,8 @@ describe("navigation by role", () => {
     }
   });
 
-  it("gives only admins the members, API keys and audit log settings", () => {
-    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.admin }))).toEqual(["Members", "API keys", "Audit log", "Personal tokens"]);
+  it("gives only admins the members, API keys, sending and audit log settings", () => {
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.admin }))).toEqual(["Members", "API keys", "Sending", "Audit log", "Personal tokens"]);
     expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.marketer }))).toEqual(["Personal tokens"]);
     expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.qa }))).toEqual(["Personal tokens"]);
   });

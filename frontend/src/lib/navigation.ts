@@ -23,6 +23,7 @@ export const MAIN_NAV: NavItem[] = [
 export const SETTINGS_NAV: NavItem[] = [
   { key: "members", label: "Members", to: "/settings/members", capability: "manage" },
   { key: "api-keys", label: "API keys", to: "/settings/api-keys", capability: "manage" },
+  { key: "sending", label: "Sending", to: "/settings/sending", capability: "manage" },
   { key: "audit", label: "Audit log", to: "/settings/audit", capability: "manage" },
   { key: "tokens", label: "Personal tokens", to: "/settings/tokens", capability: "read" },
 ];

@@ -1,8 +1,8 @@
 /** Outbox: every email queued or sent with its status, and the sandbox mailbox (what the embedded
  * transport "sent"): the rendered HTML in a sandboxed frame, the text part and the headers. */
-import { lazy, Suspense, useState } from "react";
+import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link, NavLink, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { Link, Navigate, NavLink, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type Page } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
@@ -62,13 +62,11 @@ export default function OutboxPage() {
       <Route index element={<MessageList />} />
       <Route path="sandbox" element={<SandboxList />} />
       <Route path="sandbox/:id" element={<SandboxEmailView />} />
-      <Route path="sending" element={<SendingView />} />
+      <Route path="sending" element={<Navigate to="/settings/sending" replace />} />
       <Route path=":id" element={<MessageView />} />
     </Routes>
   );
 }
-
-const SendingSettingsPage = lazy(() => import("./SendingSettingsPage"));
 
 function Tabs() {
   const canManage = useCan("manage");
@@ -78,27 +76,11 @@ function Tabs() {
         Messages
       </NavLink>
       <NavLink to="/outbox/sandbox">Sandbox mailbox</NavLink>
-      {canManage ? <NavLink to="/outbox/sending">Sending settings</NavLink> : null}
+      {canManage ? <NavLink to="/settings/sending">Sending settings</NavLink> : null}
     </nav>
   );
 }
 
-function SendingView() {
-  const canManage = useCan("manage");
-  return (
-    <div className="page">
-      <PageHeader title="Outbox" description="How this workspace sends: sender, transport, limits, topics, DKIM and DNS." />
-      <Tabs />
-      {canManage ? (
-        <Suspense fallback={<Loading />}>
-          <SendingSettingsPage />
-        </Suspense>
-      ) : (
-        <Banner tone="error">Only admins manage sending settings.</Banner>
-      )}
-    </div>
-  );
-}
 
 export function StatusTag({ status }: { status: string }) {
   const tone = status === "sent" ? "good" : status === "failed" || status === "in_doubt" ? "bad" : status === "suppressed" || status === "deferred" ? "warn" : "neutral";
