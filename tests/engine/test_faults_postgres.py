@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from delivery import actions as delivery_actions
 from delivery import tasks as delivery_tasks
@@ -25,7 +25,6 @@ from .cluster import Cluster, SMTPServer, wait_for
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: SKIP LOCKED, concurrent writers"),
 ]
 
 N = 1000
