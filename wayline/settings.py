@@ -144,6 +144,8 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "sync": envbool("Q_SYNC", "False"),
+    # django-q logs every task at INFO; the worker stays quiet unless something goes wrong.
+    "log_level": os.environ.get("Q_LOG_LEVEL", "WARNING"),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -213,7 +215,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "django-q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+    },
 }
 
 TESTING = "pytest" in sys.modules
