@@ -16,12 +16,14 @@ async def test_it_refuses_an_anonymous_visitor():
     connected, code = await comm.connect()
     assert not connected
     assert code == 4401
+    await comm.disconnect()
 
 
 async def test_it_refuses_a_page_of_another_origin(workspace, qa):
     comm = await communicator(qa, origin="https://evil.example")
     connected, _ = await comm.connect()
     assert not connected
+    await comm.disconnect()
 
 
 async def test_it_refuses_a_deactivated_member(workspace, qa):
@@ -30,6 +32,7 @@ async def test_it_refuses_a_deactivated_member(workspace, qa):
     connected, code = await comm.connect()
     assert not connected
     assert code == 4403
+    await comm.disconnect()
 
 
 async def test_a_qa_member_previews_the_saved_template_but_cannot_send_drafts(workspace, qa, personas):
@@ -95,6 +98,7 @@ async def test_a_member_deactivated_mid_session_is_closed_on_the_next_message(wo
     assert error["code"] == "permission_denied"
     closed = await comm.receive_output()
     assert closed == {"type": "websocket.close", "code": 4403}
+    await comm.disconnect()
 
 
 async def test_it_answers_garbage_with_an_error(workspace, marketer):
