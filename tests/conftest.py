@@ -29,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A new channel layer instance per test: channels-redis binds an instance to the event loop
+    that first receives on it, and every async test runs on a loop of its own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture
 def workspace(db):
     return make_workspace("Acme Shop")
