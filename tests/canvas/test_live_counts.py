@@ -18,6 +18,7 @@ async def closed_with(comm):
     assert connected
     message = await comm.receive_output(timeout=5)
     assert message["type"] == "websocket.close"
+    await comm.disconnect()  # a refused socket left open hangs on the Redis layer at the loop's end
     return message["code"]
 
 
@@ -33,8 +34,10 @@ async def test_another_workspace_finds_no_such_journey(workspace, outsider):
 
 async def test_a_page_of_another_origin_cannot_connect(workspace, marketer):
     journey = await database_sync_to_async(publish)(workspace)
-    connected, _ = await (await counts_socket(journey.id, marketer, origin="https://evil.example")).connect()
+    comm = await counts_socket(journey.id, marketer, origin="https://evil.example")
+    connected, _ = await comm.connect()
     assert not connected
+    await comm.disconnect()
 
 
 async def test_a_qa_member_gets_the_counts_on_connect(workspace, qa):
@@ -113,3 +116,4 @@ async def test_a_member_deactivated_meanwhile_is_disconnected(workspace, markete
     await comm.send_json_to({"type": "refresh"})
     message = await comm.receive_output(timeout=5)
     assert message == {"type": "websocket.close", "code": 4403}
+    await comm.disconnect()
