@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttles (30 logins a minute per address) and rate limits count in the cache: each test
+    starts with none, whatever the tests before it did."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer():
     """A new channel layer instance per test: channels-redis binds an instance to the event loop
     that first receives on it, and every async test runs on a loop of its own."""
