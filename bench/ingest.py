@@ -189,7 +189,7 @@ def breakdown(workspace):
     from django.test import Client
     from django.utils import timezone
 
-    from journeys import customer_actions, ingest, ingest_api
+    from journeys.customers import events, ingest, ingest_api
 
     run = uuid.uuid4().hex[:8]
     items = [dict(track_body(run, i), type="track") for i in range(BATCH_SIZE)]
@@ -212,17 +212,17 @@ def breakdown(workspace):
 
         def insert(rows=rows):
             with transaction.atomic():
-                customer_actions._insert_events([(workspace.id, rows)])
+                events._insert_events([(workspace.id, rows)])
 
         timed("INSERT + COMMIT", insert)
-        timed("kick (after commit)", lambda: customer_actions.kick_processing(workspace.id))
-    events = rounds * BATCH_SIZE
+        timed("kick (after commit)", lambda: events.kick_processing(workspace.id))
+    count = rounds * BATCH_SIZE
     print(f"  in-process, per event of a {BATCH_SIZE}-event batch (µs):")
     for name, seconds in timings.items():
-        print(f"    {name:<24} {1e6 * seconds / events:7.1f}")
+        print(f"    {name:<24} {1e6 * seconds / count:7.1f}")
     print(
-        f"    {'sum':<24} {1e6 * sum(timings.values()) / events:7.1f}"
-        f"  -> {events / sum(timings.values()):,.0f} events/s without HTTP"
+        f"    {'sum':<24} {1e6 * sum(timings.values()) / count:7.1f}"
+        f"  -> {count / sum(timings.values()):,.0f} events/s without HTTP"
     )
 
     # A single call through Django's full stack, without the network.
@@ -237,15 +237,13 @@ def breakdown(workspace):
 
 
 def bench_processing(workspace):
-    from journeys import customer_actions
+    from journeys.customers import events
     from journeys.models import Event
 
     pending = Event.objects.filter(workspace=workspace, processed_at__isnull=True).count()
     sample = min(pending, int(os.environ.get("BENCH_PROCESS", 3000)))
     started = time.perf_counter()
-    done = customer_actions.drain_events(
-        workspace.id, batch=sample, budget=__import__("datetime").timedelta(seconds=20)
-    )
+    done = events.drain_events(workspace.id, batch=sample, budget=__import__("datetime").timedelta(seconds=20))
     seconds = time.perf_counter() - started
     print(
         f"  worker: processed {done:,} events in {seconds:.2f} s = {done / seconds:,.0f} events/s "

@@ -20,7 +20,8 @@ from django.utils import timezone
 from accounts.access import scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from journeys import customers, rules
+from journeys import customers
+from journeys.engine import rules
 from journeys.models import Contact
 
 from . import policies, rendering, transports

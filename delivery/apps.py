@@ -9,14 +9,14 @@ class DeliveryConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from journeys import executors
+        from journeys import hooks
         from journeys.customers import contact_erased
 
         from . import actions, receivers, tasks
 
         # The email node seam (coord.md): journeys reaches delivery only through these.
-        executors.register("email.send", actions.send_email_step)
-        executors.register("template.resolve", actions.resolve_template)
+        hooks.register("email.send", actions.send_email_step)
+        hooks.register("template.resolve", actions.resolve_template)
         tracking.connect(receivers.on_esp_tracking, dispatch_uid="delivery.esp_tracking")
         contact_erased.connect(receivers.on_contact_erased, dispatch_uid="delivery.contact_erased")
         post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="delivery.schedule")

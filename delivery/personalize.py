@@ -12,7 +12,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.access import scoped
-from journeys import rules
+from journeys.engine import rules
 from journeys.models import Event, Order, Product
 
 from .liquid_env import PERSONA, Persona

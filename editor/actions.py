@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from journeys import executors
+from journeys import hooks
 from journeys.models import Journey
 
 from .models import QAApproval, WorkspaceQASettings
@@ -64,9 +64,9 @@ def update_qa_settings(workspace, actor, **values):
 
 def pinned_templates(journey):
     """node id -> the template version id each email node would send if published now."""
-    from journeys.definition import resolve_templates
+    from journeys.engine.definition import resolve_templates
 
-    if not executors.has_hook("template.resolve"):
+    if not hooks.has_hook("template.resolve"):
         return {}
     return {str(node): version for node, version in (resolve_templates(journey.draft, journey.workspace) or {}).items()}
 
@@ -249,7 +249,7 @@ def default_trigger(definition, history, timeline):
 
 
 def run_simulation(journey, contact_data, history, events=(), now=None):
-    from journeys.simulator import simulate
+    from journeys.engine.simulator import simulate
 
     now = now or timezone.now()
     timeline = [
@@ -372,7 +372,7 @@ def variant_gallery(journey, persona_ids=None):
 
 
 def rules_datetime(value):
-    from journeys.rules import parse_datetime
+    from journeys.engine.rules import parse_datetime
 
     return parse_datetime(value) if value else None
 

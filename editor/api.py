@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404
-from journeys import rules
+from journeys.engine import rules
 from journeys.models import Journey
 
 from . import actions

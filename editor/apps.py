@@ -7,17 +7,17 @@ class EditorConfig(AppConfig):
     verbose_name = "Journey builder server side"
 
     def ready(self):
-        from journeys import executors
+        from journeys import hooks
 
         from . import actions, counts, signals
 
         # The engine reports contacts moving; the canvas's live counts listen (editor/counts.py).
-        executors.register("journey.progress", counts.notify_progress)
+        hooks.register("journey.progress", counts.notify_progress)
 
         # The engine asks before publishing: refused without a valid QA approval when required.
-        executors.register("publish.check", actions.check_publish)
+        hooks.register("publish.check", actions.check_publish)
         # Saving a journey draft withdraws approvals of older revisions and tells other editors.
-        executors.register("draft.saved", signals.draft_saved)
+        hooks.register("draft.saved", signals.draft_saved)
         post_save.connect(signals.journey_saved, sender="journeys.Journey", dispatch_uid="editor.journey_saved")
         post_save.connect(signals.version_published, sender="journeys.JourneyVersion", dispatch_uid="editor.published")
         if apps.is_installed("delivery") and _has_model("delivery", "Template"):

@@ -5,8 +5,9 @@ see wayline/management/commands/seed_demo.py. Idempotent: a journey made from a 
 is found by its library key and left as it is.
 """
 
-from journeys import actions, library
-from journeys.definition import validate_definition
+from journeys import actions
+from journeys.engine import library
+from journeys.engine.definition import validate_definition
 from journeys.models import Journey
 
 from . import personas_demo

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.access import scoped
 from delivery.personalize import build_context
-from journeys import commerce, rules
+from journeys.customers import commerce
+from journeys.engine import rules
 from journeys.facts import subject_for
 from journeys.models import Contact, Product
 

@@ -32,8 +32,10 @@ from django.db.models import Count, F
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 
-from . import clock, engine, executors, rules
-from .definition import as_fields, resolve_templates, validate_definition
+from . import clock, engine, hooks
+from .engine import rules
+from .engine.definition import as_fields, resolve_templates, validate_definition
+from .engine.nodes import TRIGGER_NODE
 from .facts import contact_data, subject_for
 from .models import (
     Contact,
@@ -45,7 +47,6 @@ from .models import (
     StepLog,
     WebhookCall,
 )
-from .nodes import TRIGGER_NODE
 
 log = logging.getLogger(__name__)
 OPEN = list(Enrollment.OPEN)
@@ -138,8 +139,8 @@ def save_draft(journey, actor, *, revision, definition=None, name=None, descript
             status_code=409,
         )
     journey.refresh_from_db()
-    if executors.has_hook("draft.saved"):  # the editor: withdraw stale QA approvals, tell other editors
-        executors.hook("draft.saved")(journey, actor)
+    if hooks.has_hook("draft.saved"):  # the editor: withdraw stale QA approvals, tell other editors
+        hooks.hook("draft.saved")(journey, actor)
     return journey
 
 
@@ -220,8 +221,8 @@ def publish_journey(journey, actor, *, revision=None, node_map=None, dry_run=Fal
         plan, map_problems = migration_plan(journey, definition, node_map)
         if map_problems:
             raise DomainError("The node map names nodes the new version does not have.", fields=map_problems)
-        if executors.has_hook("publish.check"):  # the QA approval (editor): raises DomainError to refuse
-            executors.hook("publish.check")(journey, actor=actor, revision=journey.draft_revision)
+        if hooks.has_hook("publish.check"):  # the QA approval (editor): raises DomainError to refuse
+            hooks.hook("publish.check")(journey, actor=actor, revision=journey.draft_revision)
         if dry_run:
             return None, plan
 
@@ -656,10 +657,10 @@ class WorkerEffects:
         pinned = (self.version.template_versions or {}).get(position.node)
         if pinned:
             config["template_version_id"] = pinned
-        if not executors.has_hook("email.send"):
+        if not hooks.has_hook("email.send"):
             return {"status": "failed", "reason": "no email sender is installed"}
         self.enrollment.context = subject.context
-        return executors.hook("email.send")(
+        return hooks.hook("email.send")(
             enrollment=self.enrollment, node_id=position.node, visit=position.visit, config=config, now=self.now
         )
 
@@ -872,8 +873,8 @@ def _advance_one(enrollment, token, flows, assignments, now, logs, result):
 def _progress(journey_ids):
     """Contacts moved in these journeys: tell whoever listens (the canvas's live counts, through
     the "journey.progress" hook; it notifies after the commit, coalesced)."""
-    if journey_ids and executors.has_hook("journey.progress"):
-        executors.hook("journey.progress")(journey_ids)
+    if journey_ids and hooks.has_hook("journey.progress"):
+        hooks.hook("journey.progress")(journey_ids)
 
 
 def _finish(enrollment, status, reason, now):

@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
 from accounts.errors import DomainError
 
-from . import actions, library, nodes, simulator, stats
-from .definition import validate_definition
+from . import actions, stats
+from .engine import library, nodes, simulator
+from .engine.definition import validate_definition
 from .facts import contact_data
 from .models import Contact, Event, Journey, JourneyVersion
 

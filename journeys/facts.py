@@ -3,8 +3,7 @@ engine.Subject): a contact as plain data, and its event history."""
 
 from datetime import timedelta
 
-from . import rules
-from .engine import Subject
+from .engine import Subject, rules
 
 # A "performed" condition looks at no more than this many matching events (newest first).
 HISTORY_SCAN_LIMIT = 5000

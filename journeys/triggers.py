@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 
-from . import clock, engine, rules
+from . import clock, engine
 from .actions import OPEN, enroll_contact, flow_for, kick, reach_goal, record_skip
+from .engine import rules
 from .facts import contact_data
 from .models import Contact, Enrollment, Journey, StepLog
 
@@ -199,7 +200,7 @@ def _sweep_inactivity(journey, trigger, now, limit):
 def date_occurrence(trigger, contact, now):
     """When the date trigger is due for this contact (the latest occurrence not after now), or None."""
     raw = rules.resolve_path({"contact": contact_data(contact)}, trigger["attribute"])
-    when = engine._as_date_or_datetime(raw)
+    when = engine.step._as_date_or_datetime(raw)
     if when is None:
         return None
     config = {

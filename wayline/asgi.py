@@ -14,7 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from journeys.ingest_api import with_ingestion  # noqa: E402  (the /v1/ tracking API, see there)
+from journeys.customers.ingest_api import with_ingestion  # noqa: E402  (the /v1/ tracking API, see there)
 
 from .routing import websocket_urlpatterns  # noqa: E402
 

@@ -7,7 +7,7 @@ from . import views
 
 api_patterns = [
     path("", include("accounts.urls")),
-    path("", include("journeys.customer_urls")),  # contacts, events, catalog, imports
+    path("", include("journeys.customers.urls")),  # contacts, events, catalog, imports
     path("", include("journeys.urls")),  # journeys, versions, enrollments, simulation
     path("", include("delivery.urls")),  # templates, outbox, sending settings
     path("", include("editor.urls")),  # the builder's server side
@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(api_patterns)),
-    path("v1/", include("journeys.ingest_urls")),  # Segment-compatible tracking API
+    path("v1/", include("journeys.customers.ingest_urls")),  # Segment-compatible tracking API
     path("", include("delivery.public_urls")),  # tracking, unsubscribe, view in browser (under /t/)
     path("healthz", views.health),
     re_path(r"^(?!api/|v1/|static/|t/).*$", views.spa),

@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 from delivery import actions as delivery_actions
 from delivery.models import Message
 from journeys import actions as journey_actions
-from journeys import clock, customer_actions
+from journeys import clock
+from journeys.customers import events
 from tests.factories import make_write_key
 
 pytestmark = pytest.mark.browser
@@ -348,7 +349,7 @@ def send(live_app, write_key, kind, body):
 
 def run_workers(workspace):
     """What the qcluster workers do, in this process: process stored events, advance the engine."""
-    customer_actions.process_now(workspace.id)
+    events.process_now(workspace.id)
     for _ in range(20):
         if not journey_actions.advance_due():
             break

@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from journeys.nodes import catalog
+from journeys.engine.nodes import catalog
 
 NODE_TYPES_TS = Path(__file__).resolve().parents[2] / "frontend" / "src" / "journeys" / "nodeTypes.ts"
 

@@ -21,7 +21,7 @@ def writer_connection_closed():
     """The ingest writer thread keeps its own connection; close it after each test so the test
     database can be flushed and dropped (PostgreSQL refuses to drop a database in use)."""
     yield
-    from journeys.ingest_api import writer
+    from journeys.customers.ingest_api import writer
 
     writer.close_connection()
 
@@ -64,9 +64,9 @@ def tracker(write_key):
 @pytest.fixture
 def process(workspace):
     """Run the ingestion worker's step now (what the django-q2 task does)."""
-    from journeys import customer_actions
+    from journeys.customers import events
 
     def run(ws=None):
-        return customer_actions.process_now((ws or workspace).id)
+        return events.process_now((ws or workspace).id)
 
     return run

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from segment.analytics import Client as SegmentClient
 
-from journeys import customer_actions
+from journeys.customers import catalog, events, imports
 from journeys.models import ImportJob
 from tests.factories import make_write_key
 
@@ -20,7 +20,7 @@ def run_queued_import():
     while not ImportJob.objects.filter(status="queued").exists():
         assert time.monotonic() < deadline, "the browser did not start an import"
         time.sleep(0.05)
-    customer_actions.run_import(ImportJob.objects.get(status="queued").id)
+    imports.run_import(ImportJob.objects.get(status="queued").id)
 
 
 def test_calls_from_the_segment_library_show_on_the_contact_page(live_app, page_for, workspace, admin):
@@ -39,7 +39,7 @@ def test_calls_from_the_segment_library_show_on_the_contact_page(live_app, page_
     )
     client.flush()
     client.join()
-    customer_actions.process_now(workspace.id)
+    events.process_now(workspace.id)
 
     page = page_for(admin)
     page.goto("/contacts")
@@ -80,7 +80,7 @@ def test_a_marketer_imports_products_and_sees_the_row_errors(live_app, page_for,
 
 
 def test_qa_reads_the_catalog_but_cannot_change_it(live_app, page_for, workspace, qa):
-    customer_actions.upsert_products(workspace, [{"sku": "S-1", "name": "Socks", "price": 9}])
+    catalog.upsert_products(workspace, [{"sku": "S-1", "name": "Socks", "price": 9}])
     page = page_for(qa)
     page.goto("/catalog")
     expect(page.get_by_role("button", name="Import products")).to_have_count(0)

@@ -6,7 +6,7 @@ from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client as SegmentClient
 from segment.analytics.request import APIError
 
-from journeys import customer_actions
+from journeys.customers import events
 from journeys.models import Contact
 from tests.factories import PASSWORD, make_write_key
 
@@ -50,7 +50,7 @@ def test_calls_from_the_library_appear_on_the_contact(live_app, workspace, admin
         client.join()
     assert not errors
 
-    customer_actions.process_now(workspace.id)
+    events.process_now(workspace.id)
     detail, timeline = _contact_page(live_app, admin, "lib-user-1")
     assert detail["email"] == "lib.user@example.com"
     assert detail["traits"]["plan"] == "pro"

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeys import commerce, customer_actions
+from journeys.customers import commerce, events
 from journeys.models import Contact, Event, Order
 
 NAMES = ["Product Viewed", "Product Added", "Product Removed", "Order Completed", "Order Refunded", "Checkout Started"]
@@ -64,7 +64,7 @@ def test_the_pipeline_in_shuffled_order_matches_the_rebuild_command(tracker, wor
     rng.shuffle(calls)
     for call in calls:  # one at a time: each arrives late or early relative to the others
         tracker.post("track", call)
-        customer_actions.process_now(workspace.id)
+        events.process_now(workspace.id)
     contact = Contact.objects.get(user_id="u1")
     incremental = (contact.cart, contact.recently_viewed, contact.lifetime_value, contact.orders_count)
     orders = sorted(Order.objects.values_list("order_id", "revenue", "status"))

@@ -2,7 +2,7 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from journeys import customer_actions
+from journeys.customers import catalog, imports
 from journeys.models import Contact, ImportJob, Product
 
 
@@ -11,7 +11,7 @@ def upload(client, kind, text, name="data.csv"):
 
 
 def run(job_id):
-    customer_actions.run_import(job_id)
+    imports.run_import(job_id)
     return ImportJob.objects.get(pk=job_id)
 
 
@@ -59,7 +59,7 @@ def test_a_missing_required_column_imports_nothing(workspace, marketer, api):
 def test_a_failure_while_saving_rolls_everything_back(workspace, marketer, api, monkeypatch):
     csv = "sku,name,price\n" + "".join(f"S-{n},Item {n},{n}\n" for n in range(1, 1201))
     job_id = upload(api(marketer), "products", csv).json()["id"]
-    real = customer_actions.upsert_products
+    real = catalog.upsert_products
     calls = []
 
     def failing(*args, **kwargs):
@@ -68,7 +68,7 @@ def test_a_failure_while_saving_rolls_everything_back(workspace, marketer, api, 
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(customer_actions, "upsert_products", failing)
+    monkeypatch.setattr(catalog, "upsert_products", failing)
     job = run(job_id)
     assert job.status == "failed"
     assert "nothing was imported" in job.error
@@ -87,5 +87,5 @@ def test_a_non_utf8_file_is_refused(workspace, marketer, api):
 
 def test_a_job_runs_once(workspace, marketer, api):
     job_id = upload(api(marketer), "products", "sku,name,price\nA,B,1\n").json()["id"]
-    assert customer_actions.run_import(job_id) is not None
-    assert customer_actions.run_import(job_id) is None
+    assert imports.run_import(job_id) is not None
+    assert imports.run_import(job_id) is None

@@ -4,7 +4,7 @@ import threading
 
 from django.db import connection
 
-from journeys import customer_actions, ingest
+from journeys.customers import events, ingest
 from journeys.models import Event
 from tests.factories import make_write_key
 
@@ -45,7 +45,7 @@ def test_concurrent_retries_store_one_row(transactional_db, workspace):
         try:
             rows = rows_for()
             barrier.wait()
-            customer_actions.store_events(workspace.id, rows)
+            events.store_events(workspace.id, rows)
         except Exception as error:  # pragma: no cover - reported below
             failures.append(error)
         finally:

@@ -1,4 +1,4 @@
-from journeys import demo
+from journeys.customers import demo
 from journeys.models import Contact, Event, Order, Product
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from journeys import ingest
+from journeys.customers import ingest
 from journeys.models import Event
 
 RECEIVED = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from journeys import customer_actions, ingest
+from journeys.customers import events, ingest
 from journeys.models import Contact, Event, IngestState, Order
 from tests.engine.cluster import Cluster, SMTPServer, wait_for
 
@@ -48,7 +48,7 @@ def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(workspace):
     for start in range(0, len(calls), 500):
         rows, errors = ingest.parse_batch({"batch": calls[start : start + 500]}, timezone.now())
         assert not errors
-        customer_actions.store_events(workspace.id, rows)  # kicks a processing task after commit
+        events.store_events(workspace.id, rows)  # kicks a processing task after commit
     total = len(calls)
     smtp = SMTPServer()
     first = Cluster(smtp.port, workers=1).start()
@@ -61,7 +61,7 @@ def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(workspace):
         IngestState.objects.filter(workspace=workspace).update(lease_until=None)
         second = Cluster(smtp.port, workers=1).start()
         try:
-            customer_actions.sweep_stalled()  # what the one-minute schedule does
+            events.sweep_stalled()  # what the one-minute schedule does
             wait_for(lambda: not Event.objects.filter(processed_at__isnull=True).exists(), timeout=180)
         finally:
             second.stop()
@@ -75,6 +75,6 @@ def test_a_killed_worker_loses_nothing_and_applies_nothing_twice(workspace):
     assert Order.objects.count() == CONTACTS
     live = {c.pk: (c.cart, c.lifetime_value, c.orders_count) for c in Contact.objects.all()}
     for contact in Contact.objects.all():
-        customer_actions.rebuild_commerce(contact)
+        events.rebuild_commerce(contact)
     assert {c.pk: (c.cart, c.lifetime_value, c.orders_count) for c in Contact.objects.all()} == live
     assert sum(float(v[1]) for v in live.values()) == sum(100 + n for n in range(CONTACTS))

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from delivery import actions, transports
 from delivery.models import Coupon, CouponPool, Message
-from journeys import executors
+from journeys import hooks
 from journeys.models import Enrollment, Journey, JourneyVersion
 
 from .conftest import cart, make_contact, make_products, make_template, simple_mjml
@@ -29,7 +29,7 @@ def enroll(workspace, contact, template_version=None, context=None):
 
 
 def step(enrollment, node_id="mail1", visit=1, config=None):
-    return executors.hook("email.send")(
+    return hooks.hook("email.send")(
         enrollment=enrollment,
         node_id=node_id,
         visit=visit,
@@ -40,7 +40,7 @@ def step(enrollment, node_id="mail1", visit=1, config=None):
 
 def test_the_hooks_are_registered_and_resolve_templates_by_slug_or_id(workspace):
     template, version = make_template(workspace)
-    resolve = executors.hook("template.resolve")
+    resolve = hooks.hook("template.resolve")
     assert resolve(workspace, "cart-reminder") == version.pk
     assert resolve(workspace, str(template.pk)) == version.pk
     assert resolve(workspace, "nope") is None

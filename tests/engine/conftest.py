@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from journeys import actions, clock, executors, triggers
+from journeys import actions, clock, hooks, triggers
 from journeys.models import Contact, Enrollment, Event
 
 _seq = itertools.count(1)
@@ -41,10 +41,10 @@ class FakeEmail:
 @pytest.fixture
 def fake_email(monkeypatch):
     fake = FakeEmail()
-    hooks = dict(executors._hooks)
-    hooks["email.send"] = fake
-    hooks["template.resolve"] = lambda workspace, ref: TEMPLATES.get(str(ref))
-    monkeypatch.setattr(executors, "_hooks", hooks)
+    registered = dict(hooks._hooks)
+    registered["email.send"] = fake
+    registered["template.resolve"] = lambda workspace, ref: TEMPLATES.get(str(ref))
+    monkeypatch.setattr(hooks, "_hooks", registered)
     return fake
 
 

@@ -2,8 +2,8 @@
 
 import json
 
+from journeys.engine.nodes import NODE_TYPES
 from journeys.models import Enrollment, Journey
-from journeys.nodes import NODE_TYPES
 
 from .conftest import definition, make_contact, run_worker, track
 

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from journeys.definition import as_fields, validate_definition
+from journeys.engine.definition import as_fields, validate_definition
 
 KNOWN_TEMPLATES = {"cart-reminder": 11, "welcome": 12}
 

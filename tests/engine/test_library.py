@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from journeys import actions, clock, library, triggers
-from journeys.definition import validate_definition
+from journeys import actions, clock, triggers
+from journeys.engine import library
+from journeys.engine.definition import validate_definition
 from journeys.models import Enrollment
 
 from .conftest import TEMPLATES, enrollment_of, make_contact, run_worker, track

@@ -1,6 +1,6 @@
 """The one list of node types: ports, the default port of an edge, and the catalog the canvas reads."""
 
-from journeys.nodes import NODE_TYPES, catalog, default_port, ports_of
+from journeys.engine.nodes import NODE_TYPES, catalog, default_port, ports_of
 
 
 def test_it_lists_every_node_type_of_the_design():

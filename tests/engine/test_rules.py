@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from journeys.rules import DictFacts, evaluate, parse_duration, validate
+from journeys.engine.rules import DictFacts, evaluate, parse_duration, validate
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from journeys import library
-from journeys.simulator import simulate
+from journeys.engine import library
+from journeys.engine.simulator import simulate
 
 START = datetime(2025, 6, 16, 10, 0, tzinfo=UTC)  # Monday
 CART = library.definition_of("cart-abandonment")

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from journeys import actions, clock, executors
+from journeys import actions, clock, hooks
 from journeys.models import Enrollment, StepLog
 
 from .conftest import definition, enrollment_of, make_contact, publish, run_worker, track
@@ -81,7 +81,7 @@ def test_one_failing_enrollment_does_not_hold_up_the_batch(workspace, fake_email
             raise ValueError("template exploded")
         return fake_email(**kwargs)
 
-    monkeypatch.setitem(executors._hooks, "email.send", flaky)
+    monkeypatch.setitem(hooks._hooks, "email.send", flaky)
     run_worker()
     statuses = {c.pk: enrollment_of(journey, c).status for c in contacts}
     assert statuses[contacts[1].pk] == Enrollment.Status.FAILED

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from journeys import customer_actions
+from journeys.customers import events
 from journeys.models import Contact
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             contacts = contacts.filter(pk=contact)
         count = 0
         for item in contacts.iterator(chunk_size=500):
-            customer_actions.rebuild_commerce(item)
+            events.rebuild_commerce(item)
             count += 1
         if verbosity:
             self.stdout.write(f"Rebuilt the commerce state of {count} contacts.")

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from . import customer_actions, ingest
+from . import catalog, events, ingest
 
 CATEGORIES = {
     "Shoes": [("Trail Runner 2", 119), ("Summit Hiker GTX", 189), ("Ridge Sandal", 59), ("Alpine Boot", 229)],
@@ -217,13 +217,13 @@ def _calls(products, now):
 def seed(workspace):
     """Idempotent: products are upserted by sku, calls deduplicated by messageId."""
     products = _products()
-    customer_actions.upsert_products(workspace, products)
+    catalog.upsert_products(workspace, products)
     now = timezone.now().replace(microsecond=0)
     calls = _calls(products, now)
     for start in range(0, len(calls), ingest.MAX_BATCH_EVENTS):
         rows, errors = ingest.parse_batch({"batch": calls[start : start + ingest.MAX_BATCH_EVENTS]}, now)
         if errors:
             raise ValueError(f"demo calls rejected: {errors}")
-        customer_actions.store_events(workspace.id, rows)
-    customer_actions.process_now(workspace.id)
+        events.store_events(workspace.id, rows)
+    events.process_now(workspace.id)
     return {"products": len(products), "calls": len(calls)}

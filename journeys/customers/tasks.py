@@ -1,19 +1,19 @@
 """django-q2 entry points for customer data. Thin: each is a kick that says "look now"."""
 
-from . import customer_actions
+from . import events, imports
 
 
 def process_events(workspace_id):
-    return customer_actions.drain_events(workspace_id)
+    return events.drain_events(workspace_id)
 
 
 def run_import(job_id):
-    customer_actions.run_import(job_id)
+    imports.run_import(job_id)
 
 
 def sweep():
     """Scheduled every minute: re-drive events left unprocessed by a worker that died."""
-    return customer_actions.sweep_stalled()
+    return events.sweep_stalled()
 
 
 def ensure_schedule(**kwargs):
@@ -23,7 +23,7 @@ def ensure_schedule(**kwargs):
     Schedule.objects.update_or_create(
         name="journeys: unprocessed events sweep",
         defaults={
-            "func": "journeys.customer_tasks.sweep",
+            "func": "journeys.customers.tasks.sweep",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
             "repeats": -1,

@@ -16,7 +16,7 @@ import zoneinfo
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from .models import Contact, ContactIdentity, Event, Order
+from ..models import Contact, ContactIdentity, Event, Order
 
 USER_ID = ContactIdentity.Kind.USER_ID
 ANONYMOUS_ID = ContactIdentity.Kind.ANONYMOUS_ID
@@ -338,8 +338,8 @@ def merge(loser, survivor):
     survivor.commerce = {**survivor.commerce, "_needs_rebuild": True}
     survivor.save()
 
-    from . import executors
+    from .. import hooks
 
-    if executors.has_hook("contact.merged"):
-        executors.hook("contact.merged")(loser=loser, survivor=survivor)
+    if hooks.has_hook("contact.merged"):
+        hooks.hook("contact.merged")(loser=loser, survivor=survivor)
     return survivor

@@ -35,7 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import WriteKey, hash_secret
 
-from . import customer_actions, ingest
+from . import events, ingest
 from .ingest import IngestError
 
 log = logging.getLogger(__name__)
@@ -169,12 +169,12 @@ class IngestWriter:
         if not stores:
             return
         try:
-            customer_actions.store_event_groups([(job[1], job[2]) for job, _ in stores])
+            events.store_event_groups([(job[1], job[2]) for job, _ in stores])
         except Exception:
             connection.close()  # a broken connection is replaced on the next use
             # Write each call alone, so that one bad call fails only itself.
             for job, future in stores:
-                self._settle(future, lambda job=job: customer_actions.store_events(job[1], job[2]))
+                self._settle(future, lambda job=job: events.store_events(job[1], job[2]))
         else:
             for _, future in stores:
                 future.set_result(None)
@@ -217,7 +217,7 @@ async def _inline_call(fn, *args):
 
 
 async def _inline_store(workspace_id, rows):
-    await sync_to_async(customer_actions.store_events)(workspace_id, rows)
+    await sync_to_async(events.store_events)(workspace_id, rows)
 
 
 # -- The views -------------------------------------------------------------------------------------

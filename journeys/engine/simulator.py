@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import engine, rules
+from .. import engine
+from . import rules
 
 MAX_RUNS = 500
 DEFAULT_HORIZON = timedelta(days=400)

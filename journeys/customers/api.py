@@ -16,8 +16,8 @@ from accounts.access import WorkspaceScopedMixin, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 
-from . import customer_actions, identity
-from .models import Contact, ContactIdentity, Event, EventName, ImportJob, PriceChange, Product
+from ..models import Contact, ContactIdentity, Event, EventName, ImportJob, PriceChange, Product
+from . import catalog, contacts, identity, imports
 
 # -- Contacts --------------------------------------------------------------------------------------
 
@@ -103,7 +103,7 @@ class ContactSerializer(ContactListSerializer):
         return OrderSerializer(contact.orders.order_by("-placed_at")[:100], many=True).data
 
     def get_suppressed(self, contact) -> bool:
-        from .customers import is_suppressed
+        from . import is_suppressed
 
         return is_suppressed(contact.workspace_id, contact.email) if contact.email else False
 
@@ -191,7 +191,7 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
         contact = self.get_object()
         body = ContactUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        contact = customer_actions.update_contact(contact, request.user, body.validated_data)
+        contact = contacts.update_contact(contact, request.user, body.validated_data)
         return Response(ContactSerializer(contact).data)
 
     @extend_schema(responses=EventSerializer(many=True))
@@ -210,7 +210,7 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
     def export(self, request, pk=None):
         contact = self.get_object()
         record_audit(request.workspace, request.user, "contact.exported", f"contact {contact.pk}")
-        response = Response(customer_actions.export_contact(contact))
+        response = Response(contacts.export_contact(contact))
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
         return response
 
@@ -218,7 +218,7 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
     @action(detail=True, methods=["post"])
     def erase(self, request, pk=None):
         contact = self.get_object()
-        return Response(customer_actions.erase_contact(contact, request.user))
+        return Response(contacts.erase_contact(contact, request.user))
 
     @extend_schema(responses={200: dict})
     @action(detail=False)
@@ -390,7 +390,7 @@ class ProductViewSet(
                 code="duplicate_sku",
                 fields={"sku": ["Already used."]},
             )
-        customer_actions.upsert_products(request.workspace, [body.validated_data], actor=request.user)
+        catalog.upsert_products(request.workspace, [body.validated_data], actor=request.user)
         product = scoped(Product, request.workspace).get(sku=body.validated_data["sku"])
         return Response(ProductDetailSerializer(product).data, status=status.HTTP_201_CREATED)
 
@@ -403,7 +403,7 @@ class ProductViewSet(
         if changes.get("sku", product.sku) != product.sku:
             raise DomainError("The sku of a product cannot change.", code="sku_immutable", fields={"sku": ["Fixed."]})
         changes.pop("sku", None)
-        product = customer_actions.update_product(product, request.user, changes)
+        product = catalog.update_product(product, request.user, changes)
         return Response(ProductDetailSerializer(product).data)
 
     def perform_destroy(self, instance):
@@ -416,7 +416,7 @@ class ProductViewSet(
         """Create or update up to 1,000 products by sku (price changes go to the price history)."""
         body = BulkProductsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = customer_actions.upsert_products(request.workspace, body.validated_data["products"], request.user)
+        result = catalog.upsert_products(request.workspace, body.validated_data["products"], request.user)
         return Response(result)
 
     @extend_schema(responses={200: dict})
@@ -488,7 +488,7 @@ class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retri
         if upload is None:
             content, name = body.validated_data["content"], body.validated_data.get("filename") or "import.csv"
         else:
-            if upload.size > customer_actions.MAX_IMPORT_BYTES:
+            if upload.size > imports.MAX_IMPORT_BYTES:
                 raise DomainError("The file is larger than 20 MB; split it.", code="file_too_large")
             try:
                 content, name = upload.read().decode("utf-8-sig"), upload.name
@@ -498,5 +498,5 @@ class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retri
                     code="not_utf8",
                     fields={"file": ["Not UTF-8."]},
                 ) from None
-        job = customer_actions.start_import(request.workspace, request.user, body.validated_data["kind"], name, content)
+        job = imports.start_import(request.workspace, request.user, body.validated_data["kind"], name, content)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)

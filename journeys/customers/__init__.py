@@ -19,7 +19,7 @@ import hashlib
 
 from django.dispatch import Signal
 
-from .models import Suppression
+from ..models import Suppression
 
 contact_erased = Signal()
 

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from . import rules
-from .engine import CONTACT_COLUMNS, delay_mode, match_spec, parse_time_of_day
+from . import CONTACT_COLUMNS, delay_mode, match_spec, parse_time_of_day, rules
 from .nodes import (
     EMAIL_CATEGORIES,
     NODE_TYPES,
@@ -91,10 +90,10 @@ def validate_definition(definition, workspace=None, resolve_template: Callable |
         out.add("invalid", "A journey definition is a JSON object.", "definition")
         return out.problems
     if resolve_template is None:
-        from . import executors
+        from .. import hooks
 
-        if executors.has_hook("template.resolve"):
-            resolve_template = executors.hook("template.resolve")
+        if hooks.has_hook("template.resolve"):
+            resolve_template = hooks.hook("template.resolve")
 
     _validate_trigger(definition.get("trigger"), out)
     _validate_entry(definition.get("entry"), out)
@@ -385,7 +384,7 @@ def _check_update_contact(node_id, config, out, *_):
         return
     from liquid.exceptions import LiquidError
 
-    from .engine import liquid_environment
+    from . import liquid_environment
 
     for key, value in items:
         path = str(key or "").removeprefix("contact.")
@@ -441,7 +440,7 @@ def _check_webhook(node_id, config, out, *_):
 def _obviously_private(host: str) -> bool:
     """A literal host that can only be private (an IP literal or localhost), unless the operator
     allowed it (JOURNEYS_WEBHOOK_ALLOWED_NETWORKS). Names are checked again at call time."""
-    from .webhooks import is_forbidden
+    from ..webhooks import is_forbidden
 
     host = host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
@@ -641,11 +640,11 @@ def _cycles_without_wait(adjacency, nodes) -> list[list[str]]:
 def resolve_templates(definition, workspace, resolve_template: Callable | None = None) -> dict[str, int]:
     """node id -> pinned template version id for every email node (what publishing stores)."""
     if resolve_template is None:
-        from . import executors
+        from .. import hooks
 
-        if not executors.has_hook("template.resolve"):
+        if not hooks.has_hook("template.resolve"):
             return {}
-        resolve_template = executors.hook("template.resolve")
+        resolve_template = hooks.hook("template.resolve")
     pinned = {}
     for node in definition.get("nodes") or []:
         if node.get("type") == "email" and (node.get("config") or {}).get("template"):
