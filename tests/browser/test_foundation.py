@@ -312,6 +312,66 @@ def test_logging_out_ends_the_session(page_for, qa):
     assert page.console_errors == []
 
 
+JOURNEY_LIST = re.compile(r"/api/journeys(\?|$)")
+
+# Installed in the page: right after the "Log out" click, a synchronous request to a path the test
+# answers keeps the page's main thread busy, as on a loaded machine, until the server's answers the
+# test releases meanwhile are all waiting to be handled, one after the other.
+BUSY_AFTER_LOG_OUT = """
+document.addEventListener("click", (event) => {
+  if (event.target.closest("button")?.textContent !== "Log out") return;
+  setTimeout(() => {
+    const busy = new XMLHttpRequest();
+    busy.open("GET", "/__busy__", false);
+    busy.send();
+  });
+}, true);
+"""
+
+
+def test_an_answer_in_flight_while_logging_out_does_not_break_the_page(page_for, qa):
+    """The journeys list asked for its rows before "Log out"; the server answers it after the
+    session ended (401), next to the log-out's answer. The page it was for is going away: the
+    login is shown, and nothing fails in the browser (it was React error #520, a page that
+    re-rendered with the logged-out session while the shell still showed it)."""
+    page = page_for()
+    held = {}
+    page.route(JOURNEY_LIST, lambda route: held.setdefault("journeys", route))
+
+    def busy(route):
+        if "answered" in held:
+            route.fulfill(body="")
+        else:
+            held["busy"] = route
+
+    def log_out(route):
+        try:
+            logged_out = route.fetch()
+            journeys = held["journeys"].fetch()
+            held["journeys_status"] = journeys.status
+            held["journeys"].fulfill(response=journeys)
+            route.fulfill(response=logged_out)
+        finally:
+            held["answered"] = True
+            if "busy" in held:
+                held["busy"].fulfill(body="")
+
+    page.route("**/__busy__", busy)
+    page.route("**/api/auth/logout", log_out)
+    page.goto("/login")
+    page.get_by_label("Email").fill(qa.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_request(JOURNEY_LIST):
+        page.get_by_role("button", name="Log in").click()
+    page.evaluate(BUSY_AFTER_LOG_OUT)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert held["journeys_status"] in (401, 403)
+    assert page.console_errors == []
+
+
 def test_an_invited_user_with_an_account_joins_with_their_password(page_for, admin, outsider):
     page = page_for(admin)
     page.goto("/settings/members")

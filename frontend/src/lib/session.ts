@@ -1,4 +1,5 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { createContext, useContext } from "react";
+import { useQuery, type QueryClient } from "@tanstack/react-query";
 import { api } from "./api";
 
 export type Role = "admin" | "marketer" | "qa";
@@ -56,14 +57,32 @@ export function useSession() {
   });
 }
 
+/** What GET /api/auth/session answers once the member has logged out. */
+export const LOGGED_OUT: AnonymousSession = { authenticated: false, user: null, workspace: null };
+
+/**
+ * The member the shell shows, for the components inside it. Only the shell reads the session query,
+ * so a page that re-renders while the session ends (an answer still in flight) sees the member it
+ * was opened for, never a logged-out session: the shell's own render unmounts it.
+ */
+export const MemberContext = createContext<MemberSession | null>(null);
+
 /** The logged-in member's session; only for components rendered inside the shell. */
 export function useMember(): MemberSession {
-  const client = useQueryClient();
-  const session = client.getQueryData<Session>(SESSION_KEY);
-  const { data } = useSession();
-  const current = data ?? session;
-  if (!isMember(current)) throw new Error("useMember() outside the logged-in shell");
-  return current;
+  const member = useContext(MemberContext);
+  if (!member) throw new Error("useMember() outside the logged-in shell");
+  return member;
+}
+
+/**
+ * Forgets everything cached for a session but the session itself: once the session has ended, and
+ * on a workspace switch. Answers still in flight are dropped, not stored.
+ */
+export async function forgetSessionData(client: QueryClient): Promise<void> {
+  const others = { predicate: (query: { queryKey: readonly unknown[] }) => query.queryKey[0] !== SESSION_KEY[0] };
+  await client.cancelQueries(others);
+  client.removeQueries(others);
+  client.getMutationCache().clear();
 }
 
 /** True when the member may do it: for showing or hiding controls (the server checks again). */

@@ -1,17 +1,38 @@
-import { Suspense } from "react";
-import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Suspense, useEffect } from "react";
+import { Navigate, NavLink, Outlet, useLocation } from "react-router-dom";
+import { useMutation, useQueryClient, type UseMutationResult } from "@tanstack/react-query";
 import { api, errorMessage } from "../lib/api";
 import { mainNavigation, settingsNavigation } from "../lib/navigation";
-import { isMember, roleLabel, SESSION_KEY, useSession, type MemberSession, type Session } from "../lib/session";
+import { forgetSessionData, isMember, LOGGED_OUT, MemberContext, roleLabel, SESSION_KEY, useSession, type MemberSession } from "../lib/session";
 import { Banner, Loading } from "../lib/ui";
 import { WorkspaceSwitcher } from "./WorkspaceSwitcher";
 import { Logo } from "./Logo";
 
-/** The logged-in frame: navigation on the left, the page on the right. */
+type Logout = UseMutationResult<unknown, Error, void>;
+
+/**
+ * The logged-in frame: navigation on the left, the page on the right. It is the one reader of the
+ * session query and hands the member to its pages (`useMember`); when the session ends it
+ * redirects to the login in the same render that unmounts the pages, then forgets their data.
+ */
 export function Shell() {
   const session = useSession();
   const location = useLocation();
+  const client = useQueryClient();
+  const logout = useMutation({
+    mutationFn: () => api.post("auth/logout"),
+    onSuccess: async () => {
+      // Answers still in flight were asked for by the session that just ended: drop them.
+      await client.cancelQueries();
+      client.setQueryData(SESSION_KEY, LOGGED_OUT);
+    },
+  });
+  const ended = session.data !== undefined && !isMember(session.data);
+  useEffect(() => {
+    // The pages are unmounted by now, so none of them refetches what is removed.
+    if (ended) void forgetSessionData(client);
+  }, [ended, client]);
+
   if (session.isPending) return <Loading label="Opening Wayline…" />;
   if (session.isError) {
     return (
@@ -21,13 +42,18 @@ export function Shell() {
     );
   }
   if (!isMember(session.data)) {
+    // A session that ended by itself comes back here after the login; "Log out" does not.
     const next = location.pathname + location.search;
-    return <Navigate to={next && next !== "/" ? `/login?next=${encodeURIComponent(next)}` : "/login"} replace />;
+    return <Navigate to={logout.isIdle && next !== "/" ? `/login?next=${encodeURIComponent(next)}` : "/login"} replace />;
   }
-  return <ShellFrame member={session.data} />;
+  return (
+    <MemberContext value={session.data}>
+      <ShellFrame member={session.data} logout={logout} />
+    </MemberContext>
+  );
 }
 
-function ShellFrame({ member }: { member: MemberSession }) {
+function ShellFrame({ member, logout }: { member: MemberSession; logout: Logout }) {
   const location = useLocation();
   const inSettings = location.pathname.startsWith("/settings");
   return (
@@ -63,7 +89,7 @@ function ShellFrame({ member }: { member: MemberSession }) {
             ))}
           </ul>
         </nav>
-        <UserBox member={member} />
+        <UserBox member={member} logout={logout} />
       </aside>
       <main id="main" className="content" tabIndex={-1}>
         <Suspense fallback={<Loading />}>
@@ -74,17 +100,7 @@ function ShellFrame({ member }: { member: MemberSession }) {
   );
 }
 
-function UserBox({ member }: { member: MemberSession }) {
-  const client = useQueryClient();
-  const navigate = useNavigate();
-  const logout = useMutation({
-    mutationFn: () => api.post<Session>("auth/logout"),
-    onSuccess: () => {
-      client.clear();
-      client.setQueryData<Session>(SESSION_KEY, { authenticated: false, user: null, workspace: null });
-      navigate("/login", { replace: true });
-    },
-  });
+function UserBox({ member, logout }: { member: MemberSession; logout: Logout }) {
   return (
     <div className="user-box">
       <div className="user-name" title={member.user.email}>

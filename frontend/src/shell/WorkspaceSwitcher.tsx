@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router-dom";
 import { api, errorMessage } from "../lib/api";
 import { homePath } from "../lib/navigation";
-import { roleLabel, SESSION_KEY, type MemberSession } from "../lib/session";
+import { forgetSessionData, roleLabel, SESSION_KEY, type MemberSession } from "../lib/session";
 
 /** The workspace name, and a picker when the member belongs to several. */
 export function WorkspaceSwitcher({ member }: { member: MemberSession }) {
@@ -12,9 +12,10 @@ export function WorkspaceSwitcher({ member }: { member: MemberSession }) {
   const id = useId();
   const switcher = useMutation({
     mutationFn: (workspace: number) => api.post<MemberSession>("auth/switch-workspace", { workspace }),
-    onSuccess: (session) => {
-      // Everything cached belongs to the previous workspace.
-      client.clear();
+    onSuccess: async (session) => {
+      // Everything cached belongs to the previous workspace. The shell's session query stays, so
+      // the shell and its pages see the new member in one render.
+      await forgetSessionData(client);
       client.setQueryData(SESSION_KEY, session);
       navigate(homePath(session));
     },
