@@ -157,3 +157,13 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class AttemptCounter(models.Model):
+    """Attempts at a throttled action (a login, a password reset, an invitation accept) by one
+    identity, in a window that starts at the first attempt. Counted by `accounts.throttles` with
+    one atomic upsert; a table, not the cache, so every web process shares the counts."""
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of the scope and the identity
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)  # the end of the window

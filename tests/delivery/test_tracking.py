@@ -2,13 +2,16 @@
 and view in browser."""
 
 import base64
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from delivery import actions
 from delivery.models import Message, MessageEvent
+from journeys import clock
 from journeys.models import Product
 
 from .conftest import cart, make_contact, make_products, make_template
@@ -57,13 +60,23 @@ def test_a_changed_url_or_signature_is_refused_and_there_is_no_open_redirect(sen
     assert sent.click_count == 0
 
 
-def test_the_open_pixel_is_a_gif_and_counts_opens(sent, client):
-    response = client.get(f"/t/o/{sent.token}.gif")
-    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
-    assert response.content.startswith(b"GIF89a")
-    client.get(f"/t/o/{sent.token}.gif")
+def test_the_open_pixel_is_a_gif_and_counts_opens_at_most_once_a_minute(sent, client):
+    first = timezone.now()
+    with clock.frozen(first):
+        response = client.get(f"/t/o/{sent.token}.gif")
+        assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+        assert response.content.startswith(b"GIF89a")
+        for _ in range(4):  # the mail client shows the email again and again within a second
+            clock.advance(timedelta(milliseconds=200))
+            assert client.get(f"/t/o/{sent.token}.gif").status_code == 200
     sent.refresh_from_db()
-    assert sent.open_count == 2 and sent.opened_at is not None
+    assert sent.open_count == 1 and sent.opened_at == first
+
+    with clock.frozen(first + timedelta(seconds=61)):
+        client.get(f"/t/o/{sent.token}.gif")
+    sent.refresh_from_db()
+    assert sent.open_count == 2 and sent.opened_at == first  # the first open keeps its time
+    assert MessageEvent.objects.filter(message=sent, kind="open").count() == 2
     assert client.get("/t/o/unknown.gif").status_code == 200  # never an error image
 
 
@@ -117,3 +130,21 @@ def test_view_in_browser_renders_again_with_todays_price_and_stock(sent, client)
     assert f"/t/o/{sent.token}.gif" not in html  # viewing is not an open
     assert f"https://wayline.example/t/c/{sent.token}?u=" in html
     assert client.get("/t/v/nope").status_code == 404
+
+
+def policy_of(response):
+    return dict(directive.partition(" ")[::2] for directive in response["Content-Security-Policy"].split("; "))
+
+
+def test_view_in_browser_shows_remote_images_and_never_runs_a_script(sent, client):
+    policy = policy_of(client.get(f"/t/v/{sent.token}"))
+    assert policy["default-src"] == "'none'" and policy["script-src"] == "'none'"
+    assert policy["img-src"] == "* data:"  # the marketer's images, from anywhere
+    assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'" and policy["form-action"] == "'none'"
+
+
+def test_the_preference_center_and_unsubscribe_pages_have_the_apps_policy(sent, client):
+    for page in (f"/t/p/{sent.token}", f"/t/u/{sent.token}"):
+        policy = policy_of(client.get(page))
+        assert policy["script-src"] == "'self'" and policy["object-src"] == "'none'"
+        assert policy["form-action"] == "'self'" and policy["frame-ancestors"] == "'self'"
