@@ -7,23 +7,28 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from . import actions
 from .access import SESSION_KEY, WorkspaceScopedMixin, current_membership
 from .errors import DomainError
 from .models import ApiToken, AuditEntry, Invitation, Membership, Role, WriteKey, capabilities_of
-
-
-class LoginThrottle(AnonRateThrottle):
-    rate = "30/min"
+from .schema import error_responses
+from .serializers import (
+    AcceptInvitationSerializer,
+    DetailSerializer,
+    InvitationPreviewSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    SessionSerializer,
+    SwitchWorkspaceSerializer,
+)
+from .throttles import address_identity, client_address, count_attempt, normalize_email
 
 
 def session_payload(request):
@@ -51,7 +56,7 @@ class SessionView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SessionSerializer)
     @method_decorator(ensure_csrf_cookie)
     def get(self, request):
         return Response(session_payload(request))
@@ -63,16 +68,22 @@ class LoginSerializer(serializers.Serializer):
 
 
 class LoginView(APIView):
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    """Every attempt counts against the client's address; failed ones against the account too."""
 
-    @extend_schema(request=LoginSerializer, responses=OpenApiTypes.OBJECT)
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=LoginSerializer, responses={200: SessionSerializer, **error_responses(429)})
     def post(self, request):
+        count_attempt("login_address", address_identity(client_address(request)))
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # Counted before the password is checked, so concurrent guesses cannot all pass; taken back
+        # below when the password was right.
+        attempt = count_attempt("login_account", normalize_email(data.validated_data["email"]))
         user = authenticate(request, email=data.validated_data["email"], password=data.validated_data["password"])
         if user is None:
             raise DomainError("Wrong email or password.", code="invalid_credentials")
+        attempt.cancel()
         if not Membership.objects.filter(user=user, is_active=True).exists():
             raise DomainError(
                 "Your account is not an active member of any workspace. Ask an admin to invite you.",
@@ -85,7 +96,7 @@ class LoginView(APIView):
 class LogoutView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=SessionSerializer)
     def post(self, request):
         logout(request)
         return Response({"authenticated": False})
@@ -94,12 +105,14 @@ class LogoutView(APIView):
 class SwitchWorkspaceView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=SwitchWorkspaceSerializer, responses={200: SessionSerializer, **error_responses(404)})
     def post(self, request):
         if not request.user.is_authenticated:
             return Response({"error": "Log in first.", "code": "not_authenticated", "fields": {}}, status=401)
+        body = SwitchWorkspaceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         membership = Membership.objects.filter(
-            user=request.user, workspace_id=request.data.get("workspace"), is_active=True
+            user=request.user, workspace_id=body.validated_data["workspace"], is_active=True
         ).first()
         if membership is None:
             raise DomainError("You are not a member of that workspace.", code="not_member", status_code=404)
@@ -112,13 +125,14 @@ class PasswordResetView(APIView):
     """Always answers the same, whether or not the address has an account."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PasswordResetSerializer, responses={200: DetailSerializer, **error_responses(429)})
     def post(self, request):
+        count_attempt("password_reset_address", address_identity(client_address(request)))
         email = str(request.data.get("email", "")).strip()
         if not email:
             raise DomainError("Enter your email address.", fields={"email": ["This field is required."]})
+        count_attempt("password_reset_email", normalize_email(email))
         for user in get_user_model().objects.filter(email__iexact=email, is_active=True):
             uid = urlsafe_base64_encode(force_bytes(user.pk))
             token = default_token_generator.make_token(user)
@@ -136,7 +150,7 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PasswordResetConfirmSerializer, responses=DetailSerializer)
     def post(self, request):
         try:
             uid = force_str(urlsafe_base64_decode(str(request.data.get("uid", ""))))
@@ -161,7 +175,7 @@ class PasswordResetConfirmView(APIView):
 class InvitationPublicView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: InvitationPreviewSerializer, **error_responses(410)})
     def get(self, request, token):
         invitation = actions.find_invitation(token)
         return Response(
@@ -175,11 +189,14 @@ class InvitationPublicView(APIView):
 
 
 class AcceptInvitationView(APIView):
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    """Throttled per address and per link: for an existing account, accepting checks its password."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=AcceptInvitationSerializer, responses={201: SessionSerializer, **error_responses(410, 429)})
     def post(self, request, token):
+        count_attempt("invitation_address", address_identity(client_address(request)))
+        count_attempt("invitation_token", token)
         membership = actions.accept_invitation(
             token, str(request.data.get("password", "")), str(request.data.get("name", ""))
         )
@@ -237,7 +254,7 @@ class MemberViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
 
 class InvitationSerializer(serializers.ModelSerializer):
     role = serializers.CharField()
-    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None, allow_null=True)
     is_expired = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -285,12 +302,20 @@ class WriteKeySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "hint", "created_at", "revoked_at"]
 
 
+class NewWriteKeySerializer(WriteKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The write key itself: shown this once only.")
+
+    class Meta(WriteKeySerializer.Meta):
+        fields = [*WriteKeySerializer.Meta.fields, "key"]
+
+
 class WriteKeyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     queryset = WriteKey.objects.order_by("-created_at")
     serializer_class = WriteKeySerializer
     read_capability = "manage"
     write_capability = "manage"
 
+    @extend_schema(responses={201: NewWriteKeySerializer})
     def create(self, request):
         body = WriteKeySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -312,6 +337,13 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "hint", "created_at", "last_used_at", "revoked_at"]
 
 
+class NewApiTokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The token itself: shown this once only.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """The requesting member's own personal tokens. Any role may hold tokens; they act with its role."""
 
@@ -322,6 +354,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     def get_queryset(self):
         return ApiToken.objects.filter(membership=self.request.membership).order_by("-created_at")
 
+    @extend_schema(responses={201: NewApiTokenSerializer})
     def create(self, request):
         body = ApiTokenSerializer(data=request.data)
         body.is_valid(raise_exception=True)

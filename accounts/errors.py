@@ -1,6 +1,7 @@
 """Domain errors and the one JSON error shape of the API: {"error", "code", "fields"}."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -34,6 +35,16 @@ def _flatten(detail):
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response({"error": exc.message, "code": exc.code, "fields": exc.fields}, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Django's limits on a body (DATA_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_NUMBER_FIELDS).
+        return Response({"error": f"The request is too large: {exc}", "code": "too_large", "fields": {}}, status=400)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"error": "The request is malformed.", "code": "bad_request", "fields": {}}, status=400)
+    if isinstance(exc, DataError) and "NUL" in str(exc):
+        # PostgreSQL stores no NUL character in text: a query parameter or body value had one. (The
+        # serializers' CharFields refuse it themselves, naming the field.)
+        message = "Text may not contain the NUL character (\\u0000)."
+        return Response({"error": message, "code": "invalid", "fields": {}}, status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

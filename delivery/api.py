@@ -1,10 +1,9 @@
 """REST API: templates (with immutable versions), content blocks, coupon pools, previews and test
 sends, the outbox with the sandbox mailbox, sending settings (admins only)."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
+from accounts.serializers import NUMBER_MAX, IdField
 from journeys.models import Contact
 
 from . import actions, domains, rendering
@@ -42,7 +42,7 @@ def _invalid(error):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = TemplateVersion
@@ -103,7 +103,7 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateListSerializer(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="latest_version.number", read_only=True, default=None)
+    version = serializers.IntegerField(source="latest_version.number", read_only=True, default=None, allow_null=True)
     subject = serializers.CharField(source="latest_version.subject", read_only=True, default="")
 
     class Meta:
@@ -118,8 +118,8 @@ class SourceSerializer(serializers.Serializer):
 
 
 class PreviewSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, help_text="a version number; the latest by default")
-    contact = serializers.IntegerField(required=False, help_text="render for this contact")
+    version = IdField(required=False, max_value=NUMBER_MAX, help_text="a version number; the latest by default")
+    contact = IdField(required=False, help_text="render for this contact")
     context = serializers.DictField(required=False, help_text="or for this context (merged over the contact's)")
     mjml = serializers.CharField(required=False, trim_whitespace=False, help_text="unsaved source to preview")
     subject = serializers.CharField(required=False, allow_blank=True)
@@ -128,12 +128,100 @@ class PreviewSerializer(serializers.Serializer):
 
 class TemplateTestSendSerializer(serializers.Serializer):
     to = serializers.EmailField()
-    version = serializers.IntegerField(required=False)
-    contact = serializers.IntegerField(required=False)
+    version = IdField(required=False, max_value=NUMBER_MAX)
+    contact = IdField(required=False)
+
+
+class TemplateProblemSerializer(serializers.Serializer):
+    """One thing wrong with a template, where it is (1-based line and column) and in which part."""
+
+    message = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    column = serializers.IntegerField(allow_null=True)
+    part = serializers.CharField(help_text="mjml, subject, preheader, block:<name>")
+    kind = serializers.CharField(help_text="syntax, undefined, mjml, limit")
+
+
+class TemplateValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = TemplateProblemSerializer(many=True)
+
+
+class RenderedSerializer(serializers.Serializer):
+    subject = serializers.CharField(allow_blank=True)
+    html = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(allow_blank=True)
 
 
 def _rendered(rendered):
     return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+
+
+# Messages and the sandbox's emails (a test send answers a message).
+
+
+class SandboxEmailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "created_at"]
+
+
+class SandboxEmailDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SandboxEmail
+        fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    template = serializers.CharField(source="template_version.template.slug", read_only=True)
+    template_version = serializers.IntegerField(source="template_version.number", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "status",
+            "reason",
+            "to_email",
+            "subject",
+            "category",
+            "topic",
+            "is_test",
+            "template",
+            "template_version",
+            "contact",
+            "enrollment_id",
+            "journey_id",
+            "node_id",
+            "visit",
+            "attempts",
+            "next_attempt_at",
+            "sent_at",
+            "opened_at",
+            "open_count",
+            "clicked_at",
+            "click_count",
+            "created_at",
+        ]
+
+
+class MessageDetailSerializer(MessageSerializer):
+    sandbox = serializers.SerializerMethodField()
+
+    class Meta(MessageSerializer.Meta):
+        fields = MessageSerializer.Meta.fields + ["from_email", "html", "text", "headers", "links", "sandbox"]
+
+    @extend_schema_field(SandboxEmailDetailSerializer(allow_null=True))
+    def get_sandbox(self, message):
+        """What the sandbox mailbox received for this message (None with a real transport)."""
+        mail = (
+            SandboxEmail.objects.filter(
+                workspace=message.workspace, raw__contains=f"X-Wayline-Message: {message.pk}\n"
+            ).first()
+            if message.status in (Message.Status.SENT, Message.Status.IN_DOUBT)
+            else None
+        )
+        return SandboxEmailDetailSerializer(mail).data if mail else None
 
 
 class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
@@ -178,7 +266,8 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             template.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=VersionSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None):
         template = self.get_object()
         return Response(VersionSerializer(template.versions.select_related("created_by"), many=True).data)
@@ -193,7 +282,7 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     def _contact(self, contact_id):
         return get_scoped_or_404(Contact, self.request.workspace, pk=contact_id) if contact_id else None
 
-    @extend_schema(request=SourceSerializer)
+    @extend_schema(request=SourceSerializer, responses=TemplateValidationSerializer)
     @action(detail=False, methods=["post"])
     def validate(self, request):
         """Problems of a source (Liquid syntax errors, undefined variables, MJML structure), each
@@ -213,7 +302,7 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             {"valid": not any(p.kind != "undefined" for p in problems), "problems": [p.as_dict() for p in problems]}
         )
 
-    @extend_schema(request=PreviewSerializer)
+    @extend_schema(request=PreviewSerializer, responses=RenderedSerializer)
     @action(detail=True, methods=["post"])
     def preview(self, request, pk=None):
         """Render a version (or unsaved source) for a contact or a given context."""
@@ -241,7 +330,7 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
             raise DomainError(f"The template could not be rendered: {error}", code="render_failed") from None
         return Response(_rendered(rendered))
 
-    @extend_schema(request=TemplateTestSendSerializer)
+    @extend_schema(request=TemplateTestSendSerializer, responses={201: MessageSerializer})
     @action(detail=True, methods=["post"], url_path="test-send")
     def test_send(self, request, pk=None):
         """Send to a member's address, marked as a test (outside caps and metrics)."""
@@ -311,6 +400,17 @@ class CouponPoolSerializer(serializers.ModelSerializer):
         return pool.coupons.filter(assigned_at__isnull=False).count()
 
 
+class CouponCodesSerializer(serializers.Serializer):
+    codes = serializers.ListField(child=serializers.CharField(max_length=100, allow_blank=True), max_length=10_000)
+
+
+class CodesAddedSerializer(CouponPoolSerializer):
+    added = serializers.IntegerField(read_only=True, help_text="codes that were not in the pool yet")
+
+    class Meta(CouponPoolSerializer.Meta):
+        fields = [*CouponPoolSerializer.Meta.fields, "added"]
+
+
 class CouponPoolViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     queryset = CouponPool.objects.order_by("slug")
     serializer_class = CouponPoolSerializer
@@ -325,11 +425,13 @@ class CouponPoolViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Crea
             raise DomainError("That slug is in use already.", fields={"slug": ["Already in use."]}) from None
         record_audit(self.request.workspace, self.request.user, "coupon_pool.create", pool.slug, codes=len(codes))
 
-    @extend_schema(request=CouponPoolSerializer)
+    @extend_schema(request=CouponCodesSerializer, responses=CodesAddedSerializer)
     @action(detail=True, methods=["post"])
     def codes(self, request, pk=None):
         pool = self.get_object()
-        codes = [str(c).strip() for c in request.data.get("codes") or [] if str(c).strip()]
+        body = CouponCodesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        codes = [code.strip() for code in body.validated_data["codes"] if code.strip()]
         added = _add_codes(pool, codes)
         return Response({"added": added, **CouponPoolSerializer(pool).data})
 
@@ -344,68 +446,8 @@ def _add_codes(pool, codes):
 # -- the outbox and the sandbox mailbox ------------------------------------------------------------
 
 
-class SandboxEmailSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SandboxEmail
-        fields = ["id", "from_email", "to", "subject", "created_at"]
-
-
-class SandboxEmailDetailSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SandboxEmail
-        fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
-
-
-class MessageSerializer(serializers.ModelSerializer):
-    template = serializers.CharField(source="template_version.template.slug", read_only=True)
-    template_version = serializers.IntegerField(source="template_version.number", read_only=True)
-
-    class Meta:
-        model = Message
-        fields = [
-            "id",
-            "status",
-            "reason",
-            "to_email",
-            "subject",
-            "category",
-            "topic",
-            "is_test",
-            "template",
-            "template_version",
-            "contact",
-            "enrollment_id",
-            "journey_id",
-            "node_id",
-            "visit",
-            "attempts",
-            "next_attempt_at",
-            "sent_at",
-            "opened_at",
-            "open_count",
-            "clicked_at",
-            "click_count",
-            "created_at",
-        ]
-
-
-class MessageDetailSerializer(MessageSerializer):
-    sandbox = serializers.SerializerMethodField()
-
-    class Meta(MessageSerializer.Meta):
-        fields = MessageSerializer.Meta.fields + ["from_email", "html", "text", "headers", "links", "sandbox"]
-
-    @extend_schema_field(SandboxEmailDetailSerializer(allow_null=True))
-    def get_sandbox(self, message):
-        """What the sandbox mailbox received for this message (None with a real transport)."""
-        mail = (
-            SandboxEmail.objects.filter(
-                workspace=message.workspace, raw__contains=f"X-Wayline-Message: {message.pk}\n"
-            ).first()
-            if message.status in (Message.Status.SENT, Message.Status.IN_DOUBT)
-            else None
-        )
-        return SandboxEmailDetailSerializer(mail).data if mail else None
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=["sent", "resend"])
 
 
 class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -421,12 +463,24 @@ class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         if params.get("status"):
             queryset = queryset.filter(status=params["status"])
         if params.get("contact"):
+            if not params["contact"].isdecimal() or len(params["contact"]) > 18:
+                raise DomainError("contact is a contact id.", fields={"contact": ["A contact id (a number)."]})
             queryset = queryset.filter(contact_id=params["contact"])
         if params.get("test") in ("true", "false"):
             queryset = queryset.filter(is_test=params["test"] == "true")
         return queryset
 
-    @extend_schema(request=None)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="queued, sending, sent, failed, suppressed, …"),
+            OpenApiParameter("contact", int, description="a contact's messages"),
+            OpenApiParameter("test", bool, description="test sends only (true) or none (false)"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ResolveSerializer, responses=MessageSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         """An in-doubt message: {"resolution": "sent"} or {"resolution": "resend"}."""
@@ -452,7 +506,20 @@ class TopicSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+LOCAL_TIME = r"^[0-2][0-9]:[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_TIME, "example": "21:00"})
+class LocalTimeField(serializers.TimeField):
+    """A time of day without a zone (quiet hours are in each contact's own): 21:00 or 21:00:00.
+    OpenAPI's `format: time` would demand an offset."""
+
+
 class SendingSettingsSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: LocalTimeField,
+    }
     topics = TopicSerializer(many=True, required=False)
     dkim_private_key = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False)
     smtp_password = serializers.CharField(write_only=True, required=False, allow_blank=True)
@@ -546,12 +613,16 @@ class SendingSettingsView(APIView):
         return Response(SendingSettingsSerializer(sending).data)
 
 
+class DkimKeySerializer(serializers.Serializer):
+    selector = serializers.CharField(required=False, allow_blank=True, default="wayline")
+
+
 class DkimKeyView(APIView):
     serializer_class = SendingSettingsSerializer
     read_capability = "manage"
     write_capability = "manage"
 
-    @extend_schema(request=None)
+    @extend_schema(request=DkimKeySerializer, responses={201: SendingSettingsSerializer})
     def post(self, request):
         """Generate a new DKIM key (2048-bit RSA); the response shows the DNS record to publish."""
         selector = str(request.data.get("selector") or "wayline").strip()
@@ -563,10 +634,26 @@ class DkimKeyView(APIView):
         return Response(SendingSettingsSerializer(sending).data, status=status.HTTP_201_CREATED)
 
 
+class RecordCheckSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="ok, missing, weak or error")
+    name = serializers.CharField(allow_blank=True, help_text="the DNS name looked up")
+    record = serializers.CharField(allow_blank=True, help_text="the record found")
+    detail = serializers.CharField()
+    publish = serializers.CharField(allow_blank=True, help_text="what to publish, when it is not ok")
+
+
+class DomainCheckSerializer(serializers.Serializer):
+    domain = serializers.CharField(allow_blank=True)
+    spf = RecordCheckSerializer()
+    dkim = RecordCheckSerializer()
+    dmarc = RecordCheckSerializer()
+    needs = serializers.ListField(child=serializers.CharField(), help_text="SPF, DKIM, DMARC: what is not ok")
+
+
 class DomainCheckView(APIView):
     read_capability = "manage"
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=DomainCheckSerializer)
     def get(self, request):
         """Which of SPF, DKIM and DMARC the sending domain still needs (live DNS lookups)."""
         sending = actions.sending_settings(request.workspace)

@@ -1,7 +1,7 @@
 """The one place that wires the apps together."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 
@@ -15,8 +15,10 @@ api_patterns = [
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves its start-up script as a file: the docs run under the app's CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/", include(api_patterns)),
+    re_path(r"^api/", views.api_not_found),  # in the API's error shape, not an HTML page
     path("v1/", include("journeys.customers.ingest_urls")),  # Segment-compatible tracking API
     path("", include("delivery.public_urls")),  # tracking, unsubscribe, view in browser (under /t/)
     path("healthz", views.health),

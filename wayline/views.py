@@ -1,6 +1,6 @@
 from django.conf import settings
-from django.http import HttpResponse
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 
 
 @ensure_csrf_cookie
@@ -14,6 +14,11 @@ def spa(request, path=""):
             content_type="text/plain",
         )
     return HttpResponse(index.read_text(), content_type="text/html; charset=utf-8")
+
+
+@csrf_exempt  # answers every method the same: there is nothing here to forge a request to
+def api_not_found(request):
+    return JsonResponse({"error": "There is no such API endpoint.", "code": "not_found", "fields": {}}, status=404)
 
 
 def health(request):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.access import WorkspaceScopedMixin, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
+from accounts.serializers import IdField
 
 from ..models import Contact, ContactIdentity, Event, EventName, ImportJob, PriceChange, Product
 from . import catalog, contacts, identity, imports
@@ -162,6 +163,38 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
+class IdentitySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField()
+
+
+class ContactExportSerializer(serializers.Serializer):
+    """Everything held about a contact (a data subject access request)."""
+
+    contact = serializers.DictField(help_text="the profile: ids, email, traits, consent, cart, …")
+    identities = IdentitySerializer(many=True)
+    events = serializers.ListField(child=serializers.DictField())
+    orders = serializers.ListField(child=serializers.DictField())
+    exported_at = serializers.DateTimeField()
+
+
+class ErasedSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField()
+    suppressed = serializers.IntegerField(help_text="email addresses added to the suppression list")
+
+
+class PropertyShapeSerializer(serializers.Serializer):
+    """A trait or property key seen on calls: its JSON type, and a numeric or boolean example."""
+
+    key = serializers.CharField(help_text="a dotted path: address.city")
+    type = serializers.ChoiceField(choices=["null", "boolean", "number", "string", "array", "object"])
+    example = serializers.JSONField(allow_null=True, help_text="numbers and booleans only; null otherwise")
+
+
+class PropertyShapesSerializer(serializers.Serializer):
+    results = PropertyShapeSerializer(many=True)
+
+
 class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
@@ -194,7 +227,10 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
         contact = contacts.update_contact(contact, request.user, body.validated_data)
         return Response(ContactSerializer(contact).data)
 
-    @extend_schema(responses=EventSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("type", str, description="only calls of this type: track, identify, …")],
+        responses=EventSerializer(many=True),
+    )
     @action(detail=True)
     def timeline(self, request, pk=None):
         contact = self.get_object()
@@ -205,7 +241,7 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
         page = self.paginate_queryset(events)
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=ContactExportSerializer)
     @action(detail=True)
     def export(self, request, pk=None):
         contact = self.get_object()
@@ -214,13 +250,13 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
         return response
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=None, responses=ErasedSerializer)
     @action(detail=True, methods=["post"])
     def erase(self, request, pk=None):
         contact = self.get_object()
         return Response(contacts.erase_contact(contact, request.user))
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=PropertyShapesSerializer)
     @action(detail=False)
     def traits(self, request):
         """Trait keys seen on identify calls: suggestions for conditions on contact.traits.*."""
@@ -246,16 +282,38 @@ def _search(queryset, workspace, term):
 # -- Events ----------------------------------------------------------------------------------------
 
 
+class RecentEventsSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    pending = serializers.IntegerField(help_text="events received and not processed yet")
+
+
+class RecentEventsQuerySerializer(serializers.Serializer):
+    after = IdField(required=False, min_value=0, help_text="only events after this id")
+    limit = serializers.IntegerField(required=False, min_value=1, default=50, help_text="at most 200")
+
+
+class EventNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+    type = serializers.CharField()
+
+
+class EventNamesSerializer(serializers.Serializer):
+    results = EventNameSerializer(many=True)
+
+
 class RecentEventsView(APIView):
     """The last events received, newest first (the Data sources page polls it). ?after=<id>."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(parameters=[RecentEventsQuerySerializer], responses=RecentEventsSerializer)
     def get(self, request):
         events = scoped(Event, request.workspace).order_by("-id")
-        after = request.query_params.get("after")
-        if after and after.isdigit():
-            events = events.filter(id__gt=int(after))
-        limit = min(int(request.query_params.get("limit", 50) or 50), 200)
+        query = RecentEventsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if "after" in query.validated_data:
+            events = events.filter(id__gt=query.validated_data["after"])
+        limit = min(query.validated_data["limit"], 200)
         pending = scoped(Event, request.workspace).filter(processed_at__isnull=True).count()
         return Response({"results": EventSerializer(events[:limit], many=True).data, "pending": pending})
 
@@ -263,7 +321,13 @@ class RecentEventsView(APIView):
 class EventNamesView(APIView):
     """Event names seen in the workspace (track events; ?type=page|screen for those)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("type", str, description="track (default), page or screen"),
+            OpenApiParameter("search", str, description="names containing this"),
+        ],
+        responses=EventNamesSerializer,
+    )
     def get(self, request):
         kind = request.query_params.get("type", "track")
         rows = scoped(EventName, request.workspace).filter(type=kind).exclude(name="").order_by("-count", "name")
@@ -283,7 +347,10 @@ class EventNamesView(APIView):
 class EventPropertiesView(APIView):
     """Property keys (dotted paths) seen on an event, with their JSON type and a numeric example."""
 
-    @extend_schema(parameters=[OpenApiParameter("event", str)], responses={200: dict})
+    @extend_schema(
+        parameters=[OpenApiParameter("event", str), OpenApiParameter("type", str, description="track (default)")],
+        responses=PropertyShapesSerializer,
+    )
     def get(self, request):
         name = request.query_params.get("event")
         rows = scoped(EventName, request.workspace).filter(type=request.query_params.get("type", "track"))
@@ -345,6 +412,15 @@ class ProductDetailSerializer(ProductSerializer):
         return PriceChangeSerializer(product.price_history.order_by("-changed_at", "-id")[:50], many=True).data
 
 
+class UpsertedSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class CategoriesSerializer(serializers.Serializer):
+    results = serializers.ListField(child=serializers.CharField())
+
+
 class BulkProductsSerializer(serializers.Serializer):
     products = ProductSerializer(many=True)
 
@@ -381,6 +457,16 @@ class ProductViewSet(
     def get_serializer_class(self):
         return ProductDetailSerializer if self.action == "retrieve" else ProductSerializer
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str, description="name, sku or category containing this"),
+            OpenApiParameter("category", str),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={201: ProductDetailSerializer})
     def create(self, request):
         body = ProductSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -410,7 +496,7 @@ class ProductViewSet(
         record_audit(instance.workspace, self.request.user, "product.deleted", instance.sku)
         instance.delete()
 
-    @extend_schema(request=BulkProductsSerializer, responses={200: dict})
+    @extend_schema(request=BulkProductsSerializer, responses=UpsertedSerializer)
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         """Create or update up to 1,000 products by sku (price changes go to the price history)."""
@@ -419,7 +505,7 @@ class ProductViewSet(
         result = catalog.upsert_products(request.workspace, body.validated_data["products"], request.user)
         return Response(result)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=CategoriesSerializer)
     @action(detail=False)
     def categories(self, request):
         values = scoped(Product, request.workspace).exclude(category="").values_list("category", flat=True).distinct()
@@ -480,7 +566,10 @@ class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retri
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses=ImportJobSerializer)
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer, "application/json": ImportUploadSerializer},
+        responses={201: ImportJobSerializer},
+    )
     def create(self, request):
         body = ImportUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -9,14 +9,23 @@ up to 500 KB and 2,500 events, 32 KB per event, the batch's top-level `context` 
 `integrations` merged into each item; `userId` or `anonymousId` on every call; `event` on track;
 `groupId` on group; `previousId` and `userId` on alias; `messageId` up to 100 characters
 (one is assigned when missing).
+
+Beyond what Segment documents, a call must be storable as it is on SQLite and PostgreSQL: JSON
+nested at most 64 levels deep (checked on the bytes, before parsing), finite numbers, and no NUL
+character or unpaired surrogate in any string. Anything else is a 400 naming the field, never a 500
+(Segment's libraries retry a 5xx for ever, holding back the rest of their queue).
 """
 
 import base64
 import binascii
 import json
+import math
+import re
 import uuid
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from accounts.json_limits import MAX_DEPTH, json_depth
 
 KB = 1024
 MAX_CALL_BYTES = 32 * KB
@@ -59,6 +68,17 @@ def write_key_from_header(authorization):
 
 def decode_body(raw, content_encoding, limit):
     """The JSON object of a call, decompressing gzip (as rudder-sdk-python sends) within `limit`."""
+    return decode_call(raw, content_encoding, limit)[0]
+
+
+# What json.loads lets through that neither database stores can only come from an escape (\u0000,
+# an unpaired \ud800-\udfff) or a number beyond a float (1e999). A body with neither (almost every
+# one) needs no look at each of its values.
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def decode_call(raw, content_encoding, limit):
+    """(the JSON object of a call, whether its values need `check_storable`)."""
     if content_encoding and content_encoding.strip().lower() == "gzip":
         try:
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -70,16 +90,69 @@ def decode_body(raw, content_encoding, limit):
     if len(raw) > limit:
         raise too_large(limit)
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as error:
+        encoding = json.detect_encoding(raw)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            raw = raw.decode(encoding).encode()  # the depth check reads UTF-8
+        if json_depth(raw) > MAX_DEPTH:
+            raise _too_deep(raw)
+        infinite = []
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=lambda text: _float(text, infinite))
+    except (ValueError, UnicodeError) as error:
         raise IngestError(f"The body is not valid JSON: {error}.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise IngestError("The body must be a JSON object.", code="invalid_json")
-    return body
+    return body, bool(infinite) or (b"\\u" in raw and _RISKY_ESCAPE.search(raw) is not None)
 
 
 def _no_constant(name):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _float(text, infinite):
+    value = float(text)
+    if math.isinf(value):
+        infinite.append(text)
+    return value
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},:]', re.S)
+
+
+def _too_deep(raw):
+    """The 400 for a body nested deeper than MAX_DEPTH, naming the field the way the other errors do
+    (`properties`, `batch[3].properties`). Walks the tokens, so only for a body already refused."""
+    stack, expect_key = [], False  # stack: per open container, [kind, current key or index]
+    path = []
+    for match in _TOKEN.finditer(raw):
+        token = match.group()
+        if token in (b"{", b"["):
+            if len(stack) >= MAX_DEPTH:
+                path = [frame[1] for frame in stack]
+                break
+            stack.append([token, None if token == b"{" else 0])
+            expect_key = token == b"{"
+        elif token in (b"}", b"]"):
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif token == b",":
+            if stack and stack[-1][0] == b"[":
+                stack[-1][1] += 1
+            expect_key = bool(stack) and stack[-1][0] == b"{"
+        elif token == b":":
+            expect_key = False
+        elif expect_key and stack:
+            stack[-1][1] = token[1:-1].decode("utf-8", "replace")
+    if len(path) >= 3 and path[0] == "batch" and isinstance(path[1], int):
+        field = f"batch[{path[1]}].{path[2]}"
+    else:
+        field = str(path[0]) if path and path[0] is not None else ""
+    message = f"nested deeper than {MAX_DEPTH} levels of objects and arrays."
+    return IngestError(
+        f"{field or 'The body'} is {message} Nothing of this request was stored.",
+        code="too_deep",
+        fields={field: [f"{field or 'the body'} is {message}"]} if field else {},
+    )
 
 
 def too_large(limit):
@@ -91,9 +164,16 @@ def too_large(limit):
 
 # -- Timestamps ----------------------------------------------------------------------------------
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no event of a contact we can reach happened before
+MAX_AHEAD = timedelta(days=1)  # how far ahead of receivedAt a client's clock may be and still be kept
+
 
 def parse_time(value, field):
-    """An ISO 8601 string (or epoch milliseconds) as an aware UTC datetime; None stays None."""
+    """An ISO 8601 string (or epoch milliseconds) as an aware UTC datetime; None stays None.
+
+    Raises a field error for what is not a date-time; a date-time that cannot be expressed in UTC
+    (`9999-12-31T23:59:59-14:00`) comes back as OUT_OF_RANGE.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -111,24 +191,46 @@ def parse_time(value, field):
         raise _bad_time(field, value) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return OUT_OF_RANGE
+
+
+OUT_OF_RANGE = datetime.max.replace(tzinfo=UTC)  # sorts after any time: never in range
 
 
 def _bad_time(field, value):
     return _FieldError(field, f"{str(value)[:40]!r} is not an ISO 8601 date-time.")
 
 
+def in_range(moment, received_at):
+    """Whether a client's time may be stored: from 2000 to a day after the call arrived."""
+    return moment is not None and EARLIEST <= moment <= received_at + MAX_AHEAD
+
+
 def corrected_timestamp(original, sent_at, received_at):
     """When the event happened, on the server's clock.
 
     Segment's rule: timestamp = receivedAt − (sentAt − originalTimestamp), which removes the
-    client device's clock skew. Without sentAt the client's own time is taken as is (historical
-    imports); without any time, receivedAt. A time in the future is clamped to receivedAt: an
-    event cannot have happened after it arrived, and nothing may be scheduled from such a time.
+    client device's clock skew (however wrong the device's clock, as long as both times come from
+    it). Without sentAt the client's own time is taken as is (historical imports); without any
+    time, receivedAt. A time in the future is clamped to receivedAt: an event cannot have happened
+    after it arrived, and nothing may be scheduled from such a time. A result before 2000, or one
+    that cannot be computed (year 1 sent in year 9999), is replaced by receivedAt, as Segment
+    replaces a timestamp too far in the past or future with its receivedAt.
     """
-    if original is None:
+    if original is None or original is OUT_OF_RANGE:
         return received_at
-    timestamp = received_at - (sent_at - original) if sent_at is not None else original
+    if sent_at is not None and sent_at is not OUT_OF_RANGE:
+        try:
+            timestamp = received_at - (sent_at - original)
+        except OverflowError:
+            return received_at
+    else:
+        timestamp = original
+    if timestamp < EARLIEST:
+        return received_at
     return min(timestamp, received_at)
 
 
@@ -149,18 +251,62 @@ def _identifier(call, key, required=False):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _FieldError(key, f"{key} must be a string.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _FieldError(key, f"{key} must be a string.")
     value = str(value)
     if len(value) > MAX_ID:
         raise _FieldError(key, f"{key} is longer than {MAX_ID} characters.")
+    if reason := unstorable(value):
+        raise _FieldError(key, f"{key} contains {reason}, which cannot be stored.")
     return value
 
 
-def _object(call, key):
+def unstorable(text):
+    """Why a string cannot be stored in a text or JSON column of SQLite and PostgreSQL, or None."""
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "an unpaired surrogate (\\ud800-\\udfff)"
+    return None
+
+
+def check_storable(value, field):
+    """Raise a field error unless the parsed JSON `value` can be stored as it is: json.loads takes
+    1e999 as infinity, a NUL character and unpaired surrogates, which neither database stores."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        pass  # an infinite number: found below
+    else:
+        if "\\u0000" not in text and unstorable(text) is None:
+            return
+    stack = [(field, value)]  # not recursive: the depth was bounded, but a loop needs no bound
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if reason := unstorable(key):
+                    raise _FieldError(field, f"a key of {path[:100]} contains {reason}, which cannot be stored.")
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _FieldError(field, f"{path[:100]} is a number too large to store.")
+        elif isinstance(item, str) and (reason := unstorable(item)):
+            raise _FieldError(field, f"{path[:100]} contains {reason}, which cannot be stored.")
+
+
+def _object(call, key, check=True):
     value = call.get(key)
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise _FieldError(key, f"{key} must be a JSON object.")
+    if check:
+        check_storable(value, key)
     return value
 
 
@@ -234,20 +380,35 @@ def parse_call(call, kind, received_at, defaults=None):
         message_id = str(message_id)
         if len(message_id) > MAX_MESSAGE_ID:
             raise _FieldError("messageId", f"messageId is longer than {MAX_MESSAGE_ID} characters.")
+        if reason := unstorable(message_id):
+            raise _FieldError("messageId", f"messageId contains {reason}, which cannot be stored.")
 
-    properties = _object(call, "properties")
-    traits = _object(call, "traits")
-    context = _object(call, "context")
+    check = defaults.get("check_values", True)
+    properties = _object(call, "properties", check)
+    traits = _object(call, "traits", check)
+    context = _object(call, "context", check)
     if defaults.get("context"):
         context = merge(defaults["context"], context)
     if kind == "identify" and not traits and isinstance(context.get("traits"), dict):
         traits = context["traits"]
 
-    original = parse_time(call.get("originalTimestamp") or call.get("timestamp"), "timestamp")
+    original_key = "originalTimestamp" if call.get("originalTimestamp") else "timestamp"
+    original = parse_time(call.get(original_key), "timestamp")
     sent_at = parse_time(call.get("sentAt"), "sentAt") or defaults.get("sentAt")
     timestamp = corrected_timestamp(original, sent_at, received_at)
 
     extra = {key: value for key, value in call.items() if key not in _ROW_KEYS}
+    for key, value in extra.items() if check else ():
+        if reason := unstorable(key):
+            raise _FieldError(key, f"the key {key[:100]!r} contains {reason}, which cannot be stored.")
+        check_storable(value, key)
+    # The columns hold sane times only; a client's time outside them stays in the payload as sent.
+    if original is not None and not in_range(original, received_at):
+        original, extra[original_key] = None, call[original_key]
+    if sent_at is not None and not in_range(sent_at, received_at):
+        sent_at = None
+        if call.get("sentAt"):
+            extra["sentAt"] = call["sentAt"]
     if kind == "alias":
         extra["previousId"] = previous_id
     integrations = defaults.get("integrations")
@@ -271,17 +432,17 @@ def parse_call(call, kind, received_at, defaults=None):
     }
 
 
-def parse_single(body, kind, received_at):
-    """The body of /v1/identify, /v1/track, ... -> [row]."""
+def parse_single(body, kind, received_at, check_values=True):
+    """The body of /v1/identify, /v1/track, ... -> [row]. `check_values`: see decode_call."""
     try:
-        return [parse_call(body, kind, received_at)]
+        return [parse_call(body, kind, received_at, {"check_values": check_values})]
     except _FieldError as error:
         raise IngestError(
             error.message[:1].upper() + error.message[1:], fields={error.field: [error.message]}
         ) from None
 
 
-def parse_batch(body, received_at):
+def parse_batch(body, received_at, check_values=True):
     """The body of /v1/batch -> (rows, errors). Errors name the item: {"batch[3].userId": [...]}.
 
     Batch-level problems raise IngestError. Invalid items are left out and reported; the valid
@@ -300,9 +461,10 @@ def parse_batch(body, received_at):
         )
     try:
         defaults = {
-            "context": _object(body, "context"),
-            "integrations": _object(body, "integrations"),
+            "context": _object(body, "context", check_values),
+            "integrations": _object(body, "integrations", check_values),
             "sentAt": parse_time(body.get("sentAt"), "sentAt"),
+            "check_values": check_values,
         }
     except _FieldError as error:
         raise IngestError(error.message, fields={error.field: [error.message]}) from None

@@ -30,11 +30,11 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import WriteKey, hash_secret
 
+from .. import clock
 from . import events, ingest
 from .ingest import IngestError
 
@@ -192,7 +192,7 @@ writer = IngestWriter()
 
 
 async def _key_for(raw_key, in_db):
-    if not raw_key or not isinstance(raw_key, str):
+    if not raw_key or not isinstance(raw_key, str) or ingest.unstorable(raw_key):
         return None
     key_hash = hash_secret(raw_key)
     cached = _keys.get(key_hash)
@@ -249,25 +249,27 @@ async def _handle(kind, method, headers, raw, in_db, store):
         return 204, b"", {}
     if method != "POST":
         return _answer(IngestError("Use POST.", code="method_not_allowed", status=405), {"Allow": "POST"})
-    received_at = timezone.now()
+    received_at = clock.now()
     limit = limit_for(kind)
     try:
         if raw is None:
             raise ingest.too_large(limit)
-        body = ingest.decode_body(raw, headers.get("content-encoding"), limit)
-        raw_key = ingest.write_key_from_header(headers.get("authorization")) or body.get("writeKey")
-        key = await _key_for(raw_key, in_db)
+        # The key of the Authorization header is checked before the body is inflated or parsed;
+        # only a body-borne `writeKey` (analytics.js beacons) needs the body first.
+        raw_key = ingest.write_key_from_header(headers.get("authorization"))
+        key = await _key_for(raw_key, in_db) if raw_key else None
+        if raw_key and key is None:
+            raise _invalid_key()
+        body, check_values = ingest.decode_call(raw, headers.get("content-encoding"), limit)
         if key is None:
-            raise IngestError(
-                "The write key is missing, unknown or revoked. Send it as the Basic-auth user name.",
-                code="invalid_write_key",
-                status=401,
-            )
+            key = await _key_for(body.get("writeKey"), in_db)
+        if key is None:
+            raise _invalid_key()
         key_id, workspace_id = key
         if kind == "batch":
-            rows, errors = ingest.parse_batch(body, received_at)
+            rows, errors = ingest.parse_batch(body, received_at, check_values)
         else:
-            rows, errors = ingest.parse_single(body, kind, received_at), {}
+            rows, errors = ingest.parse_single(body, kind, received_at, check_values), {}
         wait = over_rate_limit(key_id, max(1, len(rows)))
         if wait:
             error = IngestError(
@@ -287,6 +289,14 @@ async def _handle(kind, method, headers, raw, in_db, store):
         }
         return 400, json.dumps(payload).encode(), {}
     return 200, SUCCESS, {}
+
+
+def _invalid_key():
+    return IngestError(
+        "The write key is missing, unknown or revoked. Send it as the Basic-auth user name.",
+        code="invalid_write_key",
+        status=401,
+    )
 
 
 def _answer(error, headers):

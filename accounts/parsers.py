@@ -1,0 +1,28 @@
+"""The REST API's JSON parser: DRF's, refusing with a 400 what would otherwise end in a 500."""
+
+import io
+import json
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from .json_limits import MAX_DEPTH, json_depth
+
+
+class JSONObjectParser(JSONParser):
+    """A body nested deeper than MAX_DEPTH (json.loads would raise RecursionError) or a body that is
+    not a JSON object (every view reads named fields of it) is a parse error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
+        try:
+            encoding = json.detect_encoding(raw)
+            utf8 = raw if encoding in ("utf-8", "utf-8-sig") else raw.decode(encoding).encode()
+        except UnicodeDecodeError:
+            raise ParseError("JSON parse error - the body is not valid UTF-8.") from None
+        if json_depth(utf8) > MAX_DEPTH:
+            raise ParseError(f"JSON parse error - the body nests objects and arrays deeper than {MAX_DEPTH} levels.")
+        data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        if not isinstance(data, dict):
+            raise ParseError("The body must be a JSON object.")
+        return data
