@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import WorkspaceScoped
+from journeys.engine import nodes, rules
 
 
 class SandboxEmail(models.Model):
@@ -193,6 +194,12 @@ class Message(WorkspaceScoped):
     node_id = models.CharField(max_length=100, blank=True, default="")
     visit = models.PositiveIntegerField(default=0)
     context = models.JSONField(default=dict, blank=True)  # trigger event etc., for re-rendering
+    # Over the frequency cap: "defer" (until the cap allows it) or "skip", the journey's choice
+    # (its definition's "sending"; other messages defer). Deferred past max_deferral: skipped.
+    over_cap = models.CharField(
+        max_length=8, choices=[(choice, choice) for choice in nodes.OVER_CAP_CHOICES], default="defer"
+    )
+    max_deferral = models.DurationField(default=rules.parse_duration(nodes.DEFAULT_MAX_DEFERRAL))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     reason = models.TextField(blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
@@ -211,6 +218,7 @@ class Message(WorkspaceScoped):
     provider_message_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     open_count = models.PositiveIntegerField(default=0)
+    last_opened_at = models.DateTimeField(null=True, blank=True)  # the last open counted (one a minute)
     clicked_at = models.DateTimeField(null=True, blank=True)
     click_count = models.PositiveIntegerField(default=0)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)

@@ -7,19 +7,28 @@ two emails and both send a third).
 - Suppression (hard bounces, complaints, erased contacts; journeys.customers) stops every email.
 - Consent, the cap and quiet hours concern marketing email only; transactional email is exempt.
 - Consent per topic: a contact receives a topic unless they unsubscribed from it or from all.
-- The cap: at most N marketing emails per contact within the window; one over it is suppressed.
+- The cap: at most N marketing emails per contact within the window (handed to the transport in
+  the last `frequency_window_hours`). One over it is deferred until the cap allows it (when the
+  oldest email that fills the window leaves it), then checked again, quiet hours included. A
+  journey may choose to skip it instead (its definition's `"sending": {"over_cap": "skip"}`); an
+  email the cap would hold past the journey's `max_deferral` (default P3D) after it was created is
+  skipped then, with the reason. Messages not from a journey defer.
 - Quiet hours, in the contact's own timezone: the email is deferred to their end, never dropped.
 - Test sends skip all of it (they go to a member's own address).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeys import customers
+from journeys.engine import nodes, rules
 
 SEND, SUPPRESS, DEFER = "send", "suppress", "defer"
 ALL_TOPICS = "all"
+OVER_CAP_DEFER, OVER_CAP_SKIP = nodes.OVER_CAP_CHOICES
+DEFAULT_MAX_DEFERRAL = rules.parse_duration(nodes.DEFAULT_MAX_DEFERRAL)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,38 @@ def quiet_hours_end(now, timezone_name, start, end):
     return resume.astimezone(now.tzinfo)
 
 
+def journey_sending(definition) -> tuple[str, timedelta]:
+    """A journey definition's choice for an email over the cap: (over_cap, max_deferral), with the
+    defaults for what it leaves out (versions published before the choice existed)."""
+    sending = definition.get("sending") if isinstance(definition, Mapping) else None
+    sending = sending if isinstance(sending, Mapping) else {}
+    over_cap = sending.get("over_cap") if sending.get("over_cap") in nodes.OVER_CAP_CHOICES else OVER_CAP_DEFER
+    try:
+        max_deferral = rules.parse_duration(sending.get("max_deferral") or nodes.DEFAULT_MAX_DEFERRAL)
+    except ValueError:
+        max_deferral = DEFAULT_MAX_DEFERRAL
+    return over_cap, max_deferral if max_deferral > timedelta(0) else DEFAULT_MAX_DEFERRAL
+
+
+def describe(delta: timedelta) -> str:
+    """A duration as a marketer says it: "3 days", "12 hours", "90 minutes"."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{seconds} second" + ("s" if seconds != 1 else "")
+
+
+def cap_frees_at(window_sends: Sequence[datetime], cap, window: timedelta) -> datetime | None:
+    """When the cap allows one more email: the moment enough of the emails in the window (hand-off
+    times, oldest first) have left it; None when it allows one now."""
+    over = len(window_sends) - cap
+    if not cap or over < 0:
+        return None
+    return window_sends[over] + window
+
+
 def decide(
     *,
     category,
@@ -66,8 +107,12 @@ def decide(
     suppressed=False,
     consent=None,
     topic="marketing",
-    sent_in_window=0,
+    window_sends: Sequence[datetime] = (),
     cap=0,
+    window=timedelta(hours=24),
+    over_cap=OVER_CAP_DEFER,
+    max_deferral=DEFAULT_MAX_DEFERRAL,
+    waiting_since: datetime | None = None,
     quiet_start: time | None = None,
     quiet_end: time | None = None,
     timezone_name="",
@@ -81,30 +126,43 @@ def decide(
         return Decision(SEND)
     if not consent_allows(consent, topic):
         return Decision(SUPPRESS, f"The contact unsubscribed from “{topic}”.")
-    if cap and sent_in_window >= cap:
-        return Decision(SUPPRESS, f"Frequency cap: {sent_in_window} marketing emails already sent in the window.")
+    frees_at = cap_frees_at(window_sends, cap, window)
+    if frees_at is not None:
+        sent, hours = len(window_sends), round(window.total_seconds() / 3600)  # the setting is in hours
+        full = (
+            f"frequency_cap: {sent} marketing email{'s' if sent != 1 else ''} already sent "
+            f"in the last {hours} hour{'s' if hours != 1 else ''}"
+        )
+        if over_cap == OVER_CAP_SKIP:
+            return Decision(SUPPRESS, f"{full}; this journey skips emails over the cap.")
+        if frees_at - (waiting_since or now) > max_deferral:
+            return Decision(SUPPRESS, f"frequency_cap: deferred longer than {describe(max_deferral)}")
+        return Decision(DEFER, f"{full}; it goes when the cap allows it.", frees_at)
     resume = quiet_hours_end(now, timezone_name, quiet_start, quiet_end)
     if resume is not None:
         return Decision(DEFER, "Quiet hours in the contact's timezone.", resume)
     return Decision(SEND)
 
 
-def sent_in_window(message, window_hours, now):
+def window_sends(message, window: timedelta, now) -> list[datetime]:
+    """When the contact's other marketing emails in the window were handed off, oldest first. An
+    email handed off at t counts until t + window (then it has left the window)."""
     from .models import Category, Message
 
     if message.contact_id is None:
-        return 0
-    return (
+        return []
+    return list(
         Message.objects.filter(
             workspace_id=message.workspace_id,
             contact_id=message.contact_id,
             category=Category.MARKETING,
             is_test=False,
-            handed_off_at__gte=now - timedelta(hours=window_hours),
+            handed_off_at__gt=now - window,
             status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.IN_DOUBT],
         )
         .exclude(pk=message.pk)
-        .count()
+        .order_by("handed_off_at")
+        .values_list("handed_off_at", flat=True)
     )
 
 
@@ -113,13 +171,18 @@ def check(message, contact, sending, now):
     if message.is_test:
         return Decision(SEND)
     cap = sending.frequency_cap if message.category == "marketing" else 0
+    window = timedelta(hours=sending.frequency_window_hours)
     return decide(
         category=message.category,
         suppressed=customers.is_suppressed(message.workspace_id, message.to_email),
         consent=contact.consent if contact is not None else {},
         topic=message.topic,
-        sent_in_window=sent_in_window(message, sending.frequency_window_hours, now) if cap else 0,
+        window_sends=window_sends(message, window, now) if cap else (),
         cap=cap,
+        window=window,
+        over_cap=message.over_cap,
+        max_deferral=message.max_deferral,
+        waiting_since=message.created_at,
         quiet_start=sending.quiet_hours_start,
         quiet_end=sending.quiet_hours_end,
         timezone_name=contact.timezone if contact is not None else "",

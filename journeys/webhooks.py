@@ -9,6 +9,11 @@ carries an Idempotency-Key (one per enrollment, node and visit), so a retried at
 recognisable by the receiver. Retries with backoff are the domain's: WebhookCall keeps attempts
 and next_attempt_at, and the enrollment waits for it like for a timer.
 
+Every exception of an attempt is a failed attempt: counted, retried with backoff up to the node's
+attempts, then the failure port, the error kept on the WebhookCall (and in the result later nodes
+see). Headers are checked before any connection (a value rendered from contact traits may hold a
+line break that would inject a header): a bad one fails the call at once, without retries.
+
 Operators may allow internal networks explicitly with JOURNEYS_WEBHOOK_ALLOWED_NETWORKS
 (a list of CIDRs in settings); nothing private is reachable otherwise.
 """
@@ -17,26 +22,83 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+import re
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import urllib3
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from . import clock, engine
+from . import clock, conf, engine
+from .engine.nodes import WEBHOOK_HEADER_NAME
 from .models import WebhookCall
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 USER_AGENT = "Wayline-Webhook/1"
 KEPT_HEADERS = ("content-type", "location", "retry-after", "x-request-id")
+MAX_HEADER_VALUE = 8 * 1024  # most servers refuse a header section above 8 KiB
+HEADER_NAME = re.compile(WEBHOOK_HEADER_NAME)
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # horizontal tab is allowed in a value
 
 
 class Refused(Exception):
     """The destination is not allowed (never retried)."""
+
+
+class BadHeader(Exception):
+    """A header that cannot be sent as it is (never retried: it would fail the same way)."""
+
+
+def _shown(text):
+    return json.dumps(text[:60] + ("…" if len(text) > 60 else ""), ensure_ascii=False)
+
+
+def header_name_problem(name) -> str | None:
+    """Why this header name cannot be sent, or None."""
+    name = str(name)
+    if not name:
+        return "a header has no name"
+    if not HEADER_NAME.fullmatch(name):
+        return (
+            f"header name {_shown(name)} is not valid: use up to 256 letters, digits and hyphens (no spaces or colons)"
+        )
+    return None
+
+
+def header_problem(name, value) -> str | None:
+    """Why this header (its name or its rendered value) cannot be sent, or None."""
+    problem = header_name_problem(name)
+    if problem:
+        return problem
+    value = str(value)
+    shown = _shown(str(name))
+    if "\r" in value or "\n" in value:
+        return f"header {shown} contains a line break"
+    if "\x00" in value:
+        return f"header {shown} contains a NUL character"
+    if CONTROL.search(value):
+        return f"header {shown} contains a control character"
+    if len(value) > MAX_HEADER_VALUE:
+        return f"header {shown} is longer than {MAX_HEADER_VALUE} characters"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as error:
+        return f"header {shown} contains {_shown(value[error.start])}, which cannot be sent in a header"
+    return None
+
+
+def check_headers(headers):
+    """Raise BadHeader for the first header that cannot be sent."""
+    for name, value in headers.items():
+        problem = header_problem(name, value)
+        if problem:
+            raise BadHeader(problem)
 
 
 @dataclass(frozen=True)
@@ -49,9 +111,7 @@ class Destination:
 
 
 def allowed_networks():
-    return [
-        ipaddress.ip_network(net, strict=False) for net in getattr(settings, "JOURNEYS_WEBHOOK_ALLOWED_NETWORKS", [])
-    ]
+    return [ipaddress.ip_network(net, strict=False) for net in conf.webhook_allowed_networks()]
 
 
 def is_forbidden(address) -> str | None:
@@ -116,8 +176,9 @@ class Response:
 
 
 def request(method, url, headers, body, timeout, idempotency_key) -> Response:
-    """One HTTP request to a checked, pinned destination. Raises Refused, or
-    ConnectionError / urllib3 errors for transport failures."""
+    """One HTTP request to a checked, pinned destination. Raises BadHeader or Refused before any
+    connection, or ConnectionError / urllib3 errors for transport failures."""
+    check_headers(headers)
     destination = resolve(url)
     default_port = 443 if destination.scheme == "https" else 80
     host_header = destination.host if destination.port == default_port else f"{destination.host}:{destination.port}"
@@ -205,9 +266,13 @@ def attempt(call_id):
             timeout,
             call.idempotency_key,
         )
+    except BadHeader as error:
+        outcome.update(state=WebhookCall.State.FAILED, error=str(error)[:1000], finished_at=now)
     except Refused as error:
         outcome.update(state=WebhookCall.State.FAILED, error=f"refused: {error}", finished_at=now)
-    except (ConnectionError, OSError, urllib3.exceptions.HTTPError) as error:
+    except Exception as error:  # any failure of the call is a failed attempt, never a stuck call
+        if not isinstance(error, (ConnectionError, OSError, urllib3.exceptions.HTTPError)):
+            log.warning("webhook call %s failed unexpectedly", call.pk, exc_info=True)
         message = f"{type(error).__name__}: {error}"[:1000]
         if attempts < max_attempts:
             outcome.update(error=message, next_attempt_at=now + engine.webhook_backoff(attempts))

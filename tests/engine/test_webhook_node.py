@@ -174,12 +174,12 @@ def test_a_slow_server_times_out(workspace, fake_email, receiver):
 def test_private_loopback_and_link_local_destinations_are_refused_and_recorded(workspace, fake_email, url):
     flow = hook_flow("https://example.com/")
     flow["nodes"][0]["config"]["url"] = url  # bypass the validator, as an old version might
-    from journeys import actions
+    from journeys import lifecycle
     from journeys.models import JourneyVersion
 
     journey = publish(workspace, hook_flow("https://example.com/"), name="ssrf")
     JourneyVersion.objects.filter(pk=journey.live_version_id).update(definition=flow)
-    actions._FLOWS.clear()
+    lifecycle._FLOWS.clear()
     contact = make_contact(workspace)
     track(contact, "Signed Up")
     run_worker()
@@ -218,3 +218,47 @@ def test_credentials_and_other_schemes_are_refused():
     for url in ("ftp://example.com/", "http://user:pw@example.com/", "file:///etc/passwd"):
         with pytest.raises(webhooks.Refused):
             webhooks.resolve(url)
+
+
+def test_a_header_with_a_line_break_fails_the_call_and_is_never_sent(workspace, fake_email, receiver):
+    server = receiver((200, {"score": 9}, {}, 0))
+    flow = hook_flow(server.url, retries=2, headers={"X-Name": "{{ contact.traits.name }}"})
+    journey = publish(workspace, flow, name="header injection")
+    contact = make_contact(workspace, traits={"name": "Ana\r\nX-Injected: 1"})
+    track(contact, "Signed Up")
+    run_worker()
+    enrollment = enrollment_of(journey, contact)
+    assert enrollment.status == Enrollment.Status.COMPLETED and enrollment.current_node == "failed"
+    call = WebhookCall.objects.get(enrollment=enrollment)
+    assert (call.state, call.attempts) == ("failed", 1)  # permanent: the same header would fail again
+    assert call.error == 'header "X-Name" contains a line break'
+    assert enrollment.context["webhook"]["hook"]["error"] == call.error
+    assert StepLog.objects.get(enrollment=enrollment, node="hook").outcome == "failure"
+    assert server.requests == []  # nothing reached the server, so no injected header either
+
+
+def test_an_unexpected_error_in_the_call_is_a_failed_attempt(workspace, fake_email, receiver, monkeypatch):
+    server = receiver()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the connection broke in an unexpected way")
+
+    monkeypatch.setattr(webhooks.urllib3.HTTPConnectionPool, "urlopen", broken)
+    journey = publish(workspace, hook_flow(server.url, retries=1), name="unexpected")
+    contact = make_contact(workspace)
+    start = clock.now()
+    with clock.frozen(start):
+        track(contact, "Signed Up", at=start)
+        run_worker()
+    call = WebhookCall.objects.get()
+    assert (call.state, call.attempts) == ("pending", 1)
+    assert call.next_attempt_at == start + timedelta(seconds=2)  # engine.webhook_backoff(1)
+    with clock.frozen(start + timedelta(seconds=2)):
+        run_worker()
+    enrollment = enrollment_of(journey, contact)
+    assert enrollment.status == Enrollment.Status.COMPLETED and enrollment.current_node == "failed"
+    call.refresh_from_db()
+    assert (call.state, call.attempts) == ("failed", 2)
+    assert call.error == "RuntimeError: the connection broke in an unexpected way"
+    assert enrollment.context["webhook"]["hook"]["error"] == call.error
+    assert server.requests == []

@@ -13,7 +13,7 @@ import { diffDefinitions, isEmptyDiff, type DefinitionDiff } from "./store";
 import { kindLabel } from "./summary";
 import type { Journey, MigrationRow } from "./types";
 
-const SETTING_LABELS: Record<string, string> = { trigger: "What starts the journey", entry: "Who may enter", exit_on: "Goals" };
+const SETTING_LABELS: Record<string, string> = { trigger: "What starts the journey", entry: "Who may enter", exit_on: "Goals", sending: "Over the frequency cap" };
 
 function DiffList({ diff }: { diff: DefinitionDiff }) {
   if (isEmptyDiff(diff)) return <p className="muted">No changes to the steps or settings (only positions, if anything).</p>;

@@ -1,10 +1,10 @@
-/** The trigger's side panel: what starts the journey, who may enter and when, and the goals that end it. */
+/** The trigger's side panel: what starts the journey, who may enter and when, what the frequency cap does with its emails, and the goals that end it. */
 import { ConditionBuilder } from "./ConditionBuilder";
-import { DurationInput, FieldMessages, SelectInput, TextInput, messagesFor } from "./fields";
+import { DurationInput, FieldMessages, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
 import type { Hints } from "./panels";
 import type { JourneySettings } from "./store";
-import { RE_ENTRY_POLICIES, TRIGGER_TYPES, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
-import type { ExitGoal, Rule, Trigger, ValidationProblem } from "./types";
+import { DEFAULT_MAX_DEFERRAL, OVER_CAP_CHOICES, RE_ENTRY_POLICIES, TRIGGER_TYPES, type OverCap, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
+import type { ExitGoal, Rule, Sending, Trigger, ValidationProblem } from "./types";
 
 const TRIGGER_LABELS: Record<TriggerType, string> = {
   event: "An event happens",
@@ -17,6 +17,11 @@ const RE_ENTRY_LABELS: Record<ReEntryPolicy, string> = {
   once: "Once ever",
   after_exit: "Again after leaving",
   cooldown: "Again after a cooldown",
+};
+
+const OVER_CAP_LABELS: Record<OverCap, string> = {
+  defer: "Delay until allowed (default)",
+  skip: "Skip this email",
 };
 
 interface Props {
@@ -35,6 +40,9 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
   const setTrigger = (next: Trigger, field: string) => set({ ...settings, trigger: next }, `trigger.${field}`);
   const setEntry = (next: JourneySettings["entry"], field: string) => set({ ...settings, entry: next }, `entry.${field}`);
   const setGoals = (goals: ExitGoal[], field = "goals") => set({ ...settings, exit_on: goals }, `exit_on.${field}`);
+  const sending: Sending = settings.sending ?? {};
+  const overCap: OverCap = sending.over_cap ?? "defer";
+  const setSending = (next: Sending, field: string) => set({ ...settings, sending: next }, `sending.${field}`);
   const goalMessages = (index: number) => journeyProblems.filter((problem) => problem.path.startsWith(`exit_on[${index}]`)).map((problem) => problem.message);
 
   return (
@@ -132,6 +140,29 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
         ) : null}
         <h4>Only contacts who match</h4>
         <ConditionBuilder label="Audience" rule={entry.audience as Rule | undefined} onChange={(audience) => setEntry({ ...entry, audience }, "audience")} path="entry.audience" problems={problems} fields={hints.fields.filter((name) => !name.startsWith("event."))} events={hints.events} />
+      </section>
+
+      <section className="panel-section">
+        <h3>Frequency cap</h3>
+        <SelectInput
+          label="When a contact is over the frequency cap"
+          field="sending.over_cap"
+          value={overCap}
+          options={OVER_CAP_CHOICES.map((value) => ({ value, label: OVER_CAP_LABELS[value] }))}
+          onChange={(over_cap) => setSending({ ...sending, over_cap }, "over_cap")}
+          messages={[...exactMessages(problems, "sending"), ...messagesFor(problems, "sending.over_cap")]}
+          hint="The cap (marketing emails per contact in a time window) is set in the workspace's sending settings; transactional emails are never held back."
+        />
+        {overCap === "defer" ? (
+          <DurationInput
+            label="Skip it if delayed longer than"
+            field="sending.max_deferral"
+            value={sending.max_deferral ?? DEFAULT_MAX_DEFERRAL}
+            units={["hours", "days", "weeks"]}
+            onChange={(max_deferral) => setSending({ ...sending, max_deferral }, "max_deferral")}
+            messages={messagesFor(problems, "sending.max_deferral")}
+          />
+        ) : null}
       </section>
 
       <section className="panel-section">

@@ -114,6 +114,14 @@ describe("definition <-> canvas graph", () => {
     expect(graphToDefinition(definitionToGraph(definition))).toEqual(definition);
   });
 
+  it("carries the journey's sending choice through unchanged, and adds none where there is none", () => {
+    const definition: JourneyDefinition = { ...cartAbandonment(), sending: { over_cap: "skip", max_deferral: "PT12H" } };
+    const graph = definitionToGraph(definition);
+    expect(graph.settings.sending).toEqual({ over_cap: "skip", max_deferral: "PT12H" });
+    expect(graphToDefinition(graph)).toEqual(definition);
+    expect("sending" in graphToDefinition(definitionToGraph(cartAbandonment()))).toBe(false);
+  });
+
   it("rounds positions and records the trigger's", () => {
     const graph = graphOf();
     graph.nodes[0].position = { x: 10.4, y: -3.6 };
@@ -292,6 +300,11 @@ describe("what changed since the live version", () => {
     expect(diff.edgesAdded).toEqual([{ from: "branch1", port: "no", to: "exit1" }]);
     expect(diff.edgesRemoved).toEqual([{ from: "branch1", port: "no", to: "email3" }]);
     expect(diff.settings).toEqual(["exit_on"]);
+  });
+
+  it("sees a changed sending choice as a changed setting", () => {
+    const draft: JourneyDefinition = { ...cartAbandonment(), sending: { over_cap: "skip" } };
+    expect(diffDefinitions(cartAbandonment(), draft).settings).toEqual(["sending"]);
   });
 
   it("sees an edge written with or without its implied port as the same edge", () => {

@@ -12,7 +12,7 @@
  */
 import type { Edge, Node } from "@xyflow/react";
 import { defaultPort, isNodeKind, nodeSpec, portsOf, TRIGGER_NODE, type NodeKind } from "./nodeTypes";
-import type { EdgeDef, Entry, ExitGoal, JourneyDefinition, NodeConfig, NodeDef, Point, Trigger } from "./types";
+import type { EdgeDef, Entry, ExitGoal, JourneyDefinition, NodeConfig, NodeDef, Point, Sending, Trigger } from "./types";
 
 export type CanvasKind = NodeKind | typeof TRIGGER_NODE;
 
@@ -31,6 +31,8 @@ export interface JourneySettings {
   trigger: Trigger;
   entry: Entry;
   exit_on: ExitGoal[];
+  /** only when the definition has it (left out means the defaults) */
+  sending?: Sending;
   /** top-level keys the canvas does not know */
   extra: Record<string, unknown>;
 }
@@ -41,7 +43,7 @@ export interface CanvasGraph {
   settings: JourneySettings;
 }
 
-const KNOWN_TOP_LEVEL = new Set(["trigger", "entry", "exit_on", "nodes", "edges", "layout"]);
+const KNOWN_TOP_LEVEL = new Set(["trigger", "entry", "exit_on", "sending", "nodes", "edges", "layout"]);
 const KNOWN_NODE_KEYS = new Set(["id", "type", "config"]);
 
 /** Where nodes without a stored position go before auto-layout: one column under the trigger. */
@@ -107,6 +109,7 @@ export function definitionToGraph(definition: JourneyDefinition): CanvasGraph {
       trigger: clone(definition.trigger ?? { type: "event" }),
       entry: clone(definition.entry ?? {}),
       exit_on: clone(definition.exit_on ?? []),
+      ...(definition.sending !== undefined ? { sending: clone(definition.sending) } : {}),
       extra,
     },
   };
@@ -135,6 +138,7 @@ export function graphToDefinition(graph: CanvasGraph): JourneyDefinition {
     trigger: clone(graph.settings.trigger),
     entry: clone(graph.settings.entry),
     exit_on: clone(graph.settings.exit_on),
+    ...(graph.settings.sending !== undefined ? { sending: clone(graph.settings.sending) } : {}),
     nodes,
     edges,
     layout,
@@ -426,7 +430,7 @@ export function diffDefinitions(live: JourneyDefinition, draft: JourneyDefinitio
   const edgesAfter = canonicalEdges(draft);
   const edgesAdded = [...edgesAfter.entries()].filter(([key]) => !edgesBefore.has(key)).map(([, edge]) => edge);
   const edgesRemoved = [...edgesBefore.entries()].filter(([key]) => !edgesAfter.has(key)).map(([, edge]) => edge);
-  const settings = (["trigger", "entry", "exit_on"] as const).filter((key) => !same(live[key] ?? null, draft[key] ?? null));
+  const settings = (["trigger", "entry", "exit_on", "sending"] as const).filter((key) => !same(live[key] ?? null, draft[key] ?? null));
   return { added, removed, changed, edgesAdded, edgesRemoved, settings };
 }
 

@@ -2,7 +2,7 @@
  * The journey definition (shared/design.md, "Journey definition") and the journeys API's shapes.
  * The definition is the contract between canvas, API, engine and tests: keep it plain JSON.
  */
-import type { EmailCategory, NodeKind, ReEntryPolicy, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
+import type { EmailCategory, NodeKind, OverCap, ReEntryPolicy, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
 
 // -- The rule language (journeys/rules.py) ------------------------------------------------------
 
@@ -73,6 +73,15 @@ export interface Entry {
   re_entry?: ReEntryPolicy;
   cooldown?: string;
   audience?: Rule;
+  [key: string]: unknown;
+}
+
+/** What the workspace's frequency cap does with this journey's marketing emails (delivery.policies). */
+export interface Sending {
+  /** "defer" (the default): delay it until the cap allows it; "skip": drop it */
+  over_cap?: OverCap;
+  /** deferred longer than this (ISO 8601, default P3D): skipped */
+  max_deferral?: string;
   [key: string]: unknown;
 }
 
@@ -176,6 +185,8 @@ export interface JourneyDefinition {
   trigger: Trigger;
   entry: Entry;
   exit_on: ExitGoal[];
+  /** left out: defer, P3D */
+  sending?: Sending;
   nodes: NodeDef[];
   edges: EdgeDef[];
   layout: Record<string, Point>;
