@@ -59,9 +59,13 @@ serve: install
 	@echo "Wayline is starting at http://127.0.0.1:8000 (web + worker). Ctrl-C stops both."
 	$(VENV)/bin/honcho start -f Procfile
 
+# The whole suite, with its duration (pytest prints each half's; this line the total).
 test-suite:
-	$(VENV)/bin/pytest -q
-	$(NPM) run test --silent
+	@start=$$(date +%s); status=0; \
+	$(VENV)/bin/pytest -q || status=$$?; \
+	[ $$status -ne 0 ] || $(NPM) run test --silent || status=$$?; \
+	echo "test suite: $$(( $$(date +%s) - start )) s ($${DATABASE_URL:+PostgreSQL}$${DATABASE_URL:-SQLite})"; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist var

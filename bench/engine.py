@@ -11,7 +11,7 @@
    the SMTP server receiving the email: ingestion, event processing, the engine and delivery.
 2. throughput: BENCH_ENROLLMENTS enrollments due at once (a one-minute delay that has just ended),
    in a journey delay -> branch -> split -> exit, advanced by 1, then 2, worker processes running
-   the engine's worker step (journeys.actions.advance_due, what the qcluster tasks call) until
+   the engine's worker step (journeys.worker.advance_due, what the qcluster tasks call) until
    nothing is due. Steps = nodes executed (step log rows). Each worker's peak memory (max RSS).
    Then the same with an email node (delivery's real executor: outbox row + rendering per email)
    for BENCH_EMAIL_ENROLLMENTS enrollments.
@@ -114,13 +114,13 @@ def latency():
 
     from accounts import actions as account_actions
     from delivery import actions as delivery_actions
-    from journeys import actions
+    from journeys import drafts, publishing
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     workspace = account_actions.create_workspace(f"Latency {uuid.uuid4().hex[:6]}")
     _, key = account_actions.create_write_key(workspace, None, "bench")
     delivery_actions.save_template(workspace, None, slug="bench-mail", name="Bench", mjml=MJML, subject="Bench")
-    journey = actions.create_journey(
+    journey = drafts.create_journey(
         workspace,
         None,
         "Latency",
@@ -131,8 +131,8 @@ def latency():
             "edges": [{"from": "trigger", "to": "mail"}],
         },
     )
-    actions.publish_journey(journey, None)
-    timer = actions.create_journey(
+    publishing.publish_journey(journey, None)
+    timer = drafts.create_journey(
         workspace,
         None,
         "Timer",
@@ -143,7 +143,7 @@ def latency():
             "edges": [{"from": "trigger", "to": "wait"}],
         },
     )
-    actions.publish_journey(timer, None)
+    publishing.publish_journey(timer, None)
 
     mailbox = Mailbox()
     smtp_port = free_port()
@@ -307,13 +307,13 @@ def due_enrollments(count, definition, label):
 
     from accounts import actions as account_actions
     from delivery import actions as delivery_actions
-    from journeys import actions
+    from journeys import drafts, publishing
     from journeys.models import Contact, Enrollment
 
     workspace = account_actions.create_workspace(f"{label} {uuid.uuid4().hex[:6]}")
     delivery_actions.save_template(workspace, None, slug="bench-mail", name="Bench", mjml=MJML, subject="Bench")
-    journey = actions.create_journey(workspace, None, label, definition=definition)
-    version, _ = actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, label, definition=definition)
+    version, _ = publishing.publish_journey(journey, None)
     now = timezone.now()
     countries = ["DE", "FR", "US", "GB", "AT"]
     for start in range(0, count, 10_000):
@@ -367,7 +367,7 @@ def run_workers(n):
 
 def worker_main():
     setup_environment()
-    from journeys import actions
+    from journeys import clock, worker
     from journeys.models import Enrollment
 
     while time.time() < float(os.environ["BENCH_GO"]):
@@ -375,14 +375,14 @@ def worker_main():
     started = time.time()
     last = started
     while True:
-        if actions.advance_due():
+        if worker.advance_due():
             last = time.time()
             continue
-        if not Enrollment.objects.filter(wake_at__lte=actions.clock.now()).exists():
+        if not Enrollment.objects.filter(wake_at__lte=clock.now()).exists():
             break
         time.sleep(0.05)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"claimed": actions.STATS["claimed"], "start": started, "end": last, "rss_mb": rss_mb}))
+    print(json.dumps({"claimed": worker.STATS["claimed"], "start": started, "end": last, "rss_mb": rss_mb}))
 
 
 def throughput():
@@ -454,12 +454,12 @@ def sweep():
     from django.db import connection
 
     from accounts import actions as account_actions
-    from journeys import actions
+    from journeys import clock, drafts, publishing, worker
     from journeys.models import Contact, Enrollment
 
     workspace = account_actions.create_workspace(f"Sweep {uuid.uuid4().hex[:6]}")
-    journey = actions.create_journey(workspace, None, "Sweep", definition=THROUGHPUT_FLOW)
-    version, _ = actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, "Sweep", definition=THROUGHPUT_FLOW)
+    version, _ = publishing.publish_journey(journey, None)
     Contact.objects.bulk_create(Contact(workspace=workspace, user_id=f"s{i}") for i in range(1000))
     contact_ids = list(Contact.objects.filter(workspace=workspace).values_list("id", flat=True))
     Enrollment.objects.filter(wake_at__isnull=False).update(wake_at=None)  # earlier parts' leftovers
@@ -473,11 +473,11 @@ def sweep():
         times = []
         for _ in range(50):
             started = time.perf_counter()
-            _, ids = actions.claim_due()
+            _, ids = worker.claim_due()
             times.append(time.perf_counter() - started)
             assert ids == []
         print(f"  {total:>9,} waiting: {statistics.median(times) * 1000:.2f} ms per look")
-    query = Enrollment.objects.filter(wake_at__lte=actions.clock.now()).order_by("wake_at").values("id")[:500]
+    query = Enrollment.objects.filter(wake_at__lte=clock.now()).order_by("wake_at").values("id")[:500]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
 
 from delivery import rendering  # noqa: E402
-from delivery.liquid_env import PERSONA, Persona  # noqa: E402
 from delivery.tracking import LinkTracker, click_key  # noqa: E402
+from journeys.liquid import PERSONA, Persona  # noqa: E402
 
 SHARED = Path(os.environ.get("WAYLINE_SHARED", ROOT.parent / "shared")) / "bench"
 if not (SHARED / "cart_abandonment.mjml").exists():  # a clone without shared/ beside it

@@ -14,13 +14,13 @@ from email.utils import formataddr, make_msgid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
-from django.utils import timezone
+from django.db.models import DateTimeField, F, Max, Q, Value
+from django.db.models.functions import Coalesce
 
 from accounts.access import scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from journeys import customers
+from journeys import clock, customers, kicks
 from journeys.engine import rules
 from journeys.models import Contact
 
@@ -77,7 +77,7 @@ def update_sending_settings(workspace, actor, changes):
     sending = sending_settings(workspace)
     for key, value in changes.items():
         setattr(sending, key, value)
-    sending.updated_at = timezone.now()
+    sending.updated_at = clock.now()
     sending.save()
     shown = sorted(k for k in changes if k not in ("smtp_password", "dkim_private_key"))
     secrets_changed = sorted(k for k in changes if k in ("smtp_password", "dkim_private_key"))
@@ -123,7 +123,7 @@ def save_template(workspace, actor, template=None, **fields):
                 setattr(template, key, fields[key])
         if not template.name:
             template.name = template.slug
-        template.updated_at = timezone.now()
+        template.updated_at = clock.now()
         try:
             with transaction.atomic():
                 template.save()
@@ -181,7 +181,7 @@ def save_block(workspace, actor, block=None, **fields):
     block = block or ContentBlock(workspace=workspace)
     for key, value in fields.items():
         setattr(block, key, value)
-    block.updated_at = timezone.now()
+    block.updated_at = clock.now()
     try:
         with transaction.atomic():
             block.save()
@@ -286,11 +286,14 @@ def enqueue_message(
     node_id="",
     visit=0,
     is_test=False,
+    over_cap=policies.OVER_CAP_DEFER,
+    max_deferral=policies.DEFAULT_MAX_DEFERRAL,
     now=None,
 ):
     """Create the outbox row for this key (or return the existing one), render it, kick delivery
-    after commit. A render error marks it failed with the reason: nothing broken is ever sent."""
-    now = now or timezone.now()
+    after commit. A render error marks it failed with the reason: nothing broken is ever sent.
+    `over_cap` and `max_deferral`: what the frequency cap does with it (delivery.policies)."""
+    now = now or clock.now()
     existing = Message.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -309,6 +312,8 @@ def enqueue_message(
         node_id=node_id,
         visit=visit,
         context=journey_context or {},
+        over_cap=over_cap,
+        max_deferral=max_deferral,
         created_at=now,
         updated_at=now,
     )
@@ -338,10 +343,16 @@ def _finish(message, status, reason, now):
 
 
 def kick(message):
-    from . import tasks
-
+    """After the commit, a worker sends the message (the outbox row is the queue)."""
     message_id = message.pk
-    transaction.on_commit(lambda: tasks.kick_send(message_id))
+    transaction.on_commit(
+        lambda: kicks.enqueue("delivery.tasks.send", message_id, task_name=f"send-{message_id}", group="delivery")
+    )
+
+
+def journey_of(enrollment):
+    """The `journey` root's own fields (as the engine's Subject has them)."""
+    return {"id": enrollment.journey_id, "name": enrollment.journey.name, "version": enrollment.version.number}
 
 
 def send_email_step(*, enrollment, node_id, visit, config, now):
@@ -353,16 +364,19 @@ def send_email_step(*, enrollment, node_id, visit, config, now):
     version = scoped(TemplateVersion, workspace).select_related("template").filter(pk=version_id).first()
     if version is None:
         return {"message_id": None, "status": "failed", "reason": f"Unknown template “{config.get('template')}”."}
+    over_cap, max_deferral = policies.journey_sending(enrollment.version.definition)
     message = enqueue_message(
         workspace,
         version,
         idempotency_key=f"enrollment:{enrollment.pk}:{node_id}:{visit}",
         contact=enrollment.contact,
-        journey_context=enrollment.context,
+        journey_context={**enrollment.context, "journey": journey_of(enrollment)},
         enrollment_id=enrollment.pk,
         journey_id=enrollment.journey_id,
         node_id=node_id,
         visit=visit,
+        over_cap=over_cap,
+        max_deferral=max_deferral,
         now=now,
     )
     return {"message_id": message.pk, "status": message.status, "reason": message.reason}
@@ -401,7 +415,7 @@ def claim_due(now, limit):
 
 def send_message(message_id, now=None):
     """Send one outbox message if it is due and no other worker has it. Returns its status."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if not claim(message_id, now):
         return None
     return _deliver(message_id, now)
@@ -460,11 +474,11 @@ def _deliver(message_id, now):
         return _delivery_failed(message, error, now)
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
         status=Message.Status.SENT,
-        sent_at=timezone.now(),
+        sent_at=clock.now(),
         provider_message_id=provider_id[:255],
         lease_until=None,
         reason="",
-        updated_at=timezone.now(),
+        updated_at=clock.now(),
     )
     return Message.Status.SENT
 
@@ -497,7 +511,7 @@ def sweep(now=None, limit=500):
     - an expired lease before the hand-off: back to the queue (nothing reached the transport);
     - an expired lease after the hand-off: in doubt (it may have been sent; never resent blindly);
     - queued or deferred messages whose time has come: claimed in a batch (claim_due), then sent."""
-    now = now or timezone.now()
+    now = now or clock.now()
     expired = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
     expired.filter(handed_off_at__isnull=True).update(
         status=Message.Status.QUEUED, lease_until=None, next_attempt_at=now, updated_at=now
@@ -519,7 +533,7 @@ def resolve_in_doubt(message, actor, resolution):
     """An admin's answer for an in-doubt message: "sent" (the provider has it) or "resend"."""
     if message.status != Message.Status.IN_DOUBT:
         raise DomainError("Only an in-doubt message can be resolved.", code="not_in_doubt")
-    now = timezone.now()
+    now = clock.now()
     if resolution == "sent":
         message.status, message.sent_at, message.reason = Message.Status.SENT, message.handed_off_at, ""
     elif resolution == "resend":
@@ -590,17 +604,32 @@ def message_by_token(token):
     return Message.objects.select_related("workspace").filter(token=token).first()
 
 
+OPEN_INTERVAL = timedelta(seconds=60)
+
+
 def record_open(message, now=None):
-    now = now or timezone.now()
+    """Count a load of the open pixel. The first sets `opened_at`; further loads count at most once
+    a minute (mail clients fetch the images again each time the email is shown, some several times
+    in a row). One conditional UPDATE decides, so two loads at once count once."""
+    now = now or clock.now()
     if message.is_test:
         return
-    Message.objects.filter(pk=message.pk).update(open_count=F("open_count") + 1, updated_at=now)
-    Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now)
-    MessageEvent.objects.create(workspace=message.workspace, message=message, kind=MessageEvent.Kind.OPEN, at=now)
+    counted = (
+        Message.objects.filter(pk=message.pk)
+        .filter(Q(last_opened_at__isnull=True) | Q(last_opened_at__lte=now - OPEN_INTERVAL))
+        .update(
+            open_count=F("open_count") + 1,
+            opened_at=Coalesce(F("opened_at"), Value(now, output_field=DateTimeField())),
+            last_opened_at=now,
+            updated_at=now,
+        )
+    )
+    if counted:
+        MessageEvent.objects.create(workspace=message.workspace, message=message, kind=MessageEvent.Kind.OPEN, at=now)
 
 
 def record_click(message, url, now=None):
-    now = now or timezone.now()
+    now = now or clock.now()
     if message.is_test:
         return
     Message.objects.filter(pk=message.pk).update(click_count=F("click_count") + 1, updated_at=now)
@@ -612,7 +641,7 @@ def record_click(message, url, now=None):
 
 def unsubscribe(message, topic=None, now=None):
     """One-click unsubscribe: the contact no longer receives the message's topic (or any)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(pk=message.contact_id).first()
         if contact is not None:
@@ -635,7 +664,7 @@ def unsubscribe(message, topic=None, now=None):
 
 def set_preferences(message, choices, now=None):
     """The preference center's form: {topic: subscribed?} and "all": False for everything."""
-    now = now or timezone.now()
+    now = now or clock.now()
     keys = set(sending_settings(message.workspace).topic_keys()) | {policies.ALL_TOPICS}
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(pk=message.contact_id).first()
@@ -683,5 +712,5 @@ def handle_esp_event(event):
 def view_in_browser(message, now=None):
     """The message rendered again, with today's prices and stock (tracked links, no pixel). The
     offer is the code the contact was given: assigning is idempotent per contact and journey."""
-    data = _message_context(message, now or timezone.now())
+    data = _message_context(message, now or clock.now())
     return render_for(message.template_version, data, _tracker(message, pixel=False))

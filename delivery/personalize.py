@@ -1,10 +1,14 @@
-"""The render context of one email for one contact: who they are, the trigger event, the cart with
-live price and stock, recommendations, their offer, their links. Only what the template version
-uses (its `roots`) is built, so a template without recommendations costs no recommendation query.
+"""The email's extras on top of the one contact context (journeys/customers/context.py): the
+recommendations, the contact's offer (a coupon assigned once per contact and journey), their links
+and the adaptive blocks shown or hidden for them. Everything else a template reads (`contact`,
+`cart` with live price and stock, `orders`, `viewed`, `products`, `event`, `journey`, `workspace`)
+is the context every rule, webhook and update_contact value sees, so one expression means one
+thing in an email and in a branch. Only what the template version uses (its `roots`) costs a
+query: the context's roots are computed when first read, the extras only when the version names
+them.
 """
 
 from collections import Counter
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,123 +16,16 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.access import scoped
-from journeys.engine import rules
-from journeys.models import Event, Order, Product
+from journeys import clock
+from journeys.customers import context as contact_context
+from journeys.customers.context import PRODUCT_FIELDS, LiveProducts, product_data
+from journeys.engine import Subject, rules
+from journeys.models import Order, Product
 
-from .liquid_env import PERSONA, Persona
 from .models import Coupon
 
 RECOMMENDATIONS = 6
 ORDERS_SCANNED = 500
-
-
-def _decimal(value):
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def contact_data(contact):
-    traits = dict(contact.traits or {})
-    first = traits.get("first_name") or traits.get("firstName")
-    last = traits.get("last_name") or traits.get("lastName")
-    if not first and traits.get("name"):
-        first, _, rest = str(traits["name"]).partition(" ")
-        last = last or rest
-    return {
-        **traits,
-        "id": contact.user_id or str(contact.pk),
-        "user_id": contact.user_id,
-        "email": contact.email,
-        "first_name": first or "",
-        "last_name": last or "",
-        "country": contact.country,
-        "city": contact.city,
-        "timezone": contact.timezone,
-        "locale": contact.locale,
-        "traits": traits,
-        "orders_count": contact.orders_count,
-        "lifetime_value": contact.lifetime_value,
-    }
-
-
-PRODUCT_FIELDS = ("sku", "name", "url", "image_url", "price", "currency", "stock", "category", "tags")
-
-
-def product_data(product):
-    return {
-        "sku": product.sku,
-        "name": product.name,
-        "url": product.url,
-        "image_url": product.image_url,
-        "price": product.price,
-        "currency": product.currency,
-        "stock": product.stock,
-        "in_stock": product.stock is None or product.stock > 0,
-        "category": product.category,
-        "tags": product.tags,
-    }
-
-
-class LiveProducts(dict):
-    """`products["SKU-1"]`: a catalog product with today's price and stock, looked up on demand."""
-
-    def __init__(self, workspace):
-        super().__init__()
-        self.workspace = workspace
-
-    def __missing__(self, sku):
-        product = scoped(Product, self.workspace).filter(sku=sku).first()
-        if product is None:
-            raise KeyError(sku)
-        self[sku] = product_data(product)
-        return self[sku]
-
-    def __contains__(self, sku):
-        try:
-            self[sku]
-        except KeyError:
-            return False
-        return True
-
-
-def cart_data(workspace, contact):
-    """The contact's cart: each line with the price when added and today's price and stock."""
-    cart = contact.cart or {}
-    lines = [line for line in cart.get("items") or [] if isinstance(line, dict)]
-    keys = {str(line.get("sku") or line.get("product_id") or "") for line in lines} - {""}
-    live = {p.sku: p for p in scoped(Product, workspace).filter(sku__in=keys)}
-    items = []
-    for line in lines:
-        key = str(line.get("sku") or line.get("product_id") or "")
-        product = live.get(key)
-        added_price = _decimal(line.get("price"))
-        live_price = product.price if product is not None else added_price
-        item = {
-            **line,
-            "sku": key,
-            "name": line.get("name") or (product.name if product else ""),
-            "url": line.get("url") or (product.url if product else ""),
-            "image_url": line.get("image_url") or (product.image_url if product else ""),
-            "quantity": int(line.get("quantity") or 1),
-            "price": added_price if added_price is not None else live_price,
-            "live_price": live_price,
-            "price_dropped": bool(added_price is not None and live_price is not None and live_price < added_price),
-            "stock": product.stock if product is not None else None,
-            "in_stock": product is None or product.stock is None or product.stock > 0,
-            "category": line.get("category") or (product.category if product else ""),
-        }
-        items.append(item)
-    total = sum(((i["live_price"] or Decimal(0)) * i["quantity"] for i in items), Decimal(0))
-    return {
-        "items": items,
-        "total": total.quantize(Decimal("0.01")),
-        "quantity": sum(i["quantity"] for i in items),
-        "currency": cart.get("currency") or (items and live.get(items[0]["sku"]) and live[items[0]["sku"]].currency),
-    }
 
 
 _order_stats_cache = {}  # workspace id -> (orders fingerprint, popular, pairs)
@@ -243,30 +140,18 @@ def links_for(token, site_url=None):
     }
 
 
-def event_data(journey_context):
-    trigger = journey_context.get("trigger") or journey_context.get("event") or {}
-    if not isinstance(trigger, dict):
-        return {}
-    properties = trigger.get("properties") if isinstance(trigger.get("properties"), dict) else {}
-    return {**properties, **trigger, "properties": properties}
-
-
-def _adaptive(blocks, data, contact, now):
+def _adaptive(blocks, subject):
+    """Which adaptive blocks show for this subject (their show-if rules, on the same facts)."""
     conditions = {name: block.get("condition") for name, block in (blocks or {}).items() if block.get("condition")}
-    if not conditions:
-        return {}
-    events = []
-    if contact is not None and contact.pk is None:  # a made-up contact (editor personas) brings its own history
-        events = list(getattr(contact, "event_history", None) or [])
-    elif contact is not None and any("performed" in str(rule) for rule in conditions.values()):
-        events = [
-            {"name": e.name, "timestamp": e.timestamp.isoformat(), "properties": e.properties}
-            for e in Event.objects.filter(workspace_id=contact.workspace_id, contact=contact).order_by("-timestamp")[
-                :500
-            ]
-        ]
-    facts = rules.DictFacts(data=data, events=events, now=now)
-    return {name: rules.evaluate(rule, facts) for name, rule in conditions.items()}
+    return {name: rules.evaluate(rule, subject) for name, rule in conditions.items()}
+
+
+def _blank_context(workspace, now):
+    """No contact at all (a preview of how the defaults read)."""
+    return contact_context.Context(
+        {"now": now, "event": {}, "journey": {}},
+        {"products": lambda: LiveProducts(workspace.pk), "workspace": lambda: {"name": workspace.name}},
+    )
 
 
 def build_context(
@@ -283,37 +168,34 @@ def build_context(
 ):
     """The render data for `version` and `contact` (or only `sample`, a given context, for previews).
 
-    `assign_offer` gives the contact a real code from the template's coupon pool (sends only;
-    previews show a sample code and never use one up)."""
-    now = now or timezone.now()
+    `journey_context`: the enrollment's context as the email node saw it (trigger, received events,
+    webhook results, and `journey`: id, name, version). `assign_offer` gives the contact a real
+    code from the template's coupon pool (sends only; previews show a sample code and never use
+    one up)."""
+    now = now or clock.now()
     roots = set(version.roots or [])
     journey_context = journey_context or {}
-    data = {"now": now, "workspace": {"name": workspace.name}}
     if contact is not None:
-        data["contact"] = contact_data(contact)
-        data["event"] = event_data(journey_context)
-        data["journey"] = journey_context
-        if roots & {"cart", "recommendations", "_blocks"}:
-            data["cart"] = cart_data(workspace, contact)
-        if "recommendations" in roots:
-            data["recommendations"] = recommendations(workspace, contact, data["cart"]["items"])
-        if "offer" in roots:
-            pool = version.template.coupon_pool
-            if pool is not None:
-                coupon = assign_coupon(pool, contact, journey_key, now) if assign_offer else None
-                if coupon is None and not assign_offer:
-                    coupon = Coupon(code="PREVIEW-CODE", expires_at=now + timezone.timedelta(days=pool.valid_days))
-                data["offer"] = offer_data(coupon, pool)
-    data["products"] = LiveProducts(workspace)
-    data["links"] = links_for(token)
+        facts = contact_context.build(contact, workspace=workspace, now=now)
+        history = contact_context.history_of(contact, now)
+    else:
+        facts, history = _blank_context(workspace, now), None
+    journey = dict(journey_context.get("journey") or {})
+    subject = Subject(facts, context=dict(journey_context), journey=journey, now=now, history=history)
+    extras = {"links": links_for(token)}
+    if contact is not None and "recommendations" in roots:
+        extras["recommendations"] = recommendations(workspace, contact, facts["cart"]["items"])
+    if contact is not None and "offer" in roots:
+        pool = version.template.coupon_pool
+        if pool is not None:
+            coupon = assign_coupon(pool, contact, journey_key, now) if assign_offer else None
+            if coupon is None and not assign_offer:
+                coupon = Coupon(code="PREVIEW-CODE", expires_at=now + timezone.timedelta(days=pool.valid_days))
+            extras["offer"] = offer_data(coupon, pool)
     if sample:
-        data.update({key: value for key, value in sample.items() if key not in ("products",)})
-    data["_blocks"] = _adaptive(version.blocks, data, contact, now)
-    person = data.get("contact") or {}
-    currency = (data.get("cart") or {}).get("currency") or getattr(settings, "WAYLINE_DEFAULT_CURRENCY", "USD")
-    data[PERSONA] = Persona(
-        timezone=person.get("timezone") or "UTC",
-        locale=(person.get("locale") or "en_US").replace("-", "_"),
-        currency=currency or "USD",
-    )
+        extras.update({key: value for key, value in sample.items() if key not in ("products",)})
+    data = subject.namespace().new_child(extras)
+    if version.blocks:
+        # Show-if rules see what the template sees (a sample's values too).
+        data["_blocks"] = _adaptive(version.blocks, rules.DictFacts(data, now=now, history=history))
     return data

@@ -21,8 +21,8 @@ from xml.parsers import expat
 import mjml
 from liquid.exceptions import LiquidError
 
-from .liquid_env import HTML_ENV, TEXT_ENV
-from .liquid_env import render as sandbox_render
+from journeys.liquid import HTML_ENV, TEXT_ENV
+from journeys.liquid import render as sandbox_render
 
 # The names a template may use. Anything else is reported as an undefined variable on save.
 KNOWN_GLOBALS = frozenset(
@@ -507,11 +507,6 @@ def split_parts(marked, tracker=None):
         html = tracker.add_pixel(html)
         links = tracker.links()
     return html, tidy_text(htmllib.unescape("".join(text))), links
-
-
-def html_to_text(html):
-    """The text part of plain HTML, made the same way as for compiled templates."""
-    return split_parts(mark_text(html))[1]
 
 
 def finish_html(html, tracker=None):

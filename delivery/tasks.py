@@ -1,12 +1,7 @@
-"""Thin django-q2 entry points. Tasks are only kicks: the outbox rows are the queue."""
-
-from django_q.tasks import async_task
+"""Thin django-q2 entry points, found by their dotted paths (enqueued through journeys/kicks.py).
+Tasks are only kicks: the outbox rows are the queue. Only app wiring imports this."""
 
 from . import actions
-
-
-def kick_send(message_id):
-    async_task("delivery.tasks.send", message_id, task_name=f"send-{message_id}", group="delivery")
 
 
 def send(message_id):

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
-from django.utils.module_loading import import_string
 
 SIGNED_HEADERS = [b"From", b"To", b"Subject", b"Date", b"Message-ID", b"List-Unsubscribe", b"List-Unsubscribe-Post"]
 
@@ -135,10 +134,3 @@ def send(email, sending):
     if status is not None and status.message_id:
         return str(status.message_id)
     return email.extra_headers.get("Message-ID", "")
-
-
-def backend_label(sending):
-    if sending is not None and sending.transport == "smtp":
-        return "smtp"
-    backend = import_string(settings.EMAIL_BACKEND)
-    return f"{backend.__module__}.{backend.__name__}"

@@ -2,13 +2,13 @@
 the variant gallery, path simulation and test sends, which read the engine and delivery."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from journeys import hooks
+from journeys import clock
 from journeys.models import Journey
 
+from . import simulation
 from .models import QAApproval, WorkspaceQASettings
 
 # -- personas and settings -------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def save_persona(persona, workspace, actor, values):
     for name in PERSONA_FIELDS:
         if name in values:
             setattr(persona, name, values[name])
-    persona.updated_at = timezone.now()
+    persona.updated_at = clock.now()
     persona.save()
     return persona
 
@@ -53,7 +53,7 @@ def update_qa_settings(workspace, actor, **values):
                 changes[name] = value
                 setattr(qa_settings, name, value)
         if changes:
-            qa_settings.updated_at = timezone.now()
+            qa_settings.updated_at = clock.now()
             qa_settings.save()
             record_audit(workspace, actor, "qa_settings.changed", "QA settings", **changes)
     return qa_settings
@@ -64,11 +64,9 @@ def update_qa_settings(workspace, actor, **values):
 
 def pinned_templates(journey):
     """node id -> the template version id each email node would send if published now."""
-    from journeys.engine.definition import resolve_templates
+    from journeys.drafts import pin_templates
 
-    if not hooks.has_hook("template.resolve"):
-        return {}
-    return {str(node): version for node, version in (resolve_templates(journey.draft, journey.workspace) or {}).items()}
+    return {str(node): version for node, version in pin_templates(journey.draft, journey.workspace).items()}
 
 
 def approve_journey(journey, actor, revision, note=""):
@@ -84,7 +82,7 @@ def approve_journey(journey, actor, revision, note=""):
                 code="stale_revision",
                 status_code=409,
             )
-        now = timezone.now()
+        now = clock.now()
         QAApproval.objects.filter(journey=locked, withdrawn_at__isnull=True).update(
             withdrawn_at=now, withdrawn_reason="superseded by a newer approval"
         )
@@ -112,7 +110,7 @@ def withdraw_approval(journey, actor, reason):
         if not standing:
             return 0
         QAApproval.objects.filter(pk__in=[a.pk for a in standing]).update(
-            withdrawn_at=timezone.now(), withdrawn_reason=reason[:200]
+            withdrawn_at=clock.now(), withdrawn_reason=reason[:200]
         )
         Journey.objects.filter(pk=journey.pk).update(approved_revision=None)
         record_audit(
@@ -188,107 +186,11 @@ def mark_published(version):
 
 # -- simulation, gallery, test sends ---------------------------------------------------------------
 
-HISTORY_LIMIT = 500
 PATH_KEYS = ("node", "type", "outcome", "port", "at")
-
-
-def contact_history(contact, limit=HISTORY_LIMIT):
-    """A real contact's recent events as the simulator and rules take them."""
-    from journeys.models import Event
-
-    rows = (
-        Event.objects.filter(workspace_id=contact.workspace_id, contact=contact)
-        .exclude(name="")
-        .order_by("-timestamp")
-        .values("name", "properties", "timestamp")[:limit]
-    )
-    return [{"name": r["name"], "properties": r["properties"], "timestamp": r["timestamp"].isoformat()} for r in rows]
-
-
-def simulation_profile(workspace, persona_id=None, contact_id=None, now=None, profile=None):
-    """(contact instance, contact data, history, label) for a persona, a real contact or a
-    made-up profile given inline (an unsaved persona)."""
-    from accounts.access import scoped
-    from journeys.facts import contact_data
-    from journeys.models import Contact
-
-    from .models import Persona
-    from .subjects import _label, persona_contact
-
-    now = now or timezone.now()
-    if profile is not None:
-        persona = Persona(workspace=workspace, name="Made-up profile", **profile)
-        contact = persona_contact(persona, now)
-        return contact, {**contact_data(contact), "id": "profile"}, list(contact.event_history), persona.name
-    if persona_id is not None:
-        persona = scoped(Persona, workspace).filter(pk=persona_id).first()
-        if persona is None:
-            raise DomainError("There is no such persona.", code="not_found", status_code=404)
-        contact = persona_contact(persona, now)
-        data = {**contact_data(contact), "id": f"persona-{persona.pk}"}
-        return contact, data, list(contact.event_history), persona.name
-    contact = scoped(Contact, workspace).filter(pk=contact_id).first()
-    if contact is None:
-        raise DomainError("There is no such contact.", code="not_found", status_code=404)
-    return contact, contact_data(contact), contact_history(contact), _label(contact)
-
-
-def default_trigger(definition, history, timeline):
-    """The event that starts the simulated trip: a trigger event of the hypothetical timeline
-    (the simulator picks it), else the subject's latest event of that name, else a bare one."""
-    trigger = (definition or {}).get("trigger") or {}
-    if trigger.get("type") != "event":
-        return None
-    name = trigger.get("event") or ""
-    if any((event.get("event") or event.get("name")) == name for event in timeline):
-        return None
-    for event in sorted(history, key=lambda e: e.get("timestamp") or "", reverse=True):
-        if event.get("name") == name:
-            return {"event": name, "properties": dict(event.get("properties") or {})}
-    return {"event": name, "properties": {}}
-
-
-def run_simulation(journey, contact_data, history, events=(), now=None):
-    from journeys.engine.simulator import simulate
-
-    now = now or timezone.now()
-    timeline = [
-        {"at": event["after"], "event": event["name"], "properties": event.get("properties") or {}} for event in events
-    ]
-    try:
-        return simulate(
-            journey.draft or {},
-            contact_data,
-            start=now,
-            trigger=default_trigger(journey.draft, history, timeline),
-            events=timeline,
-            history=history,
-            template_versions=pinned_templates(journey),
-            journey={"id": journey.pk, "name": journey.name, "version": None},
-        )
-    except ValueError as error:
-        raise DomainError(str(error), code="invalid_timeline", fields={"events": [str(error)]}) from None
-
-
-def simulate_path(journey, persona=None, contact=None, events=(), profile=None):
-    """The path a persona or contact would take through the journey draft, with hypothetical
-    future events, from the engine's simulator."""
-    now = timezone.now()
-    _, data, history, label = simulation_profile(journey.workspace, persona, contact, now, profile)
-    result = run_simulation(journey, data, history, events, now)
-    return {"subject": {"persona": persona, "contact": contact, "label": label}, "events": list(events), **result}
 
 
 def _email_nodes(definition):
     return [n for n in (definition or {}).get("nodes") or [] if isinstance(n, dict) and n.get("type") == "email"]
-
-
-def _trigger_event(result, definition, history):
-    """The trigger event the simulated trip started with, for the render context."""
-    trigger = default_trigger(definition, history, [])
-    if trigger is None:
-        return {}
-    return {"name": trigger["event"], "event": trigger["event"], "properties": trigger["properties"]}
 
 
 def variant_gallery(journey, persona_ids=None):
@@ -304,7 +206,7 @@ def variant_gallery(journey, persona_ids=None):
     from .models import Persona
 
     workspace = journey.workspace
-    now = timezone.now()
+    now = clock.now()
     nodes = _email_nodes(journey.draft)
     pinned = pinned_templates(journey)
     versions = {
@@ -319,12 +221,12 @@ def variant_gallery(journey, persona_ids=None):
     personas = list(personas)
     cells = []
     for persona in personas:
-        contact, data, history, label = simulation_profile(workspace, persona.pk, None, now)
-        result = run_simulation(journey, data, history, (), now)
+        contact, facts, history, label = simulation.simulation_profile(workspace, persona.pk, None, now)
+        result = simulation.run_simulation(journey, facts, history, (), now)
         sent = {}
         for message in result["messages"]:
             sent.setdefault(message["node"], message)
-        trigger = _trigger_event(result, journey.draft, history)
+        trigger = simulation.trigger_event(journey.draft, history)
         for node in nodes:
             message = sent.get(node["id"])
             arrives = message["at"] if message else None
@@ -448,9 +350,9 @@ def send_test_variant(
         if version is None:
             raise DomainError(f"Node “{node}” sends no saved template.", code="not_found", status_code=404)
     version = TemplateVersion.objects.select_related("template", "template__coupon_pool").get(pk=version.pk)
-    subject_contact, _, history, label = simulation_profile(workspace, persona, contact, profile=profile)
+    subject_contact, _, history, label = simulation.simulation_profile(workspace, persona, contact, profile=profile)
     if journey is not None:
-        trigger = _trigger_event(None, found_journey.draft, history)
+        trigger = simulation.trigger_event(found_journey.draft, history)
         if trigger:
             journey_context["trigger"] = trigger
     if contact is None:  # a persona or a made-up profile: never a saved contact

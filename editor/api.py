@@ -10,16 +10,18 @@ import json
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404
+from accounts.schema import error_responses
+from accounts.serializers import NUMBER_MAX, IdField
 from journeys.engine import rules
 from journeys.models import Journey
 
-from . import actions
+from . import actions, simulation
 from .models import Persona, QAApproval, WorkspaceQASettings
 
 MAX_ITEMS = 50
@@ -205,8 +207,33 @@ def approval_payload(approval):
     }
 
 
+class ApprovalRecordSerializer(serializers.Serializer):
+    """`approval_payload`: one QA approval of a draft revision."""
+
+    id = serializers.IntegerField()
+    revision = serializers.IntegerField()
+    approved_by = serializers.CharField(allow_null=True)
+    approved_at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_reason = serializers.CharField(allow_blank=True)
+
+
+class ApprovalStatusSerializer(serializers.Serializer):
+    """`approval_status`: whether the journey's current draft may be published."""
+
+    journey = serializers.IntegerField()
+    draft_revision = serializers.IntegerField()
+    required = serializers.BooleanField()
+    approved = serializers.BooleanField()
+    problem = serializers.CharField(allow_null=True, help_text="why the draft may not be published yet")
+    approval = ApprovalRecordSerializer(allow_null=True)
+    latest = ApprovalRecordSerializer(allow_null=True)
+    history = ApprovalRecordSerializer(many=True)
+
+
 class ApprovalSerializer(serializers.Serializer):
-    revision = serializers.IntegerField(min_value=1)
+    revision = IdField(max_value=NUMBER_MAX)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -217,12 +244,12 @@ class JourneyApprovalView(APIView):
     read_capability = "qa"
     write_capability = "approve"
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ApprovalStatusSerializer)
     def get(self, request, journey_id):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
         return Response(approval_status(journey))
 
-    @extend_schema(request=ApprovalSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ApprovalSerializer, responses={201: ApprovalStatusSerializer, **error_responses(409)})
     def post(self, request, journey_id):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
         body = ApprovalSerializer(data=request.data)
@@ -234,7 +261,7 @@ class JourneyApprovalView(APIView):
 class JourneyApprovalWithdrawView(APIView):
     write_capability = "approve"
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=ApprovalStatusSerializer)
     def post(self, request, journey_id):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
         actions.withdraw_approval(journey, request.user, reason="withdrawn by a reviewer")
@@ -260,16 +287,50 @@ def approval_status(journey):
     }
 
 
+class GalleryJourneySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    draft_revision = serializers.IntegerField()
+
+
+class GalleryNodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    template = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True, help_text="the template version the node would pin")
+
+
+class GalleryPersonaSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    country = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+
+
+class GallerySerializer(serializers.Serializer):
+    """Personas × email nodes: each cell the rendered email (or why not), the path and arrival."""
+
+    journey = GalleryJourneySerializer()
+    generated_at = serializers.DateTimeField()
+    nodes = GalleryNodeSerializer(many=True)
+    personas = GalleryPersonaSerializer(many=True)
+    cells = serializers.ListField(child=serializers.DictField())
+
+
 class GalleryView(APIView):
     """Personas × email nodes of a journey draft: each cell the rendered email, the simulated path
     that led there and when it would arrive."""
 
     read_capability = "qa"
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[OpenApiParameter("personas", str, description="persona ids, comma-separated; all by default")],
+        responses=GallerySerializer,
+    )
     def get(self, request, journey_id):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
-        persona_ids = [int(x) for x in request.query_params.get("personas", "").split(",") if x.strip().isdigit()]
+        persona_ids = [
+            int(x) for x in request.query_params.get("personas", "").split(",") if x.strip().isdigit() and len(x) < 19
+        ]
         return Response(actions.variant_gallery(journey, persona_ids or None))
 
 
@@ -291,22 +352,46 @@ def _one_subject(data):
         raise serializers.ValidationError("Choose a persona, a contact or give a profile.")
 
 
+class WebhookResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(required=False)
+    status = serializers.IntegerField(required=False, min_value=100, max_value=599)
+    body = serializers.JSONField(required=False)
+
+
 class SimulateSerializer(serializers.Serializer):
-    persona = serializers.IntegerField(required=False)
-    contact = serializers.IntegerField(required=False)
+    persona = IdField(required=False)
+    contact = IdField(required=False)
     profile = ProfileSerializer(required=False)
     events = SimulateEventSerializer(many=True, required=False, default=list)
+    source = serializers.RegexField(
+        r"^(draft|live|[0-9]{1,9})$",
+        required=False,
+        default="draft",
+        help_text="What to simulate: the draft (default), the live version, or a version number.",
+        error_messages={"invalid": "Use draft, live or a version number."},
+    )
+    start = serializers.DateTimeField(required=False, help_text="When the simulated trip starts (default: now).")
+    webhook_results = serializers.DictField(
+        child=WebhookResultSerializer(),
+        required=False,
+        default=dict,
+        help_text="What each webhook node's call answers, by node id (default: success with an empty body).",
+    )
+
+    def validate_events(self, value):
+        if len(value) > simulation.MAX_EVENTS:
+            raise serializers.ValidationError(f"At most {simulation.MAX_EVENTS} hypothetical events.")
+        return value
 
     def validate(self, data):
         _one_subject(data)
-        if len(data["events"]) > 50:
-            raise serializers.ValidationError("At most 50 hypothetical events.")
         return data
 
 
 class SimulateView(APIView):
-    """The path a persona or contact would take through the journey draft, with hypothetical
-    future events ("Order Completed after PT30M"), from the engine's simulator."""
+    """The one simulation API: the path a persona, a contact or a made-up profile would take through
+    the journey's draft (or its live or a numbered version), with hypothetical future events
+    ("Order Completed after PT30M") and assumed webhook answers, from the engine's simulator."""
 
     write_capability = "qa"
 
@@ -315,15 +400,15 @@ class SimulateView(APIView):
         journey = get_scoped_or_404(Journey, request.workspace, pk=journey_id)
         body = SimulateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
-        return Response(actions.simulate_path(journey, **body.validated_data))
+        return Response(simulation.simulate_path(journey, **body.validated_data))
 
 
 class TestSendSerializer(serializers.Serializer):
-    template = serializers.IntegerField(required=False)
-    journey = serializers.IntegerField(required=False)
+    template = IdField(required=False)
+    journey = IdField(required=False)
     node = serializers.CharField(max_length=64, required=False)
-    persona = serializers.IntegerField(required=False)
-    contact = serializers.IntegerField(required=False)
+    persona = IdField(required=False)
+    contact = IdField(required=False)
     profile = ProfileSerializer(required=False)
     to = serializers.ListField(child=serializers.CharField(max_length=254), min_length=1, max_length=50)
 
@@ -336,12 +421,26 @@ class TestSendSerializer(serializers.Serializer):
         return data
 
 
+class TestSentSerializer(serializers.Serializer):
+    to = serializers.CharField()
+    message_id = serializers.IntegerField()
+    status = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class TestSendResultSerializer(serializers.Serializer):
+    sent = TestSentSerializer(many=True)
+    template = serializers.CharField()
+    version = serializers.IntegerField()
+    subject = serializers.CharField(allow_blank=True)
+
+
 class TestSendView(APIView):
     """Send one variant as a test to the member's own address ("me") or seed-list addresses."""
 
     write_capability = "qa"
 
-    @extend_schema(request=TestSendSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=TestSendSerializer, responses={201: TestSendResultSerializer, **error_responses(404)})
     def post(self, request):
         body = TestSendSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)

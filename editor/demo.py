@@ -5,9 +5,8 @@ see wayline/management/commands/seed_demo.py. Idempotent: a journey made from a 
 is found by its library key and left as it is.
 """
 
-from journeys import actions
+from journeys import drafts, publishing
 from journeys.engine import library
-from journeys.engine.definition import validate_definition
 from journeys.models import Journey
 
 from . import personas_demo
@@ -19,7 +18,7 @@ def seed(workspace):
     for item in library.ITEMS:
         journey = Journey.objects.filter(workspace=workspace, library_key=item["key"]).first()
         if journey is None:
-            journey = actions.create_journey(
+            journey = drafts.create_journey(
                 workspace,
                 None,
                 item["name"],
@@ -28,8 +27,8 @@ def seed(workspace):
                 library_key=item["key"],
             )
         if journey.live_version_id is None and journey.status == Journey.Status.DRAFT:
-            if validate_definition(journey.draft, workspace):
+            if drafts.check_definition(journey.draft, workspace):
                 continue  # e.g. the templates are not there: left as a draft to fix in the app
-            actions.publish_journey(journey, None)
+            publishing.publish_journey(journey, None)
             published.append(journey.name)
     return published

@@ -5,10 +5,10 @@ contacts matching a rule of the shared rule language."""
 from datetime import timedelta
 
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.access import scoped
 from delivery.personalize import build_context
+from journeys import clock
 from journeys.customers import commerce
 from journeys.engine import rules
 from journeys.facts import subject_for
@@ -61,7 +61,7 @@ def persona_events(persona, now, currencies=None):
 def persona_contact(persona, now=None):
     """An unsaved Contact with the persona's profile and the commerce state its events fold to
     (journeys.commerce, as ingestion folds a real contact's events)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     skus = [item.get("sku") for item in persona.cart_items or [] if item.get("sku")]
     currencies = {}
     if skus and persona.workspace_id:
@@ -114,7 +114,7 @@ def resolve(workspace, specs, target=None, now=None):
     """[{"contact": id} | {"persona": id} | {"sample": rule, "size": n} | {"blank": true}] ->
     PreviewSubjects with their render contexts (blank: no contact at all, how the defaults read).
     Unknown ids (or ids of another workspace) are left out."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if len(specs) > MAX_SUBJECTS:
         raise ValueError(f"At most {MAX_SUBJECTS} preview subjects.")
     template = sources.template_of(workspace, target)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from liquid.exceptions import LiquidError
 
 from delivery import rendering
-from delivery.liquid_env import HTML_ENV
+from journeys.liquid import HTML_ENV
 
 
 @dataclass(frozen=True)

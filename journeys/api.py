@@ -1,7 +1,7 @@
 """The journeys REST API. Views parse, call one action, shape the answer.
 
 Roles: every member reads; marketers and admins edit, publish, pause, resume, archive, import and
-enroll; QA (and the editing roles) validate and simulate.
+enroll; QA (and the editing roles) validate. Simulation is the QA workspace's (editor/simulation.py).
 """
 
 from __future__ import annotations
@@ -9,21 +9,20 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
+from accounts.access import WorkspaceScopedMixin, scoped
 from accounts.errors import DomainError
+from accounts.schema import error_responses
+from accounts.serializers import NUMBER_MAX, IdField
 
-from . import actions, stats
-from .engine import library, nodes, simulator
-from .engine.definition import validate_definition
-from .facts import contact_data
-from .models import Contact, Event, Journey, JourneyVersion
+from . import clock, drafts, lifecycle, publishing, stats
+from .engine import library, nodes
+from .models import Contact, Journey, JourneyVersion
 
 EXPORT_FORMAT = "wayline.journey/1"
 
@@ -34,6 +33,13 @@ def user_ref(user):
     return {"id": user.pk, "email": user.email, "name": user.get_full_name()}
 
 
+def _draft_trigger(journey, key):
+    """The draft trigger's `type` or `event`; "" when the draft (saved with its problems) has none."""
+    trigger = journey.draft.get("trigger") if isinstance(journey.draft, dict) else None
+    value = trigger.get(key) if isinstance(trigger, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def summary(journey, figures=None):
     figures = figures or {}
     live = journey.live_version
@@ -42,8 +48,8 @@ def summary(journey, figures=None):
         "name": journey.name,
         "description": journey.description,
         "status": journey.status,
-        "trigger_type": (journey.draft.get("trigger") or {}).get("type", "") if not live else journey.trigger_type,
-        "trigger_event": (journey.draft.get("trigger") or {}).get("event", "") if not live else journey.trigger_event,
+        "trigger_type": _draft_trigger(journey, "type") if not live else journey.trigger_type,
+        "trigger_event": _draft_trigger(journey, "event") if not live else journey.trigger_event,
         "in_journey": figures.get("in_journey", 0),
         "entered_7d": figures.get("entered_7d", 0),
         "converted_7d": figures.get("converted_7d", 0),
@@ -64,8 +70,14 @@ def detail(journey):
         "draft": journey.draft,
         "draft_revision": journey.draft_revision,
         "live_definition": journey.live_version.definition if journey.live_version else None,
-        "problems": [p.as_dict() for p in validate_definition(journey.draft, journey.workspace)],
+        "problems": [p.as_dict() for p in drafts.check_definition(journey.draft, journey.workspace)],
     }
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.CharField()
+    name = serializers.CharField()
 
 
 class JourneySummarySerializer(serializers.Serializer):
@@ -81,11 +93,158 @@ class JourneySummarySerializer(serializers.Serializer):
     entered_7d = serializers.IntegerField()
     converted_7d = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
-    updated_by = serializers.DictField(allow_null=True)
+    updated_by = UserRefSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     live_version = serializers.IntegerField(allow_null=True)
     has_unpublished_changes = serializers.BooleanField()
     library_key = serializers.CharField()
+
+
+# -- The shapes of the other answers (documentation: the views build them as dicts) --
+
+
+class ProblemSerializer(serializers.Serializer):
+    """One problem of a definition, naming the node and the field."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    path = serializers.CharField(help_text="nodes.wait1.config.timeout, trigger.event, edges[2].port")
+    node = serializers.CharField(allow_null=True, help_text="the node the canvas highlights")
+    field = serializers.CharField(help_text="the field inside the node: config.timeout")
+
+
+class JourneyDetailSerializer(JourneySummarySerializer):
+    """`detail()`: the summary with the draft, the live definition and the draft's problems."""
+
+    draft = serializers.JSONField(help_text="the journey definition being edited")
+    draft_revision = serializers.IntegerField()
+    live_definition = serializers.JSONField(allow_null=True)
+    problems = ProblemSerializer(many=True)
+
+
+class MigrationRowSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    node = serializers.CharField()
+    count = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["move", "keep", "exit"])
+    to = serializers.CharField(allow_null=True)
+
+
+class MigrationTotalsSerializer(serializers.Serializer):
+    move = serializers.IntegerField()
+    keep = serializers.IntegerField()
+    exit = serializers.IntegerField()
+
+
+class MigrationPlanSerializer(serializers.Serializer):
+    nodes = MigrationRowSerializer(many=True)
+    totals = MigrationTotalsSerializer()
+
+
+class PublishedSerializer(JourneyDetailSerializer):
+    published_version = serializers.IntegerField()
+    migration = MigrationPlanSerializer()
+
+
+class DryRunRowSerializer(MigrationRowSerializer):
+    type = serializers.CharField(allow_null=True, help_text="the node's type in the draft")
+    target = serializers.CharField(allow_null=True, help_text="where the contacts would go")
+
+
+class DryRunSerializer(serializers.Serializer):
+    in_flight = serializers.IntegerField()
+    nodes = DryRunRowSerializer(many=True)
+    totals = MigrationTotalsSerializer()
+
+
+# The published journey; with `dry_run`, the figures of what publishing would do.
+PublishAnswer = PolymorphicProxySerializer(
+    component_name="PublishAnswer",
+    serializers=[PublishedSerializer, DryRunSerializer],
+    resource_type_field_name=None,
+)
+
+
+class VersionRowSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    published_by = UserRefSerializer(allow_null=True)
+    live = serializers.BooleanField()
+    source_revision = serializers.IntegerField(allow_null=True)
+
+
+class VersionDetailSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    published_by = UserRefSerializer(allow_null=True)
+    live = serializers.BooleanField()
+    definition = serializers.JSONField()
+    template_versions = serializers.DictField(child=serializers.IntegerField(), help_text="email node id -> version")
+
+
+class ExportSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text=EXPORT_FORMAT)
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    definition = serializers.JSONField()
+
+
+class ImportSerializer(ExportSerializer):
+    format = serializers.CharField(required=False, help_text=EXPORT_FORMAT)
+    name = serializers.CharField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    definition = serializers.DictField()
+
+
+class ValidateSerializer(serializers.Serializer):
+    definition = serializers.JSONField(required=False, help_text="a definition to check; the draft by default")
+
+
+class ValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+
+
+class NodeCountsSerializer(serializers.Serializer):
+    entered = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    left = serializers.IntegerField()
+    sent = serializers.IntegerField()
+
+
+class CountsSerializer(serializers.Serializer):
+    journey = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True)
+    nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="per node id")
+
+
+class LibraryItemSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    trigger = serializers.CharField()
+
+
+class NodeTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    label = serializers.CharField()
+    ports = serializers.ListField(child=serializers.CharField())
+    dynamic_ports = serializers.CharField(allow_null=True, help_text="paths or variants: one port per item")
+    config = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+
+
+class NodeTypesSerializer(serializers.Serializer):
+    """The node and trigger types, for the canvas (journeys.engine.nodes.catalog)."""
+
+    node_types = NodeTypeSerializer(many=True)
+    trigger_types = serializers.ListField(child=serializers.CharField())
+    re_entry_policies = serializers.ListField(child=serializers.CharField())
+    email_categories = serializers.ListField(child=serializers.CharField())
+    weekdays = serializers.ListField(child=serializers.CharField())
+    webhook_methods = serializers.ListField(child=serializers.CharField())
+    over_cap_choices = serializers.ListField(child=serializers.CharField())
+    default_max_deferral = serializers.CharField()
 
 
 class CreateSerializer(serializers.Serializer):
@@ -102,19 +261,19 @@ class RenameSerializer(serializers.Serializer):
 
 class DraftSerializer(serializers.Serializer):
     definition = serializers.JSONField()
-    revision = serializers.IntegerField()
+    revision = IdField(max_value=NUMBER_MAX - 1)  # saving stores it plus one
     name = serializers.CharField(max_length=200, required=False)
 
 
 class PublishSerializer(serializers.Serializer):
-    revision = serializers.IntegerField(required=False)
+    revision = IdField(required=False, max_value=NUMBER_MAX)
     dry_run = serializers.BooleanField(required=False, default=False)
     move = serializers.DictField(child=serializers.CharField(allow_null=True), required=False)
     node_map = serializers.DictField(child=serializers.CharField(allow_null=True), required=False)
 
 
 class EnrollSerializer(serializers.Serializer):
-    contact = serializers.IntegerField(required=False)
+    contact = IdField(required=False)
     user_id = serializers.CharField(required=False)
     email = serializers.EmailField(required=False)
     payload = serializers.DictField(required=False, default=dict)
@@ -126,23 +285,16 @@ class EnrollSerializer(serializers.Serializer):
         return data
 
 
-class JourneySimulateSerializer(serializers.Serializer):
-    source = serializers.CharField(required=False, default="draft")  # draft, live or a version number
-    definition = serializers.JSONField(required=False)
-    contact = serializers.IntegerField(required=False)
-    profile = serializers.DictField(required=False)
-    trigger = serializers.DictField(required=False)
-    events = serializers.ListField(child=serializers.DictField(), required=False, default=list, max_length=200)
-    history = serializers.ListField(child=serializers.DictField(), required=False, default=list, max_length=1000)
-    start = serializers.DateTimeField(required=False)
-    webhook_results = serializers.DictField(required=False, default=dict)
-
-    def validate(self, data):
-        if "contact" not in data and "profile" not in data:
-            raise serializers.ValidationError({"contact": ["Choose a contact or describe a profile."]})
-        return data
+class EnrollAnswerSerializer(serializers.Serializer):
+    enrolled = serializers.BooleanField(help_text="true (201) when the contact entered; false (200) when not")
+    reason = serializers.CharField(help_text="entered, or why not (already in the journey, a repeated key, …)")
+    enrollment = serializers.IntegerField(allow_null=True)
 
 
+# The enroll action's answers are documented here, not on the action (being reworked elsewhere).
+@extend_schema_view(
+    enroll=extend_schema(responses={201: EnrollAnswerSerializer, 200: EnrollAnswerSerializer, **error_responses(409)})
+)
 class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Journey.objects.select_related("live_version", "updated_by").order_by("-updated_at", "-id")
     serializer_class = JourneySummarySerializer  # documentation: the views shape their answers
@@ -157,7 +309,6 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         "library": "read",
         "node_types": "read",
         "validate": "qa",
-        "simulate": "qa",
         "create": "edit",
         "partial_update": "edit",
         "update": "edit",
@@ -188,7 +339,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         figures = stats.list_figures(page)
         return self.get_paginated_response([summary(j, figures.get(j.pk)) for j in page])
 
-    @extend_schema(request=CreateSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=CreateSerializer, responses={201: JourneyDetailSerializer})
     def create(self, request):
         body = CreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -203,16 +354,16 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
                     f"There is no ready-made journey “{key}”.", fields={"library_key": ["Unknown ready-made journey."]}
                 )
             name = name or library.BY_KEY[key]["name"]
-        journey = actions.create_journey(
+        journey = drafts.create_journey(
             request.workspace, request.user, name, definition, data.get("description", ""), library_key=key
         )
         return Response(detail(journey), status=201)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=JourneyDetailSerializer)
     def retrieve(self, request, pk=None):
         return Response(detail(self.get_object()))
 
-    @extend_schema(request=RenameSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=RenameSerializer, responses=JourneyDetailSerializer)
     def partial_update(self, request, pk=None):
         journey = self.get_object()
         body = RenameSerializer(data=request.data, partial=True)
@@ -222,11 +373,11 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             raise DomainError("Give the journey a name.", fields={"name": ["This field is required."]})
         if changes:
             Journey.objects.filter(pk=journey.pk).update(
-                updated_by=request.user, updated_at=timezone.now(), **{k: v.strip() for k, v in changes.items()}
+                updated_by=request.user, updated_at=clock.now(), **{k: v.strip() for k, v in changes.items()}
             )
         return Response(detail(journey))
 
-    @extend_schema(request=DraftSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=DraftSerializer, responses={200: JourneyDetailSerializer, **error_responses(409)})
     @action(detail=True, methods=["put", "post"])
     def draft(self, request, pk=None):
         """Save the draft with the revision it was based on; 409 when someone saved meanwhile."""
@@ -234,20 +385,20 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         body = DraftSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        journey = actions.save_draft(
+        journey = drafts.save_draft(
             journey, request.user, revision=data["revision"], definition=data["definition"], name=data.get("name")
         )
         return Response(detail(journey))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ValidateSerializer, responses=ValidationSerializer)
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
         journey = self.get_object()
         definition = request.data.get("definition") if isinstance(request.data, dict) else None
-        problems = validate_definition(journey.draft if definition is None else definition, journey.workspace)
+        problems = drafts.check_definition(journey.draft if definition is None else definition, journey.workspace)
         return Response({"valid": not problems, "problems": [p.as_dict() for p in problems]})
 
-    @extend_schema(request=PublishSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PublishSerializer, responses={200: PublishAnswer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         """Publish the draft. `dry_run` answers how many contacts in flight sit on each node and
@@ -257,7 +408,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         data = body.validated_data
         node_map = {**(data.get("move") or {}), **(data.get("node_map") or {})}
-        version, plan = actions.publish_journey(
+        version, plan = publishing.publish_journey(
             journey, request.user, revision=data.get("revision"), node_map=node_map, dry_run=data["dry_run"]
         )
         if data["dry_run"]:
@@ -267,23 +418,23 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         payload["migration"] = plan
         return Response(payload)
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={200: JourneyDetailSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
-        return Response(detail(actions.pause_journey(self.get_object(), request.user)))
+        return Response(detail(publishing.pause_journey(self.get_object(), request.user)))
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={200: JourneyDetailSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return Response(detail(actions.resume_journey(self.get_object(), request.user)))
+        return Response(detail(publishing.resume_journey(self.get_object(), request.user)))
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={200: JourneyDetailSerializer, **error_responses(409)})
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        return Response(detail(actions.archive_journey(self.get_object(), request.user)))
+        return Response(detail(publishing.archive_journey(self.get_object(), request.user)))
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=VersionRowSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None):
         journey = self.get_object()
         rows = JourneyVersion.objects.filter(journey=journey).select_related("published_by").order_by("-number")
@@ -300,7 +451,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             ]
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="journeys_version_retrieve")
+    @extend_schema(responses=VersionDetailSerializer, operation_id="journeys_version_retrieve")
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
     def version(self, request, pk=None, number=None):
         journey = self.get_object()
@@ -318,7 +469,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             }
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ExportSerializer)
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         journey = self.get_object()
@@ -333,7 +484,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         response["Content-Disposition"] = f'attachment; filename="{slug}.journey.json"'
         return response
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ImportSerializer, responses={201: JourneyDetailSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_journey(self, request):
         """Import an exported journey as a new draft."""
@@ -346,7 +497,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             raise DomainError(
                 f"Unknown export format “{document.get('format')}”.", code="invalid_import", fields={"format": ["?"]}
             )
-        journey = actions.create_journey(
+        journey = drafts.create_journey(
             request.workspace,
             request.user,
             str(document.get("name") or "Imported journey")[:200],
@@ -355,20 +506,23 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         )
         return Response(detail(journey), status=201)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="one version's counts; all by default")],
+        responses=CountsSerializer,
+    )
     @action(detail=True, methods=["get"])
     def counts(self, request, pk=None):
         journey = self.get_object()
         number = request.query_params.get("version")
-        version = int(number) if number and number.isdigit() else None
+        version = int(number) if number and number.isdigit() and len(number) < 10 else None
         return Response({"journey": journey.pk, "version": version, "nodes": stats.node_counts(journey, version)})
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=LibraryItemSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None)
     def library(self, request):
         return Response(library.catalog())
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=NodeTypesSerializer)
     @action(detail=False, methods=["get"], url_path="node-types")
     def node_types(self, request):
         return Response(nodes.catalog())
@@ -397,26 +551,17 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             contact = contacts.filter(email__iexact=data["email"]).order_by("id").first()
         if contact is None:
             raise DomainError("There is no such contact.", code="unknown_contact", fields={"contact": ["Not found."]})
-        trigger = {"name": "api", "properties": data["payload"], "timestamp": timezone.now().isoformat()}
+        trigger = {"name": "api", "properties": data["payload"], "timestamp": clock.now().isoformat()}
         key = data.get("idempotency_key")
-        enrollment, reason = actions.enroll_contact(
-            journey, contact, trigger=trigger, entry_key_hint=f"api:{key}" if key else None
+        enrollment, reason = lifecycle.enroll_contact(
+            journey, contact, trigger=trigger, trigger_key=f"api:{key}" if key else None
         )
-        status = 201 if enrollment else 200
+        # A repeated idempotency key answers the enrollment the first call made, and enters nobody.
+        entered = reason == "entered"
         return Response(
-            {"enrolled": enrollment is not None, "reason": reason, "enrollment": enrollment.pk if enrollment else None},
-            status=status,
+            {"enrolled": entered, "reason": reason, "enrollment": enrollment.pk if enrollment else None},
+            status=201 if entered else 200,
         )
-
-    @extend_schema(request=JourneySimulateSerializer, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["post"])
-    def simulate(self, request, pk=None):
-        """The path, times and emails for a contact or a made-up profile and a timeline of events."""
-        journey = self.get_object()
-        body = JourneySimulateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        return Response(simulate_journey(journey, request.workspace, data))
 
 
 def dry_run_payload(journey, plan):
@@ -428,55 +573,3 @@ def dry_run_payload(journey, plan):
         target = row["to"] if row["action"] != "keep" else (row["node"] if row["node"] in draft_nodes else None)
         rows.append({**row, "type": draft_nodes.get(row["node"]), "target": target})
     return {"in_flight": sum(row["count"] for row in rows), "nodes": rows, "totals": plan["totals"]}
-
-
-def simulate_journey(journey, workspace, data):
-    source = str(data.get("source") or "draft")
-    template_versions = {}
-    if "definition" in data:
-        definition = data["definition"]
-    elif source == "draft":
-        definition = journey.draft
-    else:
-        versions = JourneyVersion.objects.filter(journey=journey)
-        version = (
-            journey.live_version
-            if source == "live"
-            else versions.filter(number=int(source)).first()
-            if source.isdigit()
-            else None
-        )
-        if version is None:
-            raise DomainError("There is no such version to simulate.", fields={"source": ["Unknown version."]})
-        definition, template_versions = version.definition, version.template_versions
-    if not isinstance(definition, dict):
-        raise DomainError("A definition is a JSON object.", fields={"definition": ["Not an object."]})
-    start = data.get("start") or timezone.now()
-    history = list(data.get("history") or [])
-    if "contact" in data:
-        contact = get_scoped_or_404(Contact, workspace, pk=data["contact"])
-        profile = contact_data(contact)
-        history += [
-            {"name": name, "properties": properties, "timestamp": timestamp.isoformat()}
-            for name, properties, timestamp in Event.objects.filter(
-                workspace=workspace, contact=contact, type="track", timestamp__lte=start
-            )
-            .order_by("-timestamp")
-            .values_list("name", "properties", "timestamp")[:1000]
-        ]
-    else:
-        profile = {"id": "profile", **data["profile"]}
-    try:
-        return simulator.simulate(
-            definition,
-            profile,
-            start=start,
-            trigger=data.get("trigger"),
-            events=data.get("events"),
-            history=history,
-            webhook_results=data.get("webhook_results"),
-            template_versions=template_versions,
-            journey={"id": journey.pk, "name": journey.name},
-        )
-    except ValueError as error:
-        raise DomainError(str(error), fields={"events": [str(error)]}) from None

@@ -9,12 +9,13 @@ class JourneysConfig(AppConfig):
     def ready(self):
         from django_q.signals import post_spawn
 
-        from . import hooks, tasks, triggers
+        from . import hooks, lifecycle, tasks, triggers
         from .customers import tasks as customer_tasks
 
-        # Ingestion calls this after applying each event (coord.md, "Event -> engine seam").
+        # The customer-data half reaches the journey side only through these two hooks: ingestion
+        # calls the first after applying each event, identity resolution the second after a merge.
         hooks.register("event.processed", triggers.on_event)
-        hooks.register("contact.merged", triggers.on_contact_merged)
+        hooks.register("contact.merged", lifecycle.contact_merged)
         post_spawn.connect(tasks.on_worker_spawn, dispatch_uid="journeys.worker_spawn")
         post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="journeys.schedule")
         post_migrate.connect(customer_tasks.ensure_schedule, sender=self, dispatch_uid="journeys.events_sweep")

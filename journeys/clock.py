@@ -1,5 +1,7 @@
-"""The engine's one clock. Everything in journeys that needs "now" asks `clock.now()`, so tests and
-the simulator can move time (`with clock.frozen(t): ...`, `clock.advance(delta)`)."""
+"""The one clock of the domain. Everything in journeys, delivery and editor that needs "now" asks
+`clock.now()`, so tests and the simulator can move time (`with clock.frozen(t): ...`,
+`clock.advance(delta)`). Only this module reads Django's wall clock. (accounts, below journeys,
+keeps its own: invitation and token expiry, login throttles.)"""
 
 from contextlib import contextmanager
 

@@ -1,10 +1,21 @@
-"""The sandboxed Liquid environments every template renders in, and the filters marketers use.
+"""The one Liquid sandbox: every template a marketer writes renders here, whether it is an email
+(HTML and text part, subject), a webhook's URL, headers and body, an update_contact value or a
+preview. One set of limits, one time bound, one set of filters. Django-free, so the pure engine
+(journeys/engine) renders with it too.
 
-Two environments share one set of filters: `HTML_ENV` (autoescape on: the HTML and its text part)
-and `TEXT_ENV` (the subject). Both carry python-liquid's resource limits (loop iterations, output
-size, context depth, local namespace size); `render()` adds a time bound per render. Output size and
-time are checked on every loop iteration (see SandboxForNode) and every assign, so neither a loop
-with an empty body nor a flood of output outlives them.
+Two environments share the filters: `HTML_ENV` (autoescape on: the HTML and its text part) and
+`TEXT_ENV` (subjects, webhooks, contact values). Both carry python-liquid's resource limits (loop
+iterations, output size, context depth, local namespace size), and on top of them:
+
+- every filter is guarded: its inputs are bounded (no string over MAX_STRING, no sequence over
+  MAX_ITEMS), filters that can multiply their input (`replace`, `join`, `split`, `concat`,
+  `append`, `prepend`) check the size of their result *before* building it, and every result is
+  checked again (numbers too: no integer over MAX_DIGITS digits);
+- ranges are bounded wherever they appear (`(1..n)` with n - 1 over MAX_ITEMS is an error), so
+  neither `(1..10000000) | reverse` nor `{{ (1..10000000) }}` can build a huge list or string;
+- the time bound (`render(..., seconds)`) is checked on every loop iteration, every assign and
+  every filter call; since each filter's work is bounded by the limits above, no single step can
+  outlive the deadline by more than a few milliseconds.
 
 Filters that need to know who the email is for (timezone, locale, currency) read the render's
 `PERSONA` global: a small `Persona` the context builder puts there.
@@ -22,6 +33,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from liquid import BoundTemplate, Environment, RenderContext
+from liquid.builtin.expressions.primitive import RangeLiteral
 from liquid.builtin.filters.misc import _to_date
 from liquid.builtin.tags.for_tag import ForLoop, ForNode, ForTag
 from liquid.exceptions import BreakLoop, ContinueLoop, LiquidError, OutputStreamLimitError, ResourceLimitError
@@ -34,10 +46,17 @@ LOOP_ITERATION_LIMIT = 10_000
 OUTPUT_STREAM_LIMIT = 2_000_000  # bytes; Gmail clips at 102 KB, anything near this is a bug
 CONTEXT_DEPTH_LIMIT = 10
 LOCAL_NAMESPACE_LIMIT = 200_000  # bytes held by assign/capture
+MAX_STRING = OUTPUT_STREAM_LIMIT  # characters of any one value a filter takes or makes
+MAX_ITEMS = LOOP_ITERATION_LIMIT  # items of any one sequence (a range, a split, a join's input)
+MAX_DIGITS = 50  # digits of an integer a filter makes
 
 
 class RenderTimeout(ResourceLimitError):
     """A render took longer than its time bound."""
+
+
+class ValueLimitError(ResourceLimitError):
+    """A filter or a range would make a value larger than the sandbox allows."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +76,16 @@ class SandboxContext(RenderContext):
 
     deadline = None
 
-    def raise_for_loop_limit(self, length=1):
+    def check_deadline(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise RenderTimeout("the template took too long to render", token=None)
+
+    def raise_for_loop_limit(self, length=1):
+        self.check_deadline()
         super().raise_for_loop_limit(length)
 
     def assign(self, key, val):
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise RenderTimeout("the template took too long to render", token=None)
+        self.check_deadline()
         super().assign(key, val)
 
     def copy(self, *args, **kwargs):
@@ -260,6 +281,122 @@ def product(sku, *, context):
         return None
 
 
+# -- guards: every filter bounded, every range bounded ---------------------------------------------
+
+
+def _too_big(what):
+    return ValueLimitError(f"{what} is too large for a template", token=None)
+
+
+def _text(value):
+    return value if isinstance(value, str) else "" if value is None or is_undefined(value) else str(value)
+
+
+def _length(value):
+    """How big a value a filter takes is (characters or items); 0 for scalars."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple, range, dict)):
+        return len(value)
+    return 0
+
+
+def _check_value(value, what):
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise _too_big(what)
+    elif isinstance(value, (list, tuple, range, dict)):
+        if len(value) > MAX_ITEMS:
+            raise _too_big(what)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MAX_DIGITS * 3.33:  # about MAX_DIGITS decimal digits
+            raise _too_big(what)
+
+
+def _replace_size(left, old="", new="", *_):
+    text, old, new = _text(left), _text(old), _text(new)
+    count = len(text) + 1 if not old else text.count(old)
+    return len(text) + count * (len(new) - len(old))
+
+
+def _join_size(left, separator=" ", *_):
+    if not isinstance(left, (list, tuple, range)):
+        return _length(left)
+    items = sum(len(item) if isinstance(item, str) else 24 for item in left)
+    return items + len(_text(separator)) * max(len(left) - 1, 0)
+
+
+def _split_items(left, separator=" ", *_):
+    text, separator = _text(left), _text(separator)
+    return len(text) if not separator else text.count(separator) + 1
+
+
+# Filters that can make a result much bigger than their input: its size, computed before it is made.
+RESULT_SIZE = {
+    "replace": _replace_size,
+    "replace_first": lambda left, old="", new="", *_: len(_text(left)) + len(_text(new)),
+    "replace_last": lambda left, old="", new="", *_: len(_text(left)) + len(_text(new)),
+    "append": lambda left, other="", *_: len(_text(left)) + len(_text(other)),
+    "prepend": lambda left, other="", *_: len(_text(left)) + len(_text(other)),
+    "join": _join_size,
+}
+RESULT_ITEMS = {
+    "split": _split_items,
+    "concat": lambda left, other=(), *_: _length(left) + _length(other),
+}
+
+
+def _guarded(name, func):
+    """`func` with the sandbox's checks around it (see the module docstring)."""
+    size_of, items_of = RESULT_SIZE.get(name), RESULT_ITEMS.get(name)
+    wants_context = getattr(func, "with_context", False)
+    wants_environment = getattr(func, "with_environment", False)
+
+    def guarded(left, *args, context, **kwargs):
+        check = getattr(context, "check_deadline", None)
+        if check is not None:
+            check()
+        what = f"the input of “{name}”"
+        _check_value(left, what)
+        for arg in args:
+            _check_value(arg, what)
+        if size_of is not None and size_of(left, *args) > MAX_STRING:
+            raise _too_big(f"the result of “{name}”")
+        if items_of is not None and items_of(left, *args) > MAX_ITEMS:
+            raise _too_big(f"the result of “{name}”")
+        if wants_context:
+            kwargs["context"] = context
+        if wants_environment:
+            kwargs["environment"] = context.env
+        result = func(left, *args, **kwargs)
+        _check_value(result, f"the result of “{name}”")
+        return result
+
+    guarded.with_context = True
+    if hasattr(func, "validate"):
+        guarded.validate = func.validate
+    guarded.__name__ = f"guarded_{name}"
+    guarded.__doc__ = func.__doc__
+    return guarded
+
+
+def _bounded_range(self, start, stop):
+    """python-liquid's range literal, refusing more than MAX_ITEMS items (everywhere a range can
+    stand: a loop, an assign, a filter's input, an output statement)."""
+    made = _unbounded_range(self, start, stop)
+    if len(made) > MAX_ITEMS:
+        raise ValueLimitError(
+            f"the range ({start}..{stop}) has more than {MAX_ITEMS:,} items", token=getattr(self, "token", None)
+        )
+    return made
+
+
+_unbounded_range = RangeLiteral._make_range
+# A patch of the library's class, not of one environment: the parser builds RangeLiteral itself and
+# offers no hook. Every environment in this process is a sandbox, so none needs unbounded ranges.
+RangeLiteral._make_range = _bounded_range
+
+
 FILTERS = {"money": money, "date": date, "product": product}
 
 
@@ -268,11 +405,28 @@ def _make(autoescape):
     env.add_tag(SandboxForTag)
     del env.tags["tablerow"]  # a loop without the sandbox's per-iteration checks; not for email
     env.filters.update(FILTERS)
+    for name, func in list(env.filters.items()):
+        env.filters[name] = _guarded(name, func)
     return env
 
 
 HTML_ENV = _make(autoescape=True)
 TEXT_ENV = _make(autoescape=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_text(source):
+    """A TEXT_ENV template, parsed once per source (webhooks and contact values repeat)."""
+    return TEXT_ENV.from_string(source)
+
+
+def render_text(source, data, seconds=RENDER_SECONDS):
+    """Render a short text template (a webhook's URL, header or body, an update_contact value)
+    under the sandbox. Raises what `render` raises."""
+    if "{" not in source:
+        return source
+    return render(parse_text(source), data, seconds)
+
 
 __all__ = [
     "HTML_ENV",
@@ -281,5 +435,7 @@ __all__ = [
     "PERSONA",
     "Persona",
     "RenderTimeout",
+    "ValueLimitError",
     "render",
+    "render_text",
 ]

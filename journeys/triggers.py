@@ -5,8 +5,9 @@
   the journeys it starts. Every decision that is not obvious is recorded in the step log (an
   event for a paused journey, trigger conditions not met, a wait that ignored the event and why).
 - `sweep_triggers(now)`: inactivity and date_attribute journeys, run periodically by the engine
-  loop (journeys/tasks.py).
-- `on_contact_merged(loser, survivor)`: the "contact.merged" hook.
+  loop (journeys/loop.py). Candidates are read a page at a time (keyset on the id) and never
+  through an open cursor: every entry commits, and its kick (django-q2's ORM broker) may close
+  the connection such a cursor would be reading from.
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 
-from . import clock, engine
-from .actions import OPEN, enroll_contact, flow_for, kick, reach_goal, record_skip
+from . import clock, conf, engine, kicks
+from .customers import context as contact_context
 from .engine import rules
-from .facts import contact_data
-from .models import Contact, Enrollment, Journey, StepLog
+from .lifecycle import OPEN, enroll_contact, flow_for, reach_goal, record_skip, step_row, write_steps
+from .models import Contact, Enrollment, Journey
 
 log = logging.getLogger(__name__)
 
 # An event older than the enrollment by more than this neither ends its waits nor its goals
 # (a replayed or imported old event); newer ones count even if their clock is a little behind.
 STALE_EVENT = timedelta(minutes=5)
-SWEEP_CHUNK = 2000
 
 
 def on_event(event):
@@ -74,7 +74,7 @@ def _apply_goals(enrollments, event, data, now):
 
 
 def _resume_waits(enrollments, contact, data, event, now):
-    snapshot = None
+    facts = None
     for enrollment in enrollments:
         if enrollment.status != Enrollment.Status.WAITING or enrollment.awaited_event != event.name:
             continue
@@ -84,8 +84,8 @@ def _resume_waits(enrollments, contact, data, event, now):
         if _is_stale(event, enrollment):
             _log_ignored(enrollment, event, "the event is older than the enrollment", now)
             continue
-        snapshot = snapshot or contact_data(contact)
-        subject = engine.Subject(contact=snapshot, context=dict(enrollment.context or {}), now=now)
+        facts = facts or contact_context.build(contact, now=now)
+        subject = engine.Subject(facts, context=dict(enrollment.context or {}), now=now)
         matches, reason = engine.event_ends_wait(node.get("config") or {}, data, subject)
         if not matches:
             _log_ignored(enrollment, event, reason, now)
@@ -104,28 +104,12 @@ def _resume_waits(enrollments, contact, data, event, now):
             awaited_event=event.name,
         ).update(context=context, status=Enrollment.Status.ACTIVE, claim="", awaited_event="", **wake)
         if woken and not paused:
-            transaction.on_commit(kick)
+            transaction.on_commit(kicks.advance)
 
 
 def _log_ignored(enrollment, event, reason, now):
-    StepLog.objects.create(
-        workspace_id=enrollment.workspace_id,
-        journey_id=enrollment.journey_id,
-        enrollment=enrollment,
-        contact_id=enrollment.contact_id,
-        version_number=enrollment.version.number,
-        node=enrollment.current_node,
-        visit=int((enrollment.visits or {}).get(enrollment.current_node, 1) or 1),
-        outcome="event_ignored",
-        detail={"event": event.name, "message_id": event.message_id, "reason": reason},
-        at=now,
-    )
-
-
-def max_trigger_age():
-    from .actions import setting
-
-    return timedelta(hours=setting("JOURNEYS_MAX_TRIGGER_AGE_HOURS", 24.0))
+    detail = {"event": event.name, "message_id": event.message_id, "reason": reason}
+    write_steps([step_row(enrollment, enrollment.current_node, "event_ignored", now, detail=detail)])
 
 
 def _start_journeys(event, contact, data, now):
@@ -143,11 +127,11 @@ def _start_journeys(event, contact, data, now):
         if journey.status == Journey.Status.PAUSED:
             record_skip(journey, contact, "journey_paused", now, message_id=event.message_id)
             continue
-        if event.timestamp < now - max_trigger_age():
+        if event.timestamp < now - conf.max_trigger_age():
             # A replayed or imported old event: starting a journey for it now would be wrong.
             record_skip(journey, contact, "event_too_old", now, message_id=event.message_id)
             continue
-        enroll_contact(journey, contact, trigger=data, entry_key_hint=f"event:{event.pk}", now=now)
+        enroll_contact(journey, contact, trigger=data, trigger_key=f"event:{event.pk}", now=now)
 
 
 # -- periodic triggers -------------------------------------------------------------------------
@@ -174,6 +158,18 @@ def sweep_triggers(now=None, limit=50_000):
     return entered
 
 
+def _pages(queryset, limit):
+    """The queryset's rows a page at a time, by id (no cursor stays open between pages)."""
+    chunk, last, seen = conf.sweep_chunk(), 0, 0
+    while seen < limit:
+        page = list(queryset.filter(pk__gt=last).order_by("pk")[: min(chunk, limit - seen)])
+        if not page:
+            return
+        yield from page
+        seen += len(page)
+        last = page[-1].pk
+
+
 def _sweep_inactivity(journey, trigger, now, limit):
     cutoff = now - rules.parse_duration(trigger["duration"])
     activity = Coalesce("last_activity_at", "created_at")
@@ -184,22 +180,22 @@ def _sweep_inactivity(journey, trigger, now, limit):
         .annotate(seen=activity)
         .filter(seen__lte=cutoff)
         .exclude(Exists(entered_since))
-        .order_by("pk")
     )
     entered = 0
-    for contact in candidates[: max(limit, 0)].iterator(chunk_size=SWEEP_CHUNK):
+    for contact in _pages(candidates, max(limit, 0)):
         trig = {"name": "inactivity", "properties": {"last_activity_at": _iso(contact.seen)}, "timestamp": None}
         with transaction.atomic():
-            enrollment, _ = enroll_contact(
-                journey, contact, trigger=trig, entry_key_hint=f"inactive:{_iso(contact.seen)}", now=now, record=False
+            enrollment, reason = enroll_contact(
+                journey, contact, trigger=trig, trigger_key=f"inactive:{_iso(contact.seen)}", now=now, record=False
             )
-        entered += enrollment is not None
+        entered += reason == "entered"
     return entered
 
 
 def date_occurrence(trigger, contact, now):
     """When the date trigger is due for this contact (the latest occurrence not after now), or None."""
-    raw = rules.resolve_path({"contact": contact_data(contact)}, trigger["attribute"])
+    facts = contact_context.build(contact, now=now)
+    raw = engine.Subject(facts, now=now).value(trigger["attribute"])
     when = engine.step._as_date_or_datetime(raw)
     if when is None:
         return None
@@ -209,7 +205,7 @@ def date_occurrence(trigger, contact, now):
         "offset": trigger.get("offset"),
         "time": trigger.get("time"),
     }
-    subject = engine.Subject(contact=contact_data(contact), now=now)
+    subject = engine.Subject(facts, now=now)
     if trigger.get("yearly"):
         # This year's occurrence if it is due, else last year's (the window decides).
         candidates = []
@@ -226,8 +222,8 @@ def date_occurrence(trigger, contact, now):
 def _sweep_dates(journey, trigger, now, limit):
     window = rules.parse_duration(trigger.get("window") or "P1D")
     entered = 0
-    contacts = Contact.objects.filter(workspace_id=journey.workspace_id, merged_into__isnull=True).order_by("pk")
-    for contact in contacts.iterator(chunk_size=SWEEP_CHUNK):
+    contacts = Contact.objects.filter(workspace_id=journey.workspace_id, merged_into__isnull=True)
+    for contact in _pages(contacts, 10**9):
         if entered >= limit:
             break
         due = date_occurrence(trigger, contact, now)
@@ -237,10 +233,10 @@ def _sweep_dates(journey, trigger, now, limit):
             continue
         trig = {"name": "date", "properties": {"date": due.isoformat()}, "timestamp": None}
         with transaction.atomic():
-            enrollment, _ = enroll_contact(
-                journey, contact, trigger=trig, entry_key_hint=f"date:{due.date()}", now=now, record=False
+            enrollment, reason = enroll_contact(
+                journey, contact, trigger=trig, trigger_key=f"date:{due.date()}", now=now, record=False
             )
-        entered += enrollment is not None
+        entered += reason == "entered"
     return entered
 
 
@@ -248,45 +244,4 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-# -- contacts merged by identity resolution ----------------------------------------------------
-
-
-def on_contact_merged(loser, survivor, **kwargs):
-    """The loser's open enrollments continue as the survivor's, unless the survivor is already in
-    that journey (then the loser's leave it)."""
-    now = clock.now()
-    for enrollment in Enrollment.objects.filter(contact=loser, status__in=OPEN).select_related("version"):
-        survivor_in = Enrollment.objects.filter(
-            journey_id=enrollment.journey_id, contact=survivor, status__in=OPEN
-        ).exists()
-        if not survivor_in:
-            try:
-                with transaction.atomic():
-                    if Enrollment.objects.filter(pk=enrollment.pk, status__in=OPEN).update(contact=survivor):
-                        continue
-            except IntegrityError:  # the survivor entered a "once" journey before: keep that one
-                pass
-        Enrollment.objects.filter(pk=enrollment.pk, status__in=OPEN).update(
-            status=Enrollment.Status.EXITED,
-            exit_reason="contact_merged",
-            finished_at=now,
-            wake_at=None,
-            paused_wake_at=None,
-            claim="",
-            entry_key=None,
-        )
-        StepLog.objects.create(
-            workspace_id=enrollment.workspace_id,
-            journey_id=enrollment.journey_id,
-            enrollment=enrollment,
-            contact_id=loser.pk,
-            version_number=enrollment.version.number,
-            node=enrollment.current_node,
-            left=True,
-            outcome="exited",
-            detail={"reason": "contact_merged", "into": survivor.pk},
-            at=now,
-        )
-
-
-__all__ = ["on_event", "sweep_triggers", "on_contact_merged", "date_occurrence"]
+__all__ = ["on_event", "sweep_triggers", "date_occurrence"]

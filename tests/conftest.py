@@ -9,11 +9,19 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 
-from .factories import PASSWORD, make_member, make_workspace
+from .factories import PASSWORD, Tracker, make_member, make_workspace, make_write_key
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls our tests make from
 # that thread are ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    """Passwords hash fast in tests (Django's default hasher takes a good part of a second each;
+    the suite creates a member per test)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,8 +39,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Throttles (30 logins a minute per address) and rate limits count in the cache: each test
-    starts with none, whatever the tests before it did."""
+    """Rate limits (the ingestion API's) count in the cache: each test starts with none, whatever
+    the tests before it did. Login throttles count in a table, emptied with the test database."""
     from django.core.cache import cache
 
     cache.clear()
@@ -79,6 +87,38 @@ def other_workspace(db):
 def outsider(other_workspace):
     """An admin of another workspace: must see nothing of `workspace`."""
     return make_member(other_workspace, Role.ADMIN, email="outsider@other.test")
+
+
+@pytest.fixture
+def write_key(workspace):
+    return make_write_key(workspace)
+
+
+@pytest.fixture
+def writer_connection_closed():
+    """The ingest writer thread keeps its own connection; close it after each test so the test
+    database can be flushed and dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from journeys.customers.ingest_api import writer
+
+    writer.close_connection()
+
+
+@pytest.fixture
+def tracker(write_key, writer_connection_closed):
+    """Segment calls to /v1/ with the workspace's write key."""
+    return Tracker(write_key)
+
+
+@pytest.fixture
+def process(workspace):
+    """Run the ingestion worker's step now (what the django-q2 task does)."""
+    from journeys.customers import events
+
+    def run(ws=None):
+        return events.process_now((ws or workspace).id)
+
+    return run
 
 
 def client_for(user):

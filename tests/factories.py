@@ -1,8 +1,13 @@
-"""Factories every test can use: workspaces and members of each role, and an outsider."""
+"""Factories every test can use: workspaces and members of each role, an outsider, write keys and
+a Segment client posting to /v1/ as an integrator's server would."""
 
+import base64
+import gzip
 import itertools
+import json
 
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from accounts import actions
 from accounts.models import Membership, Role
@@ -30,3 +35,28 @@ def make_member(workspace, role=Role.MARKETER, email=None, password=PASSWORD):
 def make_write_key(workspace, name="Test key"):
     key, raw = actions.create_write_key(workspace, None, name)
     return raw
+
+
+def basic(key):
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+class Tracker:
+    """Posts Segment calls to /v1/ as an integrator's server would."""
+
+    def __init__(self, key):
+        self.key = key
+        self.client = Client()
+
+    def post(self, endpoint, body=None, key=..., raw=None, compress=False, **headers):
+        key = self.key if key is ... else key
+        data = raw if raw is not None else json.dumps(body or {}).encode()
+        extra = {}
+        if key is not None:
+            extra["HTTP_AUTHORIZATION"] = basic(key)
+        if compress:
+            data = gzip.compress(data)
+            extra["HTTP_CONTENT_ENCODING"] = "gzip"
+        for name, value in headers.items():
+            extra[f"HTTP_{name.upper()}"] = value
+        return self.client.generic("POST", f"/v1/{endpoint}", data, content_type="application/json", **extra)

@@ -26,6 +26,22 @@ def envint(name, default):
     return int(os.environ.get(name, default))
 
 
+def envfloat(name, default):
+    return float(os.environ.get(name, default))
+
+
+def envchoice(name, default, choices):
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def envlist(name, default=""):
+    """A comma-separated list: "10.0.0.0/8,192.168.1.0/24"."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 def _secret_key():
     """The SECRET_KEY from the environment, or one generated once and kept in var/ (never in git)."""
     if os.environ.get("SECRET_KEY"):
@@ -72,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wayline.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "wayline.urls"
@@ -157,9 +174,38 @@ AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 INVITATION_TTL_DAYS = envint("INVITATION_TTL_DAYS", 7)
 
+# Login, password reset and invitation accept: (attempts, seconds) per scope, counted in a table
+# shared by every web process (accounts.throttles). Failed logins count per account; every attempt
+# counts per client address.
+AUTH_THROTTLES = {
+    "login_address": (30, 60),
+    "login_account": (10, 15 * 60),
+    "password_reset_address": (30, 60),
+    "password_reset_email": (5, 60 * 60),
+    "invitation_address": (30, 60),
+    "invitation_token": (10, 15 * 60),
+}
+# How many proxies (load balancers) stand in front of the web processes and append to
+# X-Forwarded-For. 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (anyone can send it).
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 0)
+
 # Segment-compatible ingestion (/v1/): events per second per write key, counted over a fixed window.
 INGEST_RATE_LIMIT = envint("INGEST_RATE_LIMIT", 10_000)
 INGEST_RATE_WINDOW = envint("INGEST_RATE_WINDOW", 10)
+
+# Money in templates without a cart currency ({{ 19.9 | money }}): an ISO 4217 code.
+WAYLINE_DEFAULT_CURRENCY = os.environ.get("WAYLINE_DEFAULT_CURRENCY", "USD")
+
+# The journey engine (read through journeys/conf.py).
+JOURNEYS_BATCH_SIZE = envint("JOURNEYS_BATCH_SIZE", 500)  # enrollments a worker claims at once
+JOURNEYS_LEASE_SECONDS = envfloat("JOURNEYS_LEASE_SECONDS", 30)  # a claim's lease; then another worker takes over
+JOURNEYS_KICKS = envchoice("JOURNEYS_KICKS", "on", ("on", "off"))  # off: nothing is enqueued (benchmarks, tests)
+JOURNEYS_TRIGGER_SWEEP_SECONDS = envfloat("JOURNEYS_TRIGGER_SWEEP_SECONDS", 300)  # inactivity and date triggers
+JOURNEYS_SWEEP_CHUNK = envint("JOURNEYS_SWEEP_CHUNK", 1000)  # contacts a trigger sweep reads at once
+JOURNEYS_MAX_TRIGGER_AGE_HOURS = envfloat("JOURNEYS_MAX_TRIGGER_AGE_HOURS", 24)  # older events start no journey
+JOURNEYS_WEBHOOK_CONCURRENCY = envint("JOURNEYS_WEBHOOK_CONCURRENCY", 8)  # calls a worker makes at once
+# Private networks webhooks may reach all the same (an internal CRM): "10.1.0.0/16,192.168.5.0/24".
+JOURNEYS_WEBHOOK_ALLOWED_NETWORKS = envlist("JOURNEYS_WEBHOOK_ALLOWED_NETWORKS")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -178,15 +224,32 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
+# HTTPS. All off for the embedded default (http://127.0.0.1); turn them on behind TLS.
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "False")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check may come over plain HTTP
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+# A proxy that terminates TLS says so in X-Forwarded-Proto; trust it only when such a proxy is the
+# only way in (it must overwrite the header a client sends).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", "False") else None
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsWorkspaceMember"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.parsers.JSONObjectParser",  # a JSON object, nested at most 64 levels
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "accounts.schema.AutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "accounts.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "accounts.pagination.Pagination",  # limit/offset, at most 500 a page
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -198,6 +261,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Separate request and response components: write-only fields (a template's `mjml`) are not in
+    # the answers, read-only ones (`id`) are not asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JourneyStatusEnum": "journeys.models.Journey.Status",
+        "MessageStatusEnum": "delivery.models.Message.Status",
+        "InvitationStatusEnum": "accounts.models.Invitation.Status",
+        "ImportStatusEnum": "journeys.models.ImportJob.Status",
+    },
 }
 
 # Email: the sandbox mailbox stores every email in the database and shows it in the app.

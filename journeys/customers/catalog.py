@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.actions import record_audit
 
+from .. import clock
 from ..models import PriceChange, Product
 
 PRODUCT_FIELDS = ("name", "url", "image_url", "price", "currency", "stock", "category", "tags", "attributes")
@@ -17,7 +17,7 @@ def upsert_products(workspace, items, actor=None):
 
     `items` are validated dicts (sku plus any PRODUCT_FIELDS). Returns {"created", "updated"}.
     """
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         existing = {
             product.sku: product

@@ -3,10 +3,10 @@ request), erase (with hashed suppression so the addresses are never mailed again
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.actions import record_audit
 
+from .. import clock
 from ..models import Contact, ContactIdentity, Event, Order
 from . import contact_erased, identity, normalize_email, suppress
 from .events import iso
@@ -16,7 +16,7 @@ EDITABLE_FIELDS = ("email", "timezone", "locale", "country", "city")
 
 def update_contact(contact, actor, changes):
     """A member edits a profile: the values count as stated now (newer wins over older events)."""
-    at = iso(timezone.now())
+    at = iso(clock.now())
     updates = {}
     for key in EDITABLE_FIELDS:
         if key in changes:
@@ -31,7 +31,7 @@ def update_contact(contact, actor, changes):
             contact.field_timestamps[f"traits.{trait}"] = at
         if "consent" in changes:
             contact.consent = {**contact.consent, **changes["consent"]}
-        contact.updated_at = timezone.now()
+        contact.updated_at = clock.now()
         contact.save()
         record_audit(contact.workspace, actor, "contact.updated", f"contact {contact.pk}", fields=sorted(changes))
     return contact
@@ -81,7 +81,7 @@ def export_contact(contact):
             }
             for o in Order.objects.filter(contact_id__in=ids).order_by("placed_at")
         ],
-        "exported_at": timezone.now().isoformat(),
+        "exported_at": clock.now().isoformat(),
     }
 
 

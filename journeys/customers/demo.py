@@ -1,15 +1,14 @@
 """Demo customer data: a small outdoor shop's catalog and ~50 contacts with views, carts and orders.
 
 Everything goes through the real code paths: products through `upsert_products`, contacts through
-Segment calls parsed by `journeys.ingest` and stored and processed like any integrator's. Every
+Segment calls parsed by `journeys.customers.ingest` and stored and processed like any integrator's. Every
 call has a fixed messageId, so a second run stores nothing new (idempotent).
 """
 
 import random
 from datetime import timedelta
 
-from django.utils import timezone
-
+from .. import clock
 from . import catalog, events, ingest
 
 CATEGORIES = {
@@ -218,7 +217,7 @@ def seed(workspace):
     """Idempotent: products are upserted by sku, calls deduplicated by messageId."""
     products = _products()
     catalog.upsert_products(workspace, products)
-    now = timezone.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     calls = _calls(products, now)
     for start in range(0, len(calls), ingest.MAX_BATCH_EVENTS):
         rows, errors = ingest.parse_batch({"batch": calls[start : start + ingest.MAX_BATCH_EVENTS]}, now)

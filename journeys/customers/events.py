@@ -21,9 +21,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
-from .. import hooks
+from .. import clock, hooks, kicks
 from ..models import Contact, Event, EventName, IngestState, Order
 from . import commerce, identity, ingest
 
@@ -149,9 +148,7 @@ def kick_processing(workspace_id):
     if pending:
         return False
     if IngestState.objects.filter(workspace_id=workspace_id, kick_pending=False).update(kick_pending=True):
-        from django_q.tasks import async_task
-
-        async_task("journeys.customers.tasks.process_events", workspace_id, task_name=f"events-{workspace_id}")
+        kicks.enqueue("journeys.customers.tasks.process_events", workspace_id, task_name=f"events-{workspace_id}")
         return True
     return False
 
@@ -172,10 +169,10 @@ def drain_events(workspace_id, batch=DRAIN_BATCH, budget=DRAIN_BUDGET):
     and the drainer, after releasing it, goes on if a kick arrived meanwhile.
     """
     IngestState.objects.get_or_create(workspace_id=workspace_id)
-    started = timezone.now()
+    started = clock.now()
     total = 0
     while True:
-        if not _take_lease(workspace_id, timezone.now()):
+        if not _take_lease(workspace_id, clock.now()):
             return total
         try:
             while True:
@@ -192,8 +189,8 @@ def drain_events(workspace_id, batch=DRAIN_BATCH, budget=DRAIN_BUDGET):
                 processed = process_events(ids)
                 record_suggestions(workspace_id, processed)
                 total += len(processed)
-                IngestState.objects.filter(workspace_id=workspace_id).update(lease_until=timezone.now() + DRAIN_LEASE)
-                if timezone.now() - started > budget:
+                IngestState.objects.filter(workspace_id=workspace_id).update(lease_until=clock.now() + DRAIN_LEASE)
+                if clock.now() - started > budget:
                     # Hand over to a fresh task rather than outlive the queue's timeout.
                     IngestState.objects.filter(workspace_id=workspace_id).update(lease_until=None)
                     IngestState.objects.filter(workspace_id=workspace_id).update(kick_pending=False)
@@ -235,7 +232,7 @@ def process_event(event_id, event=None):
     processed (by another worker) or failed (then retried by a later drain, up to MAX_ATTEMPTS)."""
     try:
         with transaction.atomic():
-            now = timezone.now()
+            now = clock.now()
             # The claim: of two runs of this step, one updates the row, the other finds it done.
             if not Event.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=now, error=""):
                 return None
@@ -249,7 +246,7 @@ def process_event(event_id, event=None):
         Event.objects.filter(pk=event_id).update(
             attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000]
         )
-        Event.objects.filter(pk=event_id, attempts__gte=MAX_ATTEMPTS).update(processed_at=timezone.now())
+        Event.objects.filter(pk=event_id, attempts__gte=MAX_ATTEMPTS).update(processed_at=clock.now())
         return None
 
 
@@ -277,7 +274,7 @@ def apply_event(event):
         contact.last_activity_at = event.timestamp
     if event.type == "track" and commerce.is_commerce(event.name) or merged:
         _apply_commerce(contact, event, rebuild=bool(merged))
-    contact.updated_at = timezone.now()
+    contact.updated_at = clock.now()
     contact.save()
 
     if hooks.has_hook("event.processed"):
@@ -398,7 +395,7 @@ def sweep_stalled():
     )
     kicked = 0
     for workspace_id in workspace_ids:
-        IngestState.objects.filter(workspace_id=workspace_id, lease_until__lt=timezone.now()).update(lease_until=None)
+        IngestState.objects.filter(workspace_id=workspace_id, lease_until__lt=clock.now()).update(lease_until=None)
         IngestState.objects.filter(workspace_id=workspace_id).update(kick_pending=False)
         kicked += bool(kick_processing(workspace_id))
     return kicked

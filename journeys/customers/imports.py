@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 
+from .. import clock, kicks
 from ..models import Contact, ImportJob
 from . import catalog, commerce, identity
 from .events import iso
@@ -43,9 +43,7 @@ def start_import(workspace, actor, kind, filename, content):
 
 
 def _enqueue_import(job_id):
-    from django_q.tasks import async_task
-
-    async_task("journeys.customers.tasks.run_import", job_id, task_name=f"import-{job_id}")
+    kicks.enqueue("journeys.customers.tasks.run_import", job_id, task_name=f"import-{job_id}")
 
 
 class FatalImportError(Exception):
@@ -58,7 +56,7 @@ def run_import(job_id):
     Rows with errors are skipped and reported; a fatal error (unreadable file, missing column,
     a failure while saving) imports nothing. Idempotent: the job is claimed by a conditional UPDATE.
     """
-    now = timezone.now()
+    now = clock.now()
     claimed = ImportJob.objects.filter(
         Q(status=ImportJob.Status.QUEUED)
         | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - timedelta(minutes=15)),
@@ -102,7 +100,7 @@ def run_import(job_id):
             phase="",
             created_count=result["created"],
             updated_count=result["updated"],
-            finished_at=timezone.now(),
+            finished_at=clock.now(),
             content="",
         )
     except FatalImportError as error:
@@ -118,7 +116,7 @@ def _fail_import(job_id, message):
         status=ImportJob.Status.FAILED,
         phase="",
         error=message[:2000],
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
         created_count=0,
         updated_count=0,
         content="",
@@ -238,7 +236,7 @@ def _save_products(job, good):
 
 
 def _save_contacts(job, good):
-    at = iso(timezone.now())
+    at = iso(clock.now())
     workspace_id = job.workspace_id
     result = {"created": 0, "updated": 0}
     for _number, row in good:
@@ -260,7 +258,7 @@ def _save_contacts(job, good):
         identity.apply_profile(contact, updates, at)
         if row.get("consent"):
             contact.consent = {**contact.consent, **row["consent"]}
-        contact.updated_at = timezone.now()
+        contact.updated_at = clock.now()
         contact.save()
         result["created" if fresh else "updated"] += 1
     record_audit(job.workspace, job.created_by, "import.finished", job.filename[:200], kind=job.kind, **result)

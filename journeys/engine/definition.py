@@ -1,8 +1,9 @@
 """Server-side validation of a journey definition (design.md, "Journey definition").
 
 Every problem names the node (or the trigger, entry, exit_on or edge) and the field, so the canvas
-can put the message on the right node and the right input. Pure apart from the "template.resolve"
-hook, which answers whether an email node's template exists.
+can put the message on the right node and the right input. Pure: what only the app knows (is a
+template published, may a webhook reach an address) comes in as functions; journeys/drafts.py
+passes them.
 """
 
 from __future__ import annotations
@@ -13,22 +14,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from . import CONTACT_COLUMNS, delay_mode, match_spec, parse_time_of_day, rules
+from .. import liquid
+from . import rules
 from .nodes import (
+    DECISION_TYPES,
     EMAIL_CATEGORIES,
     NODE_TYPES,
+    OVER_CAP_CHOICES,
     RE_ENTRY_POLICIES,
     TRIGGER_NODE,
     TRIGGER_TYPES,
+    WAIT_TYPES,
+    WEBHOOK_HEADER_NAME,
     WEBHOOK_METHODS,
     WEEKDAYS,
     default_port,
+    limit,
     ports_of,
 )
+from .step import CONTACT_COLUMNS, delay_mode, match_spec, parse_time_of_day
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-WAIT_TYPES = {"delay", "wait_for_event"}
-DECISION_TYPES = {"branch", "split", "experiment"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,10 @@ def as_fields(problems: list[Problem]) -> dict:
 
 
 class _Collector:
-    def __init__(self):
+    def __init__(self, resolve_template=None, address_forbidden=None):
         self.problems: list[Problem] = []
+        self.resolve_template = resolve_template
+        self.address_forbidden = address_forbidden
 
     def add(self, code, message, path, node=None, field=""):
         self.problems.append(Problem(code, message, path, node, field))
@@ -78,27 +86,27 @@ class _Collector:
         return delta
 
 
-def validate_definition(definition, workspace=None, resolve_template: Callable | None = None) -> list[Problem]:
+def validate_definition(
+    definition,
+    *,
+    resolve_template: Callable[[str], int | None] | None = None,
+    address_forbidden: Callable[[str], str | None] | None = None,
+) -> list[Problem]:
     """All problems of a definition; an empty list means it can be published.
 
-    `resolve_template(workspace, ref)` -> template version id or None; by default the
-    "template.resolve" hook when one is registered (without it, templates are only checked for
-    presence).
+    `resolve_template(ref)` -> the published template version id or None (without it, templates
+    are only checked for presence); `address_forbidden(ip)` -> why webhooks may not reach that
+    address, or None (without it, literal private addresses are not checked).
     """
-    out = _Collector()
+    out = _Collector(resolve_template, address_forbidden)
     if not isinstance(definition, Mapping):
         out.add("invalid", "A journey definition is a JSON object.", "definition")
         return out.problems
-    if resolve_template is None:
-        from .. import hooks
-
-        if hooks.has_hook("template.resolve"):
-            resolve_template = hooks.hook("template.resolve")
-
     _validate_trigger(definition.get("trigger"), out)
     _validate_entry(definition.get("entry"), out)
     _validate_exit_on(definition.get("exit_on"), out)
-    nodes = _validate_nodes(definition.get("nodes"), out, workspace, resolve_template)
+    _validate_sending(definition.get("sending"), out)
+    nodes = _validate_nodes(definition.get("nodes"), out)
     _validate_graph(definition.get("edges"), nodes, out)
     return out.problems
 
@@ -203,10 +211,36 @@ def _validate_exit_on(goals, out: _Collector):
                 out.add(code, message, sub_path)
 
 
+def _validate_sending(sending, out: _Collector):
+    """The journey's choice for a marketing email over the frequency cap (delivery.policies):
+    {"over_cap": "defer" | "skip", "max_deferral": "P3D"}; both optional. Shown on the trigger."""
+    if sending is None:
+        return
+    if not isinstance(sending, Mapping):
+        out.add("invalid", "Sending settings are an object.", "sending", TRIGGER_NODE, "sending")
+        return
+    for key in sending:
+        if key not in ("over_cap", "max_deferral"):
+            message = f"Unknown sending setting “{key}”. Use over_cap or max_deferral."
+            out.add("unknown_setting", message, f"sending.{key}", TRIGGER_NODE, f"sending.{key}")
+    over_cap = sending.get("over_cap", "defer")
+    if over_cap not in OVER_CAP_CHOICES:
+        out.add(
+            "unknown_over_cap",
+            f"Unknown choice “{over_cap}” for an email over the frequency cap. "
+            f"Use one of: {', '.join(OVER_CAP_CHOICES)}.",
+            "sending.over_cap",
+            TRIGGER_NODE,
+            "sending.over_cap",
+        )
+    if "max_deferral" in sending:
+        out.duration(sending["max_deferral"], "sending.max_deferral", TRIGGER_NODE, "sending.max_deferral")
+
+
 # -- nodes -------------------------------------------------------------------------------------
 
 
-def _validate_nodes(nodes, out: _Collector, workspace, resolve_template) -> dict[str, Mapping]:
+def _validate_nodes(nodes, out: _Collector) -> dict[str, Mapping]:
     if not isinstance(nodes, list):
         out.add("invalid", "nodes is a list.", "nodes")
         return {}
@@ -238,15 +272,15 @@ def _validate_nodes(nodes, out: _Collector, workspace, resolve_template) -> dict
             continue
         check = _NODE_CHECKS.get(kind)
         if check:
-            check(node_id, config, out, workspace, resolve_template)
+            check(node_id, config, out)
     return seen
 
 
-def _check_email(node_id, config, out, workspace, resolve_template):
+def _check_email(node_id, config, out):
     ref = config.get("template")
     if ref in (None, ""):
         out.node(node_id, "missing_template", "Choose the email template to send.", "config.template")
-    elif resolve_template is not None and resolve_template(workspace, str(ref)) is None:
+    elif out.resolve_template is not None and out.resolve_template(str(ref)) is None:
         out.node(node_id, "unknown_template", f"There is no published template “{ref}”.", "config.template")
     category = config.get("category", "marketing")
     if category not in EMAIL_CATEGORIES:
@@ -258,7 +292,7 @@ def _check_email(node_id, config, out, workspace, resolve_template):
         )
 
 
-def _check_delay(node_id, config, out, *_):
+def _check_delay(node_id, config, out):
     mode = delay_mode(config)
     if mode == "duration":
         if not config.get("duration"):
@@ -297,7 +331,7 @@ def _check_delay(node_id, config, out, *_):
         )
 
 
-def _check_wait(node_id, config, out, *_):
+def _check_wait(node_id, config, out):
     if not isinstance(config.get("event"), str) or not config["event"].strip():
         out.node(node_id, "missing_event", "Name the event to wait for.", "config.event")
     if config.get("timeout"):
@@ -315,14 +349,14 @@ def _check_wait(node_id, config, out, *_):
             )
 
 
-def _check_branch(node_id, config, out, *_):
+def _check_branch(node_id, config, out):
     if not config.get("condition"):
         out.node(node_id, "missing_condition", "A branch needs a condition.", "config.condition")
     else:
         out.rule(config["condition"], f"nodes.{node_id}.config.condition", node_id)
 
 
-def _check_split(node_id, config, out, *_):
+def _check_split(node_id, config, out):
     paths = config.get("paths")
     if not isinstance(paths, list) or not paths:
         out.node(node_id, "missing_paths", "A split needs at least one path.", "config.paths")
@@ -345,9 +379,9 @@ def _check_split(node_id, config, out, *_):
             out.rule(path["condition"], f"nodes.{node_id}.{field}.condition", node_id)
 
 
-def _check_experiment(node_id, config, out, *_):
+def _check_experiment(node_id, config, out):
     variants = config.get("variants")
-    if not isinstance(variants, list) or len(variants) < 2:
+    if not isinstance(variants, list) or len(variants) < limit("experiment", "min_variants"):
         out.node(node_id, "experiment_variants", "An experiment needs at least two variants.", "config.variants")
         return
     ids, total = set(), 0.0
@@ -367,11 +401,19 @@ def _check_experiment(node_id, config, out, *_):
             out.node(node_id, "experiment_weights", "A weight is a number, 0 or more.", f"{field}.weight")
         else:
             total += weight
-    if total <= 0 and not any(p.code == "experiment_weights" and p.node == node_id for p in out.problems):
-        out.node(node_id, "experiment_weights", "At least one variant needs a weight above 0.", "config.variants")
+    wanted = limit("experiment", "weights_total")
+    if abs(total - wanted) > 1e-6 and not any(
+        p.code == "experiment_weights" and p.node == node_id for p in out.problems
+    ):
+        out.node(
+            node_id,
+            "experiment_weights",
+            f"The weights add up to {round(total, 2):g}%; they must add up to {wanted}%.",
+            "config.variants",
+        )
 
 
-def _check_update_contact(node_id, config, out, *_):
+def _check_update_contact(node_id, config, out):
     spec = config.get("set")
     if isinstance(spec, list):
         items = [(i.get("field"), i.get("value")) if isinstance(i, Mapping) else (None, None) for i in spec]
@@ -382,10 +424,6 @@ def _check_update_contact(node_id, config, out, *_):
     if not items:
         out.node(node_id, "missing_changes", "Say which attributes to set.", "config.set")
         return
-    from liquid.exceptions import LiquidError
-
-    from . import liquid_environment
-
     for key, value in items:
         path = str(key or "").removeprefix("contact.")
         if not (path.startswith("traits.") and len(path) > 7) and path not in CONTACT_COLUMNS:
@@ -397,12 +435,12 @@ def _check_update_contact(node_id, config, out, *_):
             )
         if isinstance(value, str):
             try:
-                liquid_environment().parse(value)
-            except LiquidError as error:
+                liquid.parse_text(value)
+            except liquid.LiquidError as error:
                 out.node(node_id, "bad_liquid", f"Liquid error: {error}", f"config.set.{key}")
 
 
-def _check_webhook(node_id, config, out, *_):
+def _check_webhook(node_id, config, out):
     method = str(config.get("method") or "POST").upper()
     if method not in WEBHOOK_METHODS:
         out.node(node_id, "bad_method", f"Method must be one of: {', '.join(WEBHOOK_METHODS)}.", "config.method")
@@ -420,7 +458,7 @@ def _check_webhook(node_id, config, out, *_):
                 "The URL must start with http:// or https:// and a fixed host name (Liquid only in the path).",
                 "config.url",
             )
-        elif _obviously_private(host):
+        elif _obviously_private(host, out.address_forbidden):
             out.node(
                 node_id,
                 "private_url",
@@ -430,28 +468,39 @@ def _check_webhook(node_id, config, out, *_):
     headers = config.get("headers") or {}
     if not isinstance(headers, Mapping) or any(not isinstance(v, (str, int, float)) for v in headers.values()):
         out.node(node_id, "bad_headers", "Headers are name: value pairs.", "config.headers")
+    elif bad_names := [str(name) for name in headers if not re.fullmatch(WEBHOOK_HEADER_NAME, str(name))]:
+        out.node(
+            node_id,
+            "bad_header_name",
+            f"“{bad_names[0][:60]}” is not a valid header name: use up to 256 letters, digits and hyphens "
+            "(no spaces or colons).",
+            "config.headers",
+        )
     if config.get("timeout"):
-        out.duration(config["timeout"], f"nodes.{node_id}.config.timeout", node_id, "config.timeout")
-    retries = config.get("retries", 2)
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 9:
-        out.node(node_id, "bad_retries", "Retries is a whole number from 0 to 9.", "config.retries")
+        delta = out.duration(config["timeout"], f"nodes.{node_id}.config.timeout", node_id, "config.timeout")
+        most = limit("webhook", "timeout_max_seconds")
+        if delta is not None and delta.total_seconds() > most:
+            out.node(node_id, "timeout_too_long", f"A webhook waits at most {most} s for an answer.", "config.timeout")
+    retries, most = config.get("retries", limit("webhook", "retries_default")), limit("webhook", "retries_max")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= most:
+        out.node(node_id, "bad_retries", f"Retries is a whole number from 0 to {most}.", "config.retries")
 
 
-def _obviously_private(host: str) -> bool:
+def _obviously_private(host: str, address_forbidden) -> bool:
     """A literal host that can only be private (an IP literal or localhost), unless the operator
-    allowed it (JOURNEYS_WEBHOOK_ALLOWED_NETWORKS). Names are checked again at call time."""
-    from ..webhooks import is_forbidden
-
+    allowed it (`address_forbidden` says). Names are checked again at call time."""
+    if address_forbidden is None:
+        return False
     host = host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
-        return is_forbidden("127.0.0.1") is not None
+        return address_forbidden("127.0.0.1") is not None
     if host.endswith(".internal"):
         return True
     try:
         ipaddress.ip_address(host)
     except ValueError:
         return False
-    return is_forbidden(host) is not None
+    return address_forbidden(host) is not None
 
 
 _NODE_CHECKS = {
@@ -637,18 +686,16 @@ def _cycles_without_wait(adjacency, nodes) -> list[list[str]]:
     return result
 
 
-def resolve_templates(definition, workspace, resolve_template: Callable | None = None) -> dict[str, int]:
+def resolve_templates(definition, resolve_template: Callable[[str], int | None]) -> dict[str, int]:
     """node id -> pinned template version id for every email node (what publishing stores)."""
-    if resolve_template is None:
-        from .. import hooks
-
-        if not hooks.has_hook("template.resolve"):
-            return {}
-        resolve_template = hooks.hook("template.resolve")
     pinned = {}
-    for node in definition.get("nodes") or []:
-        if node.get("type") == "email" and (node.get("config") or {}).get("template"):
-            version_id = resolve_template(workspace, str(node["config"]["template"]))
+    nodes = definition.get("nodes") if isinstance(definition, Mapping) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, Mapping) or node.get("type") != "email":
+            continue
+        config = node.get("config")
+        if isinstance(config, Mapping) and config.get("template"):
+            version_id = resolve_template(str(config["template"]))
             if version_id is not None:
                 pinned[node["id"]] = version_id
     return pinned

@@ -1,4 +1,6 @@
-"""THE list of node types, their ports and their config fields. Pure.
+"""THE list of node types: their ports, config fields and facts (does it wait, does it decide, its
+limits). Pure. A fact about a node type is stated here once; the validator, the engine and the
+canvas read it from here.
 
 The canvas mirrors this list in frontend/src/journeys/nodeTypes.ts; a test checks that both agree,
 and GET /api/journeys/node-types serves it (`catalog()`).
@@ -17,6 +19,11 @@ RE_ENTRY_POLICIES = ("once", "after_exit", "cooldown")
 EMAIL_CATEGORIES = ("marketing", "transactional")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+WEBHOOK_HEADER_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}"  # an RFC 9110 token (re.fullmatch)
+# A journey's "sending": what happens to a marketing email over the workspace's frequency cap
+# (delayed until the cap allows it, or skipped), and how long it may be delayed before it is skipped.
+OVER_CAP_CHOICES = ("defer", "skip")
+DEFAULT_MAX_DEFERRAL = "P3D"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,9 @@ class NodeType:
     dynamic_ports: str | None = None  # "paths" (split) or "variants" (experiment): one port per item id
     config: tuple[str, ...] = ()  # config keys it understands
     description: str = ""
+    waits: bool = False  # a contact may stay on it for a while (a cycle must pass one)
+    decides: bool = False  # it picks one of several ports (each should lead somewhere)
+    limits: tuple[tuple[str, int], ...] = ()  # numbers the validator, engine and panel share
 
 
 NODE_TYPES: dict[str, NodeType] = {
@@ -45,6 +55,7 @@ NODE_TYPES: dict[str, NodeType] = {
             ("next",),
             config=("mode", "duration", "time", "weekdays", "attribute", "offset"),
             description="Waits a duration, until a local time on chosen weekdays, or until a contact date ± offset.",
+            waits=True,
         ),
         NodeType(
             "wait_for_event",
@@ -52,6 +63,7 @@ NODE_TYPES: dict[str, NodeType] = {
             ("event", "timeout"),
             config=("event", "where", "match", "timeout"),
             description="Waits for an event (with conditions, optionally matching a trigger property) or a timeout.",
+            waits=True,
         ),
         NodeType(
             "branch",
@@ -59,6 +71,7 @@ NODE_TYPES: dict[str, NodeType] = {
             ("yes", "no"),
             config=("condition",),
             description="Goes one way if the condition holds, the other way if not.",
+            decides=True,
         ),
         NodeType(
             "split",
@@ -67,6 +80,7 @@ NODE_TYPES: dict[str, NodeType] = {
             dynamic_ports="paths",
             config=("paths",),
             description="Ordered paths, each with a condition; the first that holds wins, otherwise “else”.",
+            decides=True,
         ),
         NodeType(
             "experiment",
@@ -75,6 +89,9 @@ NODE_TYPES: dict[str, NodeType] = {
             dynamic_ports="variants",
             config=("variants",),
             description="Sends each contact down one variant by weight; a contact always gets the same variant.",
+            decides=True,
+            # Weights are percentages: they add up to exactly this.
+            limits=(("weights_total", 100), ("min_variants", 2)),
         ),
         NodeType(
             "update_contact",
@@ -89,10 +106,26 @@ NODE_TYPES: dict[str, NodeType] = {
             ("success", "failure"),
             config=("method", "url", "headers", "body", "timeout", "retries"),
             description="Calls an HTTP endpoint (never a private address); the response is kept for later nodes.",
+            # The longest call must end well inside the worker's turn (journeys/loop.py, loop_seconds).
+            limits=(
+                ("timeout_default_seconds", 10),
+                ("timeout_max_seconds", 15),
+                ("retries_default", 2),
+                ("retries_max", 9),
+            ),
         ),
         NodeType("exit", "Exit", (), description="Ends the journey for the contact."),
     )
 }
+
+
+def limit(node_type: str, name: str) -> int:
+    """A node type's limit: `limit("webhook", "timeout_max_seconds")`."""
+    return dict(NODE_TYPES[node_type].limits)[name]
+
+
+WAIT_TYPES = frozenset(kind.type for kind in NODE_TYPES.values() if kind.waits)
+DECISION_TYPES = frozenset(kind.type for kind in NODE_TYPES.values() if kind.decides)
 
 
 def ports_of(node: dict) -> list[str]:
@@ -129,6 +162,9 @@ def catalog() -> dict:
                 "dynamic_ports": kind.dynamic_ports,
                 "config": list(kind.config),
                 "description": kind.description,
+                "waits": kind.waits,
+                "decides": kind.decides,
+                "limits": dict(kind.limits),
             }
             for kind in NODE_TYPES.values()
         ],
@@ -137,4 +173,6 @@ def catalog() -> dict:
         "email_categories": list(EMAIL_CATEGORIES),
         "weekdays": list(WEEKDAYS),
         "webhook_methods": list(WEBHOOK_METHODS),
+        "over_cap_choices": list(OVER_CAP_CHOICES),
+        "default_max_deferral": DEFAULT_MAX_DEFERRAL,
     }

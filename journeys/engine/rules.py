@@ -31,7 +31,7 @@ properties match `where`. Inside `where`, fields name the event's properties: "t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -200,12 +200,15 @@ class DictFacts:
     """Facts from plain data, for simulation, personas and tests.
 
     `data` is {"contact": {...}, "event": {...}, "cart": {...}, ...}; `events` is the contact's
-    history, each {"name" (or "event"), "timestamp", "properties"}; `now` defaults to the wall clock.
+    history, each {"name" (or "event"), "timestamp", "properties"} (or `history` counts them);
+    `now` defaults to the wall clock.
     """
 
     data: Mapping = field(default_factory=dict)
     events: Iterable[Mapping] = ()
     now: datetime | None = None
+    # count_events(name, within, where) from elsewhere (a contact's stored events), instead of `events`
+    history: Callable[[str, timedelta | None, dict | None], int] | None = None
 
     def __post_init__(self):
         self.events = list(self.events)
@@ -216,6 +219,8 @@ class DictFacts:
         return resolve_path(self.data, field)
 
     def count_events(self, name: str, within: timedelta | None, where: dict | None) -> int:
+        if self.history is not None:
+            return self.history(name, within, where)
         since = self.now - within if within is not None else None
         total = 0
         for event in self.events:

@@ -1,7 +1,8 @@
 """The journey simulator: pure and deterministic.
 
-Given a definition (a draft or a version), a contact (as plain data, or a made-up profile), the
-contact's past events and a timeline of future events, it answers the path the contact would
+Given a definition (a draft or a version), the contact's context (what customers/context.py builds
+for a real contact or a persona; a plain {"contact": {...}, "cart": {...}} will do), the contact's
+past events and a timeline of future events, it answers the path the contact would
 take, when, the emails that would be sent and the other effects, by running the engine's own
 `drive()` with a clock that jumps from one timer or event to the next. Nothing is written and
 nothing is sent: webhooks answer what `webhook_results` says (success with an empty body unless
@@ -10,6 +11,7 @@ told otherwise).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,7 +104,7 @@ def _timeline(events, start) -> list[dict]:
 
 def simulate(
     definition: dict,
-    contact: dict,
+    facts: Mapping,
     *,
     start: datetime,
     trigger: dict | None = None,
@@ -162,7 +164,7 @@ def simulate(
 
     clock = _History(events=past, now=now)
     subject = engine.Subject(
-        contact=dict(contact),
+        facts if isinstance(facts, MutableMapping) else dict(facts),
         context={"trigger": trig},
         journey=journey or {"id": 0, "name": "simulation"},
         now=now,

@@ -11,21 +11,22 @@ run this same code with their own clock.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .. import liquid
 from . import rules
-from .nodes import TRIGGER_NODE, WEEKDAYS, default_port
+from .nodes import TRIGGER_NODE, WEEKDAYS, default_port, limit
 
 CATCH_UP_SLACK = timedelta(seconds=1)
 MAX_STEPS_PER_RUN = 64  # a run stops here and continues at once; cycles need a delay or wait anyway
-WEBHOOK_DEFAULT_TIMEOUT = 10.0
-WEBHOOK_MAX_TIMEOUT = 15.0  # keeps a last call inside the queue timeout (journeys/tasks.py)
-WEBHOOK_DEFAULT_ATTEMPTS = 3
+WEBHOOK_DEFAULT_TIMEOUT = float(limit("webhook", "timeout_default_seconds"))
+WEBHOOK_MAX_TIMEOUT = float(limit("webhook", "timeout_max_seconds"))
+WEBHOOK_DEFAULT_ATTEMPTS = limit("webhook", "retries_default") + 1
 
 # -- the definition, compiled once per version -------------------------------------------------
 
@@ -93,13 +94,17 @@ class Position:
 class Subject:
     """The facts about one contact in one enrollment (implements rules.Facts).
 
-    contact: plain attributes (id, email, traits, timezone, cart, ...); context: the enrollment's
-    context ({"trigger": event, "events": {node: event}, "webhook": {node: result}}); journey:
-    {"id", "name", "version"}; history: counts the contact's past events (ORM in the worker, a
-    list in the simulator); assignments: experiment node -> the variant this contact already has.
+    facts: the contact's context, the mapping customers/context.py builds (`contact`, `cart`,
+    `orders`, `viewed`, `products`, `workspace`, ...; the simulator gives a plain dict of the same
+    shape); rules and Liquid read the same mapping, so an expression means one thing everywhere.
+    context: the enrollment's state ({"trigger": event, "events": {node: event}, "webhook":
+    {node: result}}); journey: {"id", "name", "version"}; history: counts the contact's past
+    events (ORM in the worker, a list in the simulator); assignments: experiment node -> the
+    variant this contact already has; key: what sticky experiment assignment hashes (stable per
+    contact).
     """
 
-    contact: dict
+    facts: MutableMapping
     context: dict = field(default_factory=dict)
     journey: dict = field(default_factory=dict)
     now: datetime | None = None
@@ -107,21 +112,31 @@ class Subject:
     assignments: dict = field(default_factory=dict)
     # (event name, since, until) -> the contact's events processed in that window, oldest first
     recent_events: Callable[[str, datetime, datetime], list] | None = None
+    key: str = ""
+
+    def __post_init__(self):
+        if not self.key:
+            contact = self.contact
+            self.key = str(contact.get("id") or contact.get("email") or contact.get("user_id") or "")
+
+    @property
+    def contact(self) -> dict:
+        return self.facts.get("contact") or {}
+
+    @contact.setter
+    def contact(self, value: dict):
+        self.facts["contact"] = value
+
+    def namespace(self) -> Mapping:
+        """What rules and templates see: the contact's context, with the trigger event and the
+        journey's state as they are at this step."""
+        trigger = event_fields(self.context.get("trigger"))
+        return ChainMap({"event": trigger, "trigger": trigger, "journey": self.journey_data()}, self.facts)
 
     # Facts protocol
     def value(self, name: str) -> Any:
         root, _, rest = name.partition(".")
-        match root:
-            case "contact":
-                base = self.contact
-            case "event" | "trigger":
-                base = self.context.get("trigger") or {}
-            case "cart":
-                base = self.contact.get("cart") or {}
-            case "journey":
-                base = self.journey_data()
-            case _:
-                return None
+        base = self.namespace().get(root)
         return rules.resolve_path(base, rest) if rest else base
 
     def count_events(self, name, within, where):
@@ -134,23 +149,17 @@ class Subject:
             "events": self.context.get("events") or {},
         }
 
-    def liquid_data(self) -> dict:
-        trigger = self.context.get("trigger") or {}
-        return {
-            "contact": self.contact,
-            "event": trigger,
-            "trigger": trigger,
-            "cart": self.contact.get("cart") or {},
-            "journey": self.journey_data(),
-        }
-
-    @property
-    def key(self) -> str:
-        """Stable per contact: what sticky experiment assignment hashes."""
-        return str(self.contact.get("id") or self.contact.get("email") or self.contact.get("user_id") or "")
-
     def timezone(self) -> ZoneInfo:
         return zone(self.contact.get("timezone"))
+
+
+def event_fields(event: Mapping | None) -> dict:
+    """The `event` root: the event with its properties also at the top level, so that `event.total`
+    and `event.properties.total` are the same value (the event's own keys win)."""
+    if not isinstance(event, Mapping):
+        return {}
+    properties = event.get("properties") if isinstance(event.get("properties"), Mapping) else {}
+    return {**properties, **event, "properties": dict(properties)}
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -454,7 +463,7 @@ def trigger_accepts(flow: Flow, event: Mapping, now: datetime) -> tuple[bool, st
     if trigger.get("type") != "event" or trigger.get("event") != event.get("name"):
         return False, "other event"
     if trigger.get("where"):
-        facts = Subject(contact={}, context={"trigger": dict(event)}, now=now)
+        facts = Subject({}, context={"trigger": dict(event)}, now=now)
         if not rules.evaluate(trigger["where"], facts) and not rules.evaluate(
             trigger["where"], rules.EventFacts(event.get("properties") or {}, now=now)
         ):
@@ -514,28 +523,10 @@ def choose_variant(flow: Flow, node_id: str, config: Mapping, subject: Subject) 
 # -- Liquid: update_contact values and webhooks ------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def liquid_environment():
-    from liquid import Environment
-
-    class Sandboxed(Environment):
-        loop_iteration_limit = 1000
-        output_stream_limit = 100_000
-        context_depth_limit = 20
-        local_namespace_limit = 10_000
-
-    return Sandboxed()
-
-
-@lru_cache(maxsize=2048)
-def _parse_liquid(source: str):
-    return liquid_environment().from_string(source)
-
-
 def render_liquid(source: str, subject: Subject) -> str:
-    if "{" not in source:
-        return source
-    return _parse_liquid(source).render(**subject.liquid_data())
+    """A marketer's template (a contact value, a webhook's URL, header or body), rendered in the
+    one sandbox (journeys/liquid.py) against the same context emails see."""
+    return liquid.render_text(source, subject.namespace())
 
 
 CONTACT_COLUMNS = ("timezone", "locale", "country", "city", "email")
@@ -583,7 +574,7 @@ def webhook_request(node_id: str, config: Mapping, subject: Subject) -> CallWebh
     timeout = WEBHOOK_DEFAULT_TIMEOUT
     if config.get("timeout"):
         timeout = min(max(rules.parse_duration(config["timeout"]).total_seconds(), 0.5), WEBHOOK_MAX_TIMEOUT)
-    attempts = int(config.get("retries", WEBHOOK_DEFAULT_ATTEMPTS - 1)) + 1
+    attempts = int(config.get("retries", WEBHOOK_DEFAULT_ATTEMPTS - 1)) + 1  # the validator keeps it in range
     return CallWebhook(
         node_id,
         str(config.get("method") or "POST").upper(),
@@ -769,7 +760,3 @@ def _end(position, records, steps) -> Outcome:
 
 def start_position(now: datetime) -> Position:
     return Position(TRIGGER_NODE, now, 1)
-
-
-def with_entered_at(position: Position, entered_at: datetime) -> Position:
-    return replace(position, entered_at=entered_at)

@@ -109,8 +109,12 @@ class Enrollment(WorkspaceScoped):
     # The lease: a worker's claim token; `wake_at` holds the lease's end while it is claimed.
     claim = models.CharField(max_length=32, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
-    # Entry guard: unique per (journey, contact) while set ("once", "open", "event:<id>", ...).
+    # The re-entry policy's guard, unique per (journey, contact) while set: "once" (kept for ever)
+    # or "open" (after_exit: released when the enrollment finishes). journeys/lifecycle.py.
     entry_key = models.CharField(max_length=128, null=True, blank=True)
+    # What started it ("event:<id>", "api:<idempotency key>", ...): unique per (journey, contact),
+    # never released, so one trigger enters once under every policy.
+    trigger_key = models.CharField(max_length=160, null=True, blank=True)
     entered_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     exit_reason = models.CharField(max_length=64, blank=True, default="")
@@ -121,7 +125,12 @@ class Enrollment(WorkspaceScoped):
                 fields=["journey", "contact", "entry_key"],
                 condition=models.Q(entry_key__isnull=False),
                 name="enrollment_entry_key_unique",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["journey", "contact", "trigger_key"],
+                condition=models.Q(trigger_key__isnull=False),
+                name="enrollment_trigger_key_unique",
+            ),
         ]
         indexes = [
             # The claim query: WHERE wake_at <= now ORDER BY wake_at. Finished and event-only

@@ -57,15 +57,15 @@ _MATRIX_DEFINITION = {
 
 
 def _journey(workspace, publish=False, pause=False):
-    from journeys import actions as journey_actions
+    from journeys import drafts, publishing
     from journeys.models import Contact
 
-    journey = journey_actions.create_journey(workspace, None, "Matrix", definition=_MATRIX_DEFINITION)
+    journey = drafts.create_journey(workspace, None, "Matrix", definition=_MATRIX_DEFINITION)
     Contact.objects.get_or_create(workspace=workspace, user_id="matrix-user")
     if publish:
-        journey_actions.publish_journey(journey, None)
+        publishing.publish_journey(journey, None)
     if pause:
-        journey_actions.pause_journey(journey, None)
+        publishing.pause_journey(journey, None)
     return journey.id
 
 
@@ -97,7 +97,6 @@ ENDPOINTS += [
     ("get", "/api/journeys/{id}/export", None, set(), _journey),
     ("get", "/api/journeys/{id}/counts", None, set(), _live_journey),
     ("post", "/api/journeys/{id}/enroll", {"user_id": "matrix-user"}, {"qa"}, _live_journey),
-    ("post", "/api/journeys/{id}/simulate", {"profile": {"email": "p@example.com"}}, set(), _journey),
 ]
 
 

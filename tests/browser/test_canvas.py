@@ -18,8 +18,7 @@ from playwright.sync_api import expect
 
 from delivery import actions as delivery_actions
 from delivery.models import Message
-from journeys import actions as journey_actions
-from journeys import clock
+from journeys import clock, drafts, lifecycle, publishing, worker
 from journeys.customers import events
 from tests.factories import make_write_key
 
@@ -231,7 +230,7 @@ def test_an_invalid_journey_shows_the_problem_on_the_node_and_cannot_be_publishe
     broken = json.loads(json.dumps(CART_ABANDONMENT))
     broken["nodes"][1]["config"] = {"template": "", "category": "marketing"}  # email1: no template
     broken["edges"] = [edge for edge in broken["edges"] if edge.get("port") != "no"]  # branch1: "no" leads nowhere
-    journey = journey_actions.create_journey(workspace, marketer, "Broken cart journey", definition=broken)
+    journey = drafts.create_journey(workspace, marketer, "Broken cart journey", definition=broken)
 
     page = page_for(marketer)
     open_editor(page, journey.id)
@@ -266,7 +265,7 @@ def test_an_invalid_journey_shows_the_problem_on_the_node_and_cannot_be_publishe
 
 
 def test_a_second_editor_gets_a_conflict_instead_of_overwriting(page_for, marketer, admin, workspace, templates):
-    journey = journey_actions.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
+    journey = drafts.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
     first, second = page_for(marketer), page_for(admin)
     open_editor(first, journey.id)
     open_editor(second, journey.id)
@@ -303,8 +302,8 @@ def test_a_second_editor_gets_a_conflict_instead_of_overwriting(page_for, market
 
 
 def test_a_qa_member_sees_the_canvas_read_only(page_for, qa, workspace, templates):
-    journey = journey_actions.create_journey(workspace, None, "Cart", definition=CART_ABANDONMENT)
-    journey_actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, "Cart", definition=CART_ABANDONMENT)
+    publishing.publish_journey(journey, None)
     page = page_for(qa)
     open_editor(page, journey.id)
 
@@ -351,7 +350,7 @@ def run_workers(workspace):
     """What the qcluster workers do, in this process: process stored events, advance the engine."""
     events.process_now(workspace.id)
     for _ in range(20):
-        if not journey_actions.advance_due():
+        if not worker.advance_due():
             break
 
 
@@ -363,8 +362,8 @@ def test_node_counts_change_on_the_open_canvas_as_events_arrive(
     page_for, marketer, workspace, templates, live_app, settings
 ):
     settings.JOURNEYS_KICKS = "off"  # this test is the worker
-    journey = journey_actions.create_journey(workspace, marketer, "Cart abandonment", definition=CART_ABANDONMENT)
-    journey_actions.publish_journey(journey, marketer)
+    journey = drafts.create_journey(workspace, marketer, "Cart abandonment", definition=CART_ABANDONMENT)
+    publishing.publish_journey(journey, marketer)
     write_key = make_write_key(workspace)
 
     page = page_for(marketer, viewport={"width": 1440, "height": 900})
@@ -443,7 +442,7 @@ def node_ids(page):
 
 
 def test_keyboard_undo_redo_copy_paste_delete_and_dropping_onto_a_connection(page_for, marketer, workspace, templates):
-    journey = journey_actions.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
+    journey = drafts.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
     page = page_for(marketer, viewport={"width": 1440, "height": 900})
     open_editor(page, journey.id)
     everything = ["branch1", "delay1", "email1", "email2", "email3", "trigger", "wait1"]
@@ -507,7 +506,7 @@ def test_keyboard_undo_redo_copy_paste_delete_and_dropping_onto_a_connection(pag
 
 
 def test_new_journey_from_a_ready_made_one_and_the_list_filters(page_for, marketer, workspace):
-    journey_actions.create_journey(workspace, marketer, "Winter sale", definition=None)
+    drafts.create_journey(workspace, marketer, "Winter sale", definition=None)
     page = page_for(marketer)
     page.goto("/journeys")
     page.get_by_role("button", name="New journey").click()
@@ -532,16 +531,16 @@ def test_publishing_over_a_live_version_shows_changes_and_moves_contacts_in_flig
     page_for, marketer, workspace, templates, settings
 ):
     settings.JOURNEYS_KICKS = "off"
-    journey = journey_actions.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
-    journey_actions.publish_journey(journey, marketer)
+    journey = drafts.create_journey(workspace, marketer, "Cart", definition=CART_ABANDONMENT)
+    publishing.publish_journey(journey, marketer)
     journey.refresh_from_db()
     from journeys.models import Contact, Enrollment
 
     for n in range(3):
         contact = Contact.objects.create(workspace=workspace, email=f"s{n}@example.com", user_id=f"s{n}")
-        journey_actions.enroll_contact(journey, contact, trigger={"name": "Checkout Started", "properties": {}})
+        lifecycle.enroll_contact(journey, contact, trigger={"name": "Checkout Started", "properties": {}})
     for _ in range(5):
-        if not journey_actions.advance_due():
+        if not worker.advance_due():
             break
     assert Enrollment.objects.filter(journey=journey, current_node="wait1", status="waiting").count() == 3
 

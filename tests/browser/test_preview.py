@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from delivery.models import Message
 from editor.models import QAApproval, WorkspaceQASettings
-from journeys.actions import save_draft
+from journeys.drafts import save_draft
 from journeys.models import Journey, JourneyVersion
 from tests.preview.builders import FALLBACK_MJML, make_cart_journey, make_catalog, make_personas, make_template
 

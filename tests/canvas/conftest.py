@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.access import SESSION_KEY
-from journeys import actions, triggers
+from journeys import drafts, publishing, triggers, worker
 from journeys.models import Contact, Event
 
 _seq = itertools.count(1)
@@ -49,8 +49,8 @@ def no_kicks(settings):
 
 
 def publish(workspace, definition=WAITING_JOURNEY, name="Cart abandonment"):
-    journey = actions.create_journey(workspace, None, name, definition=definition)
-    actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, name, definition=definition)
+    publishing.publish_journey(journey, None)
     journey.refresh_from_db()
     return journey
 
@@ -81,7 +81,7 @@ def track(contact, name, properties=None):
 
 def run_worker(rounds=20):
     for _ in range(rounds):
-        if not actions.advance_due():
+        if not worker.advance_due():
             break
 
 

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from delivery import rendering
-from delivery.liquid_env import PERSONA, Persona
 from delivery.tracking import LinkTracker, click_key
+from journeys.liquid import PERSONA, Persona
 
 from .conftest import REFERENCE_MJML, REFERENCE_SUBJECT
 

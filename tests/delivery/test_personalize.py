@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from delivery import actions, personalize
+from journeys.customers import context as contact_context
 from journeys.models import Order, Product
 
 from .conftest import cart, make_contact, make_products, make_template, simple_mjml
@@ -26,7 +27,7 @@ def test_the_cart_shows_the_price_when_added_next_to_todays_price_and_stock(work
     contact = make_contact(
         workspace, cart=cart(("SKU-1001", 2, 49.99, "Trail Running Shoe"), ("GONE-1", 1, 5, "Retired item"))
     )
-    data = personalize.cart_data(workspace, contact)
+    data = contact_context.cart_of(contact)
     shoe, gone = data["items"]
     assert (shoe["price"], shoe["live_price"], shoe["stock"], shoe["price_dropped"]) == (
         Decimal("49.99"),
@@ -47,7 +48,7 @@ def test_recommendations_are_bought_together_then_same_category_then_popular(wor
     for n in range(3, 7):
         order(workspace, buyer, n, "SKU-7007")
     contact = make_contact(workspace, cart=cart(("SKU-1001", 1, 39.99, "Trail Running Shoe")))
-    items = personalize.cart_data(workspace, contact)["items"]
+    items = contact_context.cart_of(contact)["items"]
     skus = [p["sku"] for p in personalize.recommendations(workspace, contact, items)]
     # bought together (most often first), then the cart's category (running; the vest is sold out),
     # then the most popular

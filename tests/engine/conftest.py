@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from journeys import actions, clock, hooks, triggers
+from journeys import clock, drafts, hooks, publishing, triggers, worker
 from journeys.models import Contact, Enrollment, Event
 
 _seq = itertools.count(1)
@@ -73,8 +73,8 @@ def track(contact, name, properties=None, at=None, message_id=None):
 
 
 def publish(workspace, definition, actor=None, name="Journey"):
-    journey = actions.create_journey(workspace, actor, name, definition=definition)
-    version, _ = actions.publish_journey(journey, actor)
+    journey = drafts.create_journey(workspace, actor, name, definition=definition)
+    version, _ = publishing.publish_journey(journey, actor)
     journey.refresh_from_db()
     return journey
 
@@ -83,7 +83,7 @@ def run_worker(limit=None, rounds=100):
     """Advance everything due now, as a worker would. Returns the number claimed."""
     total = 0
     for _ in range(rounds):
-        claimed = actions.advance_due(limit)
+        claimed = worker.advance_due(limit)
         total += claimed
         if not claimed:
             break

@@ -37,8 +37,10 @@ def flow(*nodes, edges, trigger=None, **extra):
     }
 
 
-def subject(contact=None, trigger=None, now: datetime | None = None, **kw):
+def subject(contact=None, trigger=None, now: datetime | None = None, facts=None, **kw):
+    """A Subject over plain facts: {"contact": {"id": 7, ...}} plus any other roots (cart, ...)."""
     context = kw.pop("context", {})
     if trigger is not None:
         context["trigger"] = trigger
-    return Subject(contact={"id": 7, **(contact or {})}, context=context, journey={"id": 1}, now=now, **kw)
+    facts = {"contact": {"id": 7, **(contact or {})}, **(facts or {})}
+    return Subject(facts, context=context, journey={"id": 1}, now=now, **kw)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from journeys.engine.nodes import NODE_TYPES
 from journeys.models import Enrollment, Journey
 
@@ -154,7 +156,7 @@ def test_the_api_trigger_enrolls_with_a_payload(workspace, marketer, api, fake_e
     body = {"user_id": contact.user_id, "payload": {"coupon": "X1"}, "idempotency_key": "k1"}
     first = client.post(f"{url}/enroll", body, format="json")
     assert first.status_code == 201 and first.json()["enrolled"] is True
-    again = client.post(f"{url}/enroll", body, format="json")
+    again = client.post(f"{url}/enroll", {**body, "idempotency_key": "k2"}, format="json")
     assert again.json() == {"enrolled": False, "reason": "already_in_journey", "enrollment": None}
     enrollment = Enrollment.objects.get(journey_id=journey["id"])
     assert enrollment.context["trigger"]["properties"] == {"coupon": "X1"}
@@ -176,9 +178,9 @@ def test_simulate_returns_the_path_times_and_messages(workspace, qa, marketer, a
     body = {
         "profile": {"email": "p@example.com", "country": "DE"},
         "start": "2025-06-16T10:00:00Z",
-        "events": [{"at": "PT0S", "event": "Checkout Started", "properties": {"cart_id": "c1"}}],
+        "events": [{"after": "PT0S", "name": "Checkout Started", "properties": {"cart_id": "c1"}}],
     }
-    response = api(qa).post(f"/api/journeys/{journey['id']}/simulate", body, format="json")
+    response = api(qa).post(f"/api/qa/journeys/{journey['id']}/simulate", body, format="json")
     assert response.status_code == 200, response.content
     result = response.json()
     assert [(step["node"], step["outcome"], step["at"]) for step in result["path"]] == [
@@ -195,9 +197,32 @@ def test_simulate_for_a_real_contact(workspace, qa, marketer, api, fake_email):
     body = {
         "contact": contact.pk,
         "start": "2025-06-16T10:00:00Z",
-        "trigger": {"event": "Checkout Started", "properties": {}},
-        "events": [{"at": "PT10M", "event": "Order Completed"}],
+        "events": [{"after": "PT10M", "name": "Order Completed"}],
     }
-    result = api(qa).post(f"/api/journeys/{journey['id']}/simulate", body, format="json").json()
+    result = api(qa).post(f"/api/qa/journeys/{journey['id']}/simulate", body, format="json").json()
     assert [(s["node"], s["outcome"]) for s in result["path"]] == [("wait", "waiting"), ("wait", "event")]
     assert result["messages"] == [] and result["status"] == "completed"
+
+
+@pytest.mark.parametrize("policy", ["after_exit", "once", "cooldown"])
+def test_an_idempotency_key_enrolls_and_sends_once_under_every_policy(workspace, marketer, api, fake_email, policy):
+    client = api(marketer)
+    entry = {"re_entry": policy, **({"cooldown": "PT1S"} if policy == "cooldown" else {})}
+    api_journey = definition(
+        ("mail", "email", {"template": "welcome"}), edges=[("trigger", "mail")], trigger={"type": "api"}, entry=entry
+    )
+    journey = create(client, {"name": "API", "definition": api_journey})
+    url = f"/api/journeys/{journey['id']}"
+    client.post(f"{url}/publish", {"revision": 1}, format="json")
+    contact = make_contact(workspace)
+    body = {"contact": contact.pk, "payload": {}, "idempotency_key": "order-1001"}
+    first = client.post(f"{url}/enroll", body, format="json").json()
+    run_worker()  # the email goes out and the enrollment completes
+    assert Enrollment.objects.get(pk=first["enrollment"]).status == Enrollment.Status.COMPLETED
+
+    again = client.post(f"{url}/enroll", body, format="json")
+    run_worker()
+    assert again.status_code == 200
+    assert again.json() == {"enrolled": False, "reason": "duplicate_trigger", "enrollment": first["enrollment"]}
+    assert Enrollment.objects.filter(journey_id=journey["id"]).count() == 1
+    assert len(fake_email.calls) == 1

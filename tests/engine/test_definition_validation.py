@@ -5,11 +5,12 @@ import copy
 import pytest
 
 from journeys.engine.definition import as_fields, validate_definition
+from journeys.webhooks import is_forbidden
 
 KNOWN_TEMPLATES = {"cart-reminder": 11, "welcome": 12}
 
 
-def resolve(workspace, ref):
+def resolve(ref):
     return KNOWN_TEMPLATES.get(ref)
 
 
@@ -27,7 +28,7 @@ GOOD = {
 
 
 def problems(definition):
-    return validate_definition(definition, resolve_template=resolve)
+    return validate_definition(definition, resolve_template=resolve, address_forbidden=is_forbidden)
 
 
 def test_the_design_example_is_valid():
@@ -333,6 +334,28 @@ CASES = [
         "nodes.x.config.variants",
     ),
     (
+        "experiment weights not adding up to 100",
+        lambda d: add(
+            d,
+            "x",
+            "experiment",
+            {"variants": [{"id": "a", "weight": 60}, {"id": "b", "weight": 30}]},
+            {"from": "mail1", "to": "x"},
+        ),
+        "experiment_weights",
+        "x",
+        "nodes.x.config.variants",
+    ),
+    (
+        "webhook timeout over the node's limit",
+        lambda d: add(
+            d, "h", "webhook", {"url": "https://api.example.com/x", "timeout": "PT30S"}, {"from": "mail1", "to": "h"}
+        ),
+        "timeout_too_long",
+        "h",
+        "nodes.h.config.timeout",
+    ),
+    (
         "experiment duplicate variant",
         lambda d: add(
             d,
@@ -496,6 +519,57 @@ CASES = [
         "h",
         "nodes.h.config.timeout",
     ),
+    (
+        "webhook header name with a space",
+        lambda d: add(
+            d, "h", "webhook", {"url": "https://example.com", "headers": {"X Name": "a"}}, {"from": "mail1", "to": "h"}
+        ),
+        "bad_header_name",
+        "h",
+        "nodes.h.config.headers",
+    ),
+    (
+        "webhook header name with a line break",
+        lambda d: add(
+            d,
+            "h",
+            "webhook",
+            {"url": "https://example.com", "headers": {"X-A\r\nX-Injected": "1"}},
+            {"from": "mail1", "to": "h"},
+        ),
+        "bad_header_name",
+        "h",
+        "nodes.h.config.headers",
+    ),
+    (
+        "sending unknown over_cap",
+        lambda d: d.update(sending={"over_cap": "drop"}),
+        "unknown_over_cap",
+        "trigger",
+        "sending.over_cap",
+    ),
+    (
+        "sending bad max_deferral",
+        lambda d: d.update(sending={"max_deferral": "3 days"}),
+        "bad_duration",
+        "trigger",
+        "sending.max_deferral",
+    ),
+    (
+        "sending zero max_deferral",
+        lambda d: d.update(sending={"over_cap": "defer", "max_deferral": "PT0S"}),
+        "bad_duration",
+        "trigger",
+        "sending.max_deferral",
+    ),
+    ("sending not an object", lambda d: d.update(sending="skip"), "invalid", "trigger", "sending"),
+    (
+        "sending unknown key",
+        lambda d: d.update(sending={"overcap": "skip"}),
+        "unknown_setting",
+        "trigger",
+        "sending.overcap",
+    ),
     ("no trigger", lambda d: d.pop("trigger"), "missing_trigger", "trigger", "trigger"),
     (
         "unknown trigger type",
@@ -610,6 +684,18 @@ def test_problems_become_api_fields():
     assert as_fields(found) == {"nodes.mail1.config.template": ["Choose the email template to send."]}
 
 
+def test_the_sending_choice_is_valid_with_either_value_and_a_duration():
+    for sending in ({"over_cap": "skip"}, {"over_cap": "defer", "max_deferral": "PT12H"}, {}):
+        assert problems(with_change(lambda d, sending=sending: d.update(sending=sending))) == []
+
+
+def test_webhook_headers_with_token_names_are_valid():
+    headers = {"Authorization": "Bearer {{ contact.traits.token }}", "X-Shop_ID.v2": "7"}
+    config = {"url": "https://example.com", "headers": headers}
+    definition = with_change(lambda d: add(d, "h", "webhook", config, {"from": "mail1", "to": "h"}))
+    assert problems(definition) == []
+
+
 def test_wait_and_webhook_may_leave_a_port_open_to_end_there():
     definition = with_change(
         lambda d: add(d, "h", "webhook", {"url": "https://example.com/x"}, {"from": "mail1", "to": "h"})
@@ -624,3 +710,17 @@ def test_a_loop_through_a_delay_is_allowed():
         lambda d: add(d, "d", "delay", {"duration": "P1D"}, {"from": "mail1", "to": "d"}, {"from": "d", "to": "mail1"})
     )
     assert problems(definition) == []
+
+
+def test_templates_are_pinned_only_for_well_formed_email_nodes():
+    from journeys.engine.definition import resolve_templates
+
+    draft = {
+        "nodes": [
+            {"id": "a", "type": "email", "config": "not an object"},
+            {"id": "b", "type": "email", "config": {"template": "welcome"}},
+            "not a node",
+        ]
+    }
+    assert resolve_templates(draft, lambda ref: 7) == {"b": 7}
+    assert resolve_templates({"nodes": "nope"}, lambda ref: 7) == {}

@@ -15,7 +15,7 @@ from django.test import Client
 
 from delivery import actions as delivery_actions
 from delivery import tasks as delivery_tasks
-from journeys import actions, tasks
+from journeys import drafts, publishing, tasks
 from journeys.models import Conversion, Enrollment
 from tests.factories import make_write_key
 
@@ -102,8 +102,8 @@ def test_a_journey_runs_end_to_end_on_real_workers(workspace, smtp, cluster):
         ("cart-nudge", SMALL, "Still thinking, {{ contact.traits.first_name }}?"),
     ):
         delivery_actions.save_template(workspace, None, slug=slug, name=slug, mjml=mjml, subject=subject)
-    journey = actions.create_journey(workspace, None, "Cart", definition=JOURNEY)
-    actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, "Cart", definition=JOURNEY)
+    publishing.publish_journey(journey, None)
     track = Segment(make_write_key(workspace))
 
     people = {"ann": ("ann@example.com", 150), "bob": ("bob@example.com", 20), "cy": ("cy@example.com", 80)}

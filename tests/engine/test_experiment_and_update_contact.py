@@ -26,18 +26,18 @@ def test_each_contact_keeps_its_variant_when_it_enters_again(workspace, fake_ema
     first = {c.pk: ExperimentAssignment.objects.get(contact=c).variant for c in contacts}
     assert set(first.values()) == {"a", "b"}
     # Change the weights in a new version: contacts who already have a variant keep it.
-    from journeys import actions
+    from journeys import drafts, publishing
 
     journey.refresh_from_db()
     skewed = {
         **AB,
         "nodes": [
-            {**AB["nodes"][0], "config": {"variants": [{"id": "a", "weight": 1}, {"id": "b", "weight": 0}]}},
+            {**AB["nodes"][0], "config": {"variants": [{"id": "a", "weight": 100}, {"id": "b", "weight": 0}]}},
             *AB["nodes"][1:],
         ],
     }
-    actions.save_draft(journey, None, revision=journey.draft_revision, definition=skewed)
-    actions.publish_journey(journey, None)
+    drafts.save_draft(journey, None, revision=journey.draft_revision, definition=skewed)
+    publishing.publish_journey(journey, None)
     with clock.frozen(clock.now() + timedelta(minutes=1)):
         for contact in contacts:
             track(contact, "Signed Up")

@@ -17,7 +17,7 @@ from django.db import connections
 from delivery import actions as delivery_actions
 from delivery import tasks as delivery_tasks
 from delivery.models import Message
-from journeys import actions, tasks
+from journeys import drafts, lifecycle, publishing, tasks, worker
 from journeys.models import Contact, Enrollment, StepLog, WebhookCall
 
 from .cluster import Cluster, SMTPServer, wait_for
@@ -61,14 +61,14 @@ def flow(*extra_nodes, first="split", extra_edges=()):
 def due_at_once(workspace, definition):
     """1,000 contacts entered at once (kicks off: nothing runs until the workers start)."""
     delivery_actions.save_template(workspace, None, slug="fault-mail", name="Fault", mjml=MJML, subject="Hi")
-    journey = actions.create_journey(workspace, None, "Fault", definition=definition)
-    actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, "Fault", definition=definition)
+    publishing.publish_journey(journey, None)
     journey.refresh_from_db()
     Contact.objects.bulk_create(
         Contact(workspace=workspace, user_id=f"u{i}", email=f"c{i}@example.com", traits={"n": i}) for i in range(N)
     )
     for contact in Contact.objects.filter(workspace=workspace):
-        actions.enroll_contact(journey, contact, trigger={"name": "api", "properties": {}})
+        lifecycle.enroll_contact(journey, contact, trigger={"name": "api", "properties": {}})
     assert Enrollment.objects.filter(journey=journey, status="active").count() == N
     return journey
 
@@ -226,7 +226,7 @@ def test_a_task_that_outlives_the_queues_retry_runs_twice_harmlessly(workspace, 
 def test_concurrent_claims_never_overlap(workspace, settings):
     """Eight threads claiming at the same moment on PostgreSQL get disjoint batches."""
     settings.JOURNEYS_KICKS = "off"
-    journey = actions.create_journey(
+    journey = drafts.create_journey(
         workspace,
         None,
         "C",
@@ -236,16 +236,16 @@ def test_concurrent_claims_never_overlap(workspace, settings):
             "edges": [{"from": "trigger", "to": "e"}],
         },
     )
-    actions.publish_journey(journey, None)
+    publishing.publish_journey(journey, None)
     journey.refresh_from_db()
     Contact.objects.bulk_create(Contact(workspace=workspace, user_id=f"u{i}") for i in range(400))
     for contact in Contact.objects.filter(workspace=workspace):
-        actions.enroll_contact(journey, contact)
+        lifecycle.enroll_contact(journey, contact)
     barrier, claimed = threading.Barrier(8), []
 
     def claim():
         barrier.wait()
-        claimed.append(actions.claim_due(limit=60)[1])
+        claimed.append(worker.claim_due(limit=60)[1])
         connections.close_all()
 
     threads = [threading.Thread(target=claim) for _ in range(8)]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from journeys import actions, clock, triggers
+from journeys import clock, drafts, publishing, triggers
 from journeys.engine import library
 from journeys.engine.definition import validate_definition
 from journeys.models import Enrollment
@@ -15,16 +15,16 @@ from .conftest import TEMPLATES, enrollment_of, make_contact, run_worker, track
 @pytest.mark.parametrize("key", [item["key"] for item in library.ITEMS])
 def test_each_ready_made_journey_is_valid_and_publishes(workspace, fake_email, key):
     definition = library.definition_of(key)
-    assert validate_definition(definition, workspace, resolve_template=lambda w, ref: TEMPLATES.get(ref)) == []
-    journey = actions.create_journey(workspace, None, key, definition=definition, library_key=key)
-    version, _ = actions.publish_journey(journey, None)
+    assert validate_definition(definition, resolve_template=TEMPLATES.get) == []
+    journey = drafts.create_journey(workspace, None, key, definition=definition, library_key=key)
+    version, _ = publishing.publish_journey(journey, None)
     assert version.number == 1
     assert set(definition["layout"]) == {node["id"] for node in definition["nodes"]}
 
 
 def live(workspace, key):
-    journey = actions.create_journey(workspace, None, key, definition=library.definition_of(key))
-    actions.publish_journey(journey, None)
+    journey = drafts.create_journey(workspace, None, key, definition=library.definition_of(key))
+    publishing.publish_journey(journey, None)
     journey.refresh_from_db()
     return journey
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from journeys import clock, triggers
+from journeys import clock, lifecycle, triggers
 from journeys.models import Enrollment
 
 from .conftest import definition, enrollment_of, make_contact, publish, run_worker, track
@@ -78,7 +78,7 @@ def test_a_merged_contacts_enrollment_continues_as_the_survivor(workspace, fake_
     loser, survivor = make_contact(workspace), make_contact(workspace)
     track(loser, "Signed Up")
     run_worker()
-    triggers.on_contact_merged(loser=loser, survivor=survivor)
+    lifecycle.contact_merged(loser=loser, survivor=survivor)
     assert enrollment_of(journey, survivor).status == Enrollment.Status.WAITING
     assert enrollment_of(journey, loser) is None
 
@@ -90,6 +90,6 @@ def test_when_both_were_in_the_journey_the_losers_enrollment_ends(workspace, fak
     track(loser, "Signed Up")
     track(survivor, "Signed Up")
     run_worker()
-    triggers.on_contact_merged(loser=loser, survivor=survivor)
+    lifecycle.contact_merged(loser=loser, survivor=survivor)
     ended = enrollment_of(journey, loser)
     assert (ended.status, ended.exit_reason) == (Enrollment.Status.EXITED, "contact_merged")

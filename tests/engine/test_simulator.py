@@ -7,7 +7,7 @@ from journeys.engine.simulator import simulate
 
 START = datetime(2025, 6, 16, 10, 0, tzinfo=UTC)  # Monday
 CART = library.definition_of("cart-abandonment")
-PROFILE = {"id": 42, "email": "p@example.com", "cart": {"items": [{"sku": "A"}], "total": 30}}
+PROFILE = {"contact": {"id": 42, "email": "p@example.com"}, "cart": {"items": [{"sku": "A"}], "total": 30}}
 
 
 def path(result):
@@ -69,7 +69,7 @@ def test_no_trigger_event_in_the_timeline_means_no_entry():
 
 
 def test_the_entry_audience_applies():
-    result = simulate(CART, {"id": 1}, start=START, trigger={"event": "Checkout Started"})
+    result = simulate(CART, {"contact": {"id": 1}}, start=START, trigger={"event": "Checkout Started"})
     assert result["entered"] is False and result["reason"] == "the contact is not in the entry audience"
 
 
@@ -79,7 +79,7 @@ def test_a_wait_without_timeout_and_no_event_stays_waiting():
         "nodes": [{"id": "w", "type": "wait_for_event", "config": {"event": "Clicked"}}],
         "edges": [{"from": "trigger", "to": "w"}],
     }
-    result = simulate(flow, {"id": 1}, start=START)
+    result = simulate(flow, {"contact": {"id": 1}}, start=START)
     assert result["status"] == "waiting" and result["waiting_at"] == "w"
 
 
@@ -87,7 +87,7 @@ def test_history_feeds_performed_conditions_and_time_of_day_delays():
     flow = library.definition_of("welcome-series")
     ordered = simulate(
         flow,
-        {"id": 3, "email": "a@b.c", "timezone": "Europe/Berlin"},
+        {"contact": {"id": 3, "email": "a@b.c", "timezone": "Europe/Berlin"}},
         start=START,
         trigger={"event": "Signed Up"},
         events=[{"at": "P1D", "event": "Order Completed", "properties": {}}],
@@ -96,7 +96,7 @@ def test_history_feeds_performed_conditions_and_time_of_day_delays():
         ("welcome", "2025-06-16T10:00:00+00:00"),
         ("suggest", "2025-06-19T08:00:00+00:00"),  # Thursday 10:00 in Berlin
     ]
-    never = simulate(flow, {"id": 3, "email": "a@b.c"}, start=START, trigger={"event": "Signed Up"})
+    never = simulate(flow, {"contact": {"id": 3, "email": "a@b.c"}}, start=START, trigger={"event": "Signed Up"})
     assert [m["node"] for m in never["messages"]] == ["welcome"] and never["updates"][0]["changes"] == {
         "traits.welcome_series": "done"
     }
@@ -111,7 +111,7 @@ def test_webhook_results_can_be_supplied():
         ],
         "edges": [{"from": "trigger", "to": "h"}, {"from": "h", "port": "failure", "to": "m"}],
     }
-    failed = simulate(flow, {"id": 1}, start=START, webhook_results={"h": {"ok": False, "status": 500}})
+    failed = simulate(flow, {"contact": {"id": 1}}, start=START, webhook_results={"h": {"ok": False, "status": 500}})
     assert [m["node"] for m in failed["messages"]] == ["m"]
-    ok = simulate(flow, {"id": 1}, start=START)
+    ok = simulate(flow, {"contact": {"id": 1}}, start=START)
     assert ok["messages"] == [] and ok["webhooks"][0]["url"] == "https://api.example.com/x"

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from journeys import actions, clock, hooks
+from journeys import clock, hooks, worker
 from journeys.models import Enrollment, StepLog
 
 from .conftest import definition, enrollment_of, make_contact, publish, run_worker, track
@@ -20,12 +20,12 @@ def enter(workspace, n):
 
 def test_two_workers_claim_disjoint_batches(workspace, fake_email):
     enter(workspace, 10)
-    first_token, first = actions.claim_due(limit=6)
-    second_token, second = actions.claim_due(limit=6)
+    first_token, first = worker.claim_due(limit=6)
+    second_token, second = worker.claim_due(limit=6)
     assert len(first) == 6 and len(second) == 4 and not set(first) & set(second)
-    assert actions.claim_due(limit=6)[1] == []  # all leased
-    actions.advance_claimed(first, first_token)
-    actions.advance_claimed(second, second_token)
+    assert worker.claim_due(limit=6)[1] == []  # all leased
+    worker.advance_claimed(first, first_token)
+    worker.advance_claimed(second, second_token)
     assert len(fake_email.messages) == 10 and len(fake_email.calls) == 10
 
 
@@ -34,14 +34,14 @@ def test_a_dead_workers_batch_is_taken_again_when_its_lease_ends(workspace, fake
     journey, contacts = enter(workspace, 3)
     start = clock.now()
     with clock.frozen(start):
-        dead_token, dead = actions.claim_due()  # ... and the worker dies here
+        dead_token, dead = worker.claim_due()  # ... and the worker dies here
         assert run_worker() == 0
     with clock.frozen(start + timedelta(seconds=31)):
         assert run_worker() == 3
     assert all(enrollment_of(journey, c).status == Enrollment.Status.COMPLETED for c in contacts)
     assert len(fake_email.calls) == 3
     # the dead worker coming back to life late finds nothing of its claim left
-    assert actions.advance_claimed(dead, dead_token) == 0
+    assert worker.advance_claimed(dead, dead_token) == 0
     assert len(fake_email.calls) == 3
 
 
@@ -49,20 +49,20 @@ def test_a_step_run_twice_sends_once(workspace, fake_email, settings):
     """A worker that sent, then lost its transaction (killed before commit), is redone: the email
     hook is asked again for the same (enrollment, node, visit) and returns the same message."""
     journey, (contact,) = enter(workspace, 1)
-    token, ids = actions.claim_due()
-    original = actions._write_enrollments
+    token, ids = worker.claim_due()
+    original = worker.write_enrollments
 
     def crash(enrollments):
         raise RuntimeError("killed before commit")
 
-    actions._write_enrollments = crash
+    worker.write_enrollments = crash
     try:
         try:
-            actions._advance_batch(ids, token, isolate=False)
+            worker._advance_batch(ids, token, isolate=False)
         except RuntimeError:
             pass
     finally:
-        actions._write_enrollments = original
+        worker.write_enrollments = original
     assert enrollment_of(journey, contact).status == Enrollment.Status.ACTIVE
     with clock.frozen(clock.now() + timedelta(minutes=5)):
         run_worker()
@@ -94,9 +94,9 @@ def test_a_goal_reached_while_claimed_wins(workspace, fake_email):
     journey = publish(workspace, {**MAIL, "exit_on": [{"event": "Order Completed"}]})
     contact = make_contact(workspace)
     track(contact, "Signed Up")
-    token, ids = actions.claim_due()
+    token, ids = worker.claim_due()
     track(contact, "Order Completed", {"revenue": 10})
-    actions.advance_claimed(ids, token)
+    worker.advance_claimed(ids, token)
     enrollment = enrollment_of(journey, contact)
     assert enrollment.status == Enrollment.Status.EXITED and fake_email.calls == []
 
@@ -104,13 +104,13 @@ def test_a_goal_reached_while_claimed_wins(workspace, fake_email):
 def test_many_due_enrollments_are_advanced_in_batches(workspace, fake_email, settings):
     settings.JOURNEYS_BATCH_SIZE = 7
     journey, contacts = enter(workspace, 20)
-    assert actions.advance_due() == 7
+    assert worker.advance_due() == 7
     assert run_worker() == 13
     assert Enrollment.objects.filter(journey=journey, status="completed").count() == 20
 
 
 def test_a_long_path_continues_in_the_next_run(workspace, fake_email, monkeypatch):
-    monkeypatch.setattr("journeys.engine.MAX_STEPS_PER_RUN", 2)
+    monkeypatch.setattr("journeys.engine.step.MAX_STEPS_PER_RUN", 2)
     chain = definition(
         ("a", "update_contact", {"set": {"traits.a": "1"}}),
         ("b", "update_contact", {"set": {"traits.b": "2"}}),
@@ -121,7 +121,7 @@ def test_a_long_path_continues_in_the_next_run(workspace, fake_email, monkeypatc
     journey = publish(workspace, chain)
     contact = make_contact(workspace)
     track(contact, "Signed Up")
-    actions.advance_due()
+    worker.advance_due()
     enrollment = enrollment_of(journey, contact)
     assert (enrollment.status, enrollment.current_node, enrollment.wake_at is not None) == ("active", "b", True)
     run_worker()

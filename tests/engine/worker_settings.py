@@ -15,6 +15,5 @@ Q_CLUSTER = {
     "retry": int(os.environ.get("TEST_Q_RETRY", Q_CLUSTER["retry"])),
     "sync": False,
 }
-JOURNEYS_LEASE_SECONDS = float(os.environ.get("JOURNEYS_LEASE_SECONDS", 30))
-if os.environ.get("JOURNEYS_WEBHOOK_ALLOWED_NETWORKS"):
-    JOURNEYS_WEBHOOK_ALLOWED_NETWORKS = os.environ["JOURNEYS_WEBHOOK_ALLOWED_NETWORKS"].split(",")
+# JOURNEYS_* come from the environment the test gives the cluster, like in production
+# (wayline/settings.py declares them).

@@ -97,7 +97,7 @@ def cart_journey_definition():
             {
                 "id": "branch1",
                 "type": "branch",
-                "config": {"condition": {"field": "cart.total", "op": "gte", "value": 40}},
+                "config": {"condition": {"field": "cart.total", "op": "gte", "value": 35}},
             },
             {"id": "mail2", "type": "email", "config": {"template": "big-cart"}},
             {"id": "mail3", "type": "email", "config": {"template": "cart-reminder"}},
@@ -117,7 +117,7 @@ def cart_journey_definition():
 def make_cart_journey(workspace, actor):
     """Two saved templates and a journey draft that sends them."""
     from delivery.actions import save_template
-    from journeys.actions import create_journey
+    from journeys.drafts import create_journey
 
     save_template(
         workspace,

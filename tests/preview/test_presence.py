@@ -5,7 +5,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from delivery.actions import save_template
-from journeys.actions import save_draft
+from journeys.drafts import save_draft
 
 from .conftest import SIMPLE_MJML, communicator, receive_until
 

@@ -97,8 +97,9 @@ def test_the_gallery_shows_every_persona_at_every_email_node(workspace, qa, api,
     assert first["reached"] and first["ok"]
     assert nodes_of(first["path"]) == ["wait1", "mail1"]
     assert "Kostenloser Versand" in first["html"] and first["subject"] == "Your cart, Jonas"
-    # The branch: a cart of at least 40 (as added: 49.99) gets the big-cart email a day later,
-    # smaller carts (2 x 14.99, empty) the reminder.
+    # The branch: a cart of at least 35 at today's prices (39.99; 49.99 when added) gets the
+    # big-cart email a day later, smaller carts (2 x 14.99, empty) the reminder. The branch sees
+    # the cart the email shows (one context everywhere).
     assert cell[(price_drop.id, "mail2")]["reached"] is True
     assert cell[(price_drop.id, "mail3")]["reached"] is False
     assert cell[(german.id, "mail3")]["reached"] is True and cell[(german.id, "mail2")]["reached"] is False

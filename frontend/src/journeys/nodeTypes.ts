@@ -1,5 +1,5 @@
 /**
- * THE list of node types on the browser side: a mirror of journeys/nodes.py (`catalog()`).
+ * THE list of node types on the browser side: a mirror of journeys/engine/nodes.py (`catalog()`).
  *
  * The block between the BEGIN/END markers is strict JSON so that tests/canvas/test_node_types_agree.py
  * can read it and check that it equals the server's catalog. Change both together.
@@ -19,7 +19,10 @@ export const CATALOG = {
         "template",
         "category"
       ],
-      "description": "Sends one email, personalized for the contact at send time."
+      "description": "Sends one email, personalized for the contact at send time.",
+      "waits": false,
+      "decides": false,
+      "limits": {}
     },
     {
       "type": "delay",
@@ -36,7 +39,10 @@ export const CATALOG = {
         "attribute",
         "offset"
       ],
-      "description": "Waits a duration, until a local time on chosen weekdays, or until a contact date ± offset."
+      "description": "Waits a duration, until a local time on chosen weekdays, or until a contact date ± offset.",
+      "waits": true,
+      "decides": false,
+      "limits": {}
     },
     {
       "type": "wait_for_event",
@@ -52,7 +58,10 @@ export const CATALOG = {
         "match",
         "timeout"
       ],
-      "description": "Waits for an event (with conditions, optionally matching a trigger property) or a timeout."
+      "description": "Waits for an event (with conditions, optionally matching a trigger property) or a timeout.",
+      "waits": true,
+      "decides": false,
+      "limits": {}
     },
     {
       "type": "branch",
@@ -65,7 +74,10 @@ export const CATALOG = {
       "config": [
         "condition"
       ],
-      "description": "Goes one way if the condition holds, the other way if not."
+      "description": "Goes one way if the condition holds, the other way if not.",
+      "waits": false,
+      "decides": true,
+      "limits": {}
     },
     {
       "type": "split",
@@ -77,7 +89,10 @@ export const CATALOG = {
       "config": [
         "paths"
       ],
-      "description": "Ordered paths, each with a condition; the first that holds wins, otherwise “else”."
+      "description": "Ordered paths, each with a condition; the first that holds wins, otherwise “else”.",
+      "waits": false,
+      "decides": true,
+      "limits": {}
     },
     {
       "type": "experiment",
@@ -87,7 +102,13 @@ export const CATALOG = {
       "config": [
         "variants"
       ],
-      "description": "Sends each contact down one variant by weight; a contact always gets the same variant."
+      "description": "Sends each contact down one variant by weight; a contact always gets the same variant.",
+      "waits": false,
+      "decides": true,
+      "limits": {
+        "weights_total": 100,
+        "min_variants": 2
+      }
     },
     {
       "type": "update_contact",
@@ -99,7 +120,10 @@ export const CATALOG = {
       "config": [
         "set"
       ],
-      "description": "Sets contact attributes; values may use Liquid."
+      "description": "Sets contact attributes; values may use Liquid.",
+      "waits": false,
+      "decides": false,
+      "limits": {}
     },
     {
       "type": "webhook",
@@ -117,7 +141,15 @@ export const CATALOG = {
         "timeout",
         "retries"
       ],
-      "description": "Calls an HTTP endpoint (never a private address); the response is kept for later nodes."
+      "description": "Calls an HTTP endpoint (never a private address); the response is kept for later nodes.",
+      "waits": false,
+      "decides": false,
+      "limits": {
+        "timeout_default_seconds": 10,
+        "timeout_max_seconds": 15,
+        "retries_default": 2,
+        "retries_max": 9
+      }
     },
     {
       "type": "exit",
@@ -125,7 +157,10 @@ export const CATALOG = {
       "ports": [],
       "dynamic_ports": null,
       "config": [],
-      "description": "Ends the journey for the contact."
+      "description": "Ends the journey for the contact.",
+      "waits": false,
+      "decides": false,
+      "limits": {}
     }
   ],
   "trigger_types": [
@@ -158,7 +193,12 @@ export const CATALOG = {
     "PUT",
     "PATCH",
     "DELETE"
-  ]
+  ],
+  "over_cap_choices": [
+    "defer",
+    "skip"
+  ],
+  "default_max_deferral": "P3D"
 } as const;
 // END CATALOG
 
@@ -168,6 +208,7 @@ export type ReEntryPolicy = (typeof CATALOG.re_entry_policies)[number];
 export type EmailCategory = (typeof CATALOG.email_categories)[number];
 export type Weekday = (typeof CATALOG.weekdays)[number];
 export type WebhookMethod = (typeof CATALOG.webhook_methods)[number];
+export type OverCap = (typeof CATALOG.over_cap_choices)[number];
 
 export interface NodeTypeSpec {
   type: NodeKind;
@@ -176,6 +217,9 @@ export interface NodeTypeSpec {
   dynamic_ports: "paths" | "variants" | null;
   config: readonly string[];
   description: string;
+  waits: boolean;
+  decides: boolean;
+  limits: Readonly<Record<string, number>>;
 }
 
 export const TRIGGER_NODE = "trigger";
@@ -187,6 +231,8 @@ export const RE_ENTRY_POLICIES: readonly ReEntryPolicy[] = CATALOG.re_entry_poli
 export const EMAIL_CATEGORIES: readonly EmailCategory[] = CATALOG.email_categories;
 export const WEEKDAYS: readonly Weekday[] = CATALOG.weekdays;
 export const WEBHOOK_METHODS: readonly WebhookMethod[] = CATALOG.webhook_methods;
+export const OVER_CAP_CHOICES: readonly OverCap[] = CATALOG.over_cap_choices;
+export const DEFAULT_MAX_DEFERRAL: string = CATALOG.default_max_deferral;
 
 const BY_TYPE = new Map<string, NodeTypeSpec>(NODE_TYPES.map((spec) => [spec.type, spec]));
 
@@ -196,6 +242,13 @@ export function isNodeKind(value: unknown): value is NodeKind {
 
 export function nodeSpec(kind: string): NodeTypeSpec | undefined {
   return BY_TYPE.get(kind);
+}
+
+/** A node type's limit, as the server states it (journeys.engine.nodes.limit). */
+export function nodeLimit(kind: NodeKind, name: string): number {
+  const value = BY_TYPE.get(kind)?.limits[name];
+  if (value === undefined) throw new Error(`no limit ${name} for ${kind}`);
+  return value;
 }
 
 interface HasPorts {

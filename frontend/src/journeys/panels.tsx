@@ -5,8 +5,9 @@
 import type { ComponentType, ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ConditionBuilder } from "./ConditionBuilder";
+import { weightsProblem } from "./summary";
 import { DurationInput, FieldMessages, PairsInput, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
-import { EMAIL_CATEGORIES, WEBHOOK_METHODS, WEEKDAYS, type NodeKind } from "./nodeTypes";
+import { EMAIL_CATEGORIES, WEBHOOK_METHODS, WEEKDAYS, nodeLimit, type NodeKind } from "./nodeTypes";
 import { useEventProperties } from "./api";
 import { findTemplate, templateRef, useTemplateThumbnail, useTemplates } from "../templates/api";
 import type { NodeConfig, Rule, Scalar, SplitPath, ValidationProblem, Variant } from "./types";
@@ -372,11 +373,13 @@ function ExperimentPanel({ config, set, problems }: PanelProps) {
   const variants = (Array.isArray(config.variants) ? config.variants : []) as Variant[];
   const total = variants.reduce((sum, variant) => sum + (Number(variant.weight) || 0), 0);
   const setVariants = (next: Variant[], field = "variants") => set({ ...config, variants: next }, field);
+  const wanted = nodeLimit("experiment", "weights_total");
   const even = () => {
-    const share = Math.floor(100 / Math.max(variants.length, 1));
-    setVariants(variants.map((variant, index) => ({ ...variant, weight: index === 0 ? 100 - share * (variants.length - 1) : share })));
+    const share = Math.floor(wanted / Math.max(variants.length, 1));
+    setVariants(variants.map((variant, index) => ({ ...variant, weight: index === 0 ? wanted - share * (variants.length - 1) : share })));
   };
-  const ok = Math.abs(total - 100) < 1e-9;
+  const problem = weightsProblem(variants);
+  const ok = problem === null;
   return (
     <>
       <p className="panel-help">Each contact gets one variant by weight and keeps it, even when entering again.</p>
@@ -401,7 +404,7 @@ function ExperimentPanel({ config, set, problems }: PanelProps) {
                   aria-label={`Variant ${index + 1} weight`}
                   type="number"
                   min={0}
-                  max={100}
+                  max={wanted}
                   value={String(variant.weight ?? 0)}
                   aria-invalid={!ok || messagesFor(problems, `config.variants[${index}].weight`).length ? true : undefined}
                   onChange={(event) => setVariants(variants.map((item, i) => (i === index ? { ...item, weight: Number(event.target.value || 0) } : item)), `variants.${index}.weight`)}
@@ -426,7 +429,7 @@ function ExperimentPanel({ config, set, problems }: PanelProps) {
           </tr>
         </tfoot>
       </table>
-      <FieldMessages messages={[...(ok ? [] : [`The weights add up to ${Number(total.toFixed(2))}%; they must add up to 100%.`]), ...messagesFor(problems, "config.variants").filter((message) => !message.includes("must add up"))]} />
+      <FieldMessages messages={[...(problem ? [problem] : []), ...messagesFor(problems, "config.variants").filter((message) => message !== problem)]} />
       <div className="button-row">
         <button
           type="button"
@@ -490,7 +493,7 @@ function WebhookPanel({ config, set, problems }: PanelProps) {
         <FieldMessages messages={messagesFor(problems, "config.body")} />
       </div>
       <div className="inline-fields">
-        <DurationInput label="Timeout" field="config.timeout" value={str(config.timeout) || "PT10S"} units={["seconds"]} onChange={(timeout) => set({ ...config, timeout }, "timeout")} messages={messagesFor(problems, "config.timeout")} hint="At most 30 s." />
+        <DurationInput label="Timeout" field="config.timeout" value={str(config.timeout) || "PT10S"} units={["seconds"]} onChange={(timeout) => set({ ...config, timeout }, "timeout")} messages={messagesFor(problems, "config.timeout")} hint={`At most ${nodeLimit("webhook", "timeout_max_seconds")} s.`} />
         <TextInput label="Retries" type="number" field="config.retries" value={String(config.retries ?? 2)} onChange={(value) => set({ ...config, retries: Number(value || 0) }, "retries")} messages={messagesFor(problems, "config.retries")} />
       </div>
       <p className="panel-help">The response is kept for later steps as <code>journey.webhook.&lt;node&gt;</code>. Private and loopback addresses are refused.</p>

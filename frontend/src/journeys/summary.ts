@@ -1,6 +1,6 @@
 /** One-line descriptions of nodes, rules and ports for the canvas cards. Pure. */
 import { humanDuration } from "./duration";
-import { nodeSpec, type NodeKind } from "./nodeTypes";
+import { nodeLimit, nodeSpec, type NodeKind } from "./nodeTypes";
 import type { JourneySettings } from "./store";
 import type { NodeConfig, Rule, Scalar, SplitPath, Variant, ValidationProblem, JourneyDefinition } from "./types";
 
@@ -173,20 +173,27 @@ export function kindLabel(kind: string): string {
   return nodeSpec(kind)?.label ?? kind;
 }
 
-/** Checks the browser makes before the server does: experiment weights add up to 100. */
+/** Why an experiment's weights are refused (the server's rule and words), or null. */
+export function weightsProblem(variants: readonly Variant[]): string | null {
+  const wanted = nodeLimit("experiment", "weights_total");
+  const total = variants.reduce((sum, variant) => sum + (Number(variant.weight) || 0), 0);
+  if (!variants.length || Math.abs(total - wanted) <= 1e-6) return null;
+  return `The weights add up to ${Number(total.toFixed(2))}%; they must add up to ${wanted}%.`;
+}
+
+/** Checks the browser makes before the server answers (the same rule: nodeTypes' limits). */
 export function clientProblems(definition: JourneyDefinition): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
   for (const node of definition.nodes ?? []) {
     if (node.type !== "experiment") continue;
-    const variants = (Array.isArray(node.config.variants) ? node.config.variants : []) as Variant[];
-    const total = variants.reduce((sum, variant) => sum + (Number(variant.weight) || 0), 0);
-    if (variants.length && Math.abs(total - 100) > 1e-9) {
+    const message = weightsProblem((Array.isArray(node.config.variants) ? node.config.variants : []) as Variant[]);
+    if (message) {
       problems.push({
         code: "experiment_weights",
         node: node.id,
         field: "config.variants",
         path: `nodes.${node.id}.config.variants`,
-        message: `The weights add up to ${Number(total.toFixed(2))}%; they must add up to 100%.`,
+        message,
       });
     }
   }
