@@ -64,7 +64,8 @@ test-suite:
 	@start=$$(date +%s); status=0; \
 	$(VENV)/bin/pytest -q || status=$$?; \
 	[ $$status -ne 0 ] || $(NPM) run test --silent || status=$$?; \
-	echo "test suite: $$(( $$(date +%s) - start )) s ($${DATABASE_URL:+PostgreSQL}$${DATABASE_URL:-SQLite})"; \
+	db=SQLite; [ -z "$$DATABASE_URL" ] || db=PostgreSQL; \
+	echo "test suite: $$(( $$(date +%s) - start )) s on $$db"; \
 	exit $$status
 
 clean:

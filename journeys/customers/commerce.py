@@ -303,7 +303,9 @@ def dump(state):
         return value
 
     return {
-        "cart": encode(state.cart),
+        # The cart's lines in the order they were added, as a list: PostgreSQL's jsonb keeps an
+        # object's keys in an order of its own, and the cart's items are shown in this order.
+        "cart": [[key, encode(line)] for key, line in state.cart.items()],
         "cart_updated_at": state.cart_updated_at,
         "viewed": encode(state.viewed),
         "orders": encode(state.orders),
@@ -324,8 +326,9 @@ def load(data):
             return [decode(item) for item in value]
         return value
 
+    cart = data.get("cart") or {}
     return State(
-        cart=decode(data.get("cart") or {}),
+        cart={key: decode(line) for key, line in (cart.items() if isinstance(cart, dict) else cart)},
         cart_updated_at=data.get("cart_updated_at"),
         viewed=decode(data.get("viewed") or []),
         orders=decode(data.get("orders") or {}),

@@ -73,3 +73,18 @@ def test_the_pipeline_in_shuffled_order_matches_the_rebuild_command(tracker, wor
     contact.refresh_from_db()
     assert (contact.cart, contact.recently_viewed, contact.lifetime_value, contact.orders_count) == incremental
     assert sorted(Order.objects.values_list("order_id", "revenue", "status")) == orders
+
+
+def test_cart_lines_keep_the_order_they_were_added_in(tracker, workspace):
+    """The state is stored as JSON between events; PostgreSQL's jsonb reorders an object's keys
+    (shorter first), so the cart's order must not rest on them."""
+    for minute, sku in enumerate(["zzz-long", "a", "mm"]):
+        properties = {"product_id": sku, "price": 5, "quantity": 1}
+        body = {"userId": "u1", "event": "Product Added", "properties": properties}
+        tracker.post("track", {**body, "timestamp": f"2025-01-01T10:0{minute}:00Z"})
+        events.process_now(workspace.id)
+    contact = Contact.objects.get(user_id="u1")
+    assert [line["product_id"] for line in contact.cart["items"]] == ["zzz-long", "a", "mm"]
+    call_command("rebuild_commerce_state", workspace=workspace.id, verbosity=0)
+    contact.refresh_from_db()
+    assert [line["product_id"] for line in contact.cart["items"]] == ["zzz-long", "a", "mm"]
