@@ -161,7 +161,13 @@ def live_app(transactional_db, settings):
     settings.SITE_URL = f"http://127.0.0.1:{port}"
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
+        application,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=1,  # a page's websocket left open must not hold the teardown
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -173,6 +179,7 @@ def live_app(transactional_db, settings):
         time.sleep(0.02)
     yield LiveApp("127.0.0.1", port)
     server.should_exit = True
+    server.force_exit = True  # open websockets are the test's past: do not wait for them
     thread.join(timeout=10)
 
 
