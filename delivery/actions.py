@@ -7,7 +7,9 @@ transport and records the outcome. A worker that dies before the hand-off leaves
 puts back in the queue; one that dies after it leaves an in-doubt row, never resent blindly.
 """
 
+import json as jsonlib
 import logging
+import secrets
 import uuid
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
@@ -34,7 +36,7 @@ from .models import (
     Template,
     TemplateVersion,
 )
-from .personalize import build_context
+from .personalize import Batch, build_context
 from .tracking import LinkTracker, click_key
 
 log = logging.getLogger(__name__)
@@ -217,7 +219,11 @@ def render_for(version, data, tracker=None):
     return rendering.render_email(rendering.prepare(_compiled(version)), data, tracker)
 
 
-def _message_context(message, now):
+def _journey_key(message):
+    return f"journey:{message.journey_id}" if message.journey_id else ""
+
+
+def _message_context(message, now, batch=None):
     """The render data of a message: its contact now, its journey context, its own links, and the
     coupon it was given (test sends show a sample code and use none up)."""
     return build_context(
@@ -226,19 +232,21 @@ def _message_context(message, now):
         contact=message.contact,
         journey_context=message.context,
         token=message.token,
-        journey_key=f"journey:{message.journey_id}" if message.journey_id else "",
+        journey_key=_journey_key(message),
         assign_offer=not message.is_test,
         sample=_sample(message),
         now=now,
+        batch=batch,
     )
 
 
-def render_message(message, now):
-    """Personalize the message now (live prices and stock) and store what would be sent."""
+def render_message(message, now, sending=None, batch=None):
+    """Personalize the message now (live prices and stock) and set what would be sent (not saved).
+    A batch passes its workspace's `sending` settings and what its renders share (`Batch`)."""
     version = message.template_version
     workspace = message.workspace
-    rendered = render_for(version, _message_context(message, now), _tracker(message))
-    sending = sending_settings(workspace)
+    rendered = render_for(version, _message_context(message, now, batch), _tracker(message))
+    sending = sending or sending_settings(workspace)
     from_email = formataddr(
         (version.from_name or sending.from_name or "", sending.from_email or _address(settings.DEFAULT_FROM_EMAIL))
     )
@@ -273,66 +281,147 @@ def _address(value):
 # -- the outbox ------------------------------------------------------------------------------------
 
 
-def enqueue_message(
-    workspace,
-    version,
-    *,
-    idempotency_key,
-    contact=None,
-    to_email=None,
-    journey_context=None,
-    enrollment_id=None,
-    journey_id=None,
-    node_id="",
-    visit=0,
-    is_test=False,
-    over_cap=policies.OVER_CAP_DEFER,
-    max_deferral=policies.DEFAULT_MAX_DEFERRAL,
-    now=None,
-):
+def enqueue_message(workspace, version, *, idempotency_key, now=None, **spec):
     """Create the outbox row for this key (or return the existing one), render it, kick delivery
-    after commit. A render error marks it failed with the reason: nothing broken is ever sent.
-    `over_cap` and `max_deferral`: what the frequency cap does with it (delivery.policies)."""
-    now = now or clock.now()
-    existing = Message.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    template = version.template
-    message = Message(
+    after commit (one message of `enqueue_messages`)."""
+    return enqueue_messages(workspace, [{"version": version, "idempotency_key": idempotency_key, **spec}], now)[0]
+
+
+def _new_message(workspace, spec, now):
+    version, contact = spec["version"], spec.get("contact")
+    return Message(
         workspace=workspace,
-        idempotency_key=idempotency_key,
+        idempotency_key=spec["idempotency_key"],
         contact=contact,
-        to_email=to_email or (contact.email if contact else ""),
+        to_email=spec.get("to_email") or (contact.email if contact else ""),
         template_version=version,
-        category=template.category,
-        topic=template.topic or "marketing",
-        is_test=is_test,
-        enrollment_id=enrollment_id,
-        journey_id=journey_id,
-        node_id=node_id,
-        visit=visit,
-        context=journey_context or {},
-        over_cap=over_cap,
-        max_deferral=max_deferral,
+        category=version.template.category,
+        topic=version.template.topic or "marketing",
+        is_test=spec.get("is_test", False),
+        enrollment_id=spec.get("enrollment_id"),
+        journey_id=spec.get("journey_id"),
+        node_id=spec.get("node_id", ""),
+        visit=spec.get("visit", 0),
+        context=spec.get("journey_context") or {},
+        over_cap=spec.get("over_cap", policies.OVER_CAP_DEFER),
+        max_deferral=spec.get("max_deferral", policies.DEFAULT_MAX_DEFERRAL),
+        token=secrets.token_urlsafe(18),
         created_at=now,
         updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:  # the same step ran twice at once: the other one's row stands
-        return Message.objects.get(workspace=workspace, idempotency_key=idempotency_key)
-    if not message.to_email:
-        return _finish(message, Message.Status.FAILED, "The contact has no email address.", now)
-    if not is_test and customers.is_suppressed(workspace, message.to_email):
-        return _finish(message, Message.Status.SUPPRESSED, "The address is suppressed.", now)
-    try:
-        render_message(message, now)
-    except (rendering.RenderError, rendering.TemplateError) as error:
-        return _finish(message, Message.Status.FAILED, f"The template could not be rendered: {error}", now)
-    message.save()
-    kick(message)
-    return message
+
+
+def enqueue_messages(workspace, specs, now=None):
+    """The outbox rows of a batch of sends in one workspace, in a few queries: rows already there
+    (by idempotency key) are returned as they are; new ones are inserted at once (a key another
+    worker inserted meanwhile is left to it), given their status (no address, suppressed) or
+    rendered with the batch's contacts, carts and products loaded together, and written back in one
+    statement; one kick after the commit sends them. A render error marks its message failed with
+    the reason: nothing broken is ever sent.
+
+    Each spec: version, idempotency_key, and optionally contact, to_email, journey_context,
+    enrollment_id, journey_id, node_id, visit, is_test, over_cap, max_deferral. Returns the
+    messages in the order of `specs`."""
+    now = now or clock.now()
+    keys = [spec["idempotency_key"] for spec in specs]
+    found = {m.idempotency_key: m for m in Message.objects.filter(workspace=workspace, idempotency_key__in=keys)}
+    fresh = {}
+    for spec in specs:
+        if spec["idempotency_key"] not in found and spec["idempotency_key"] not in fresh:
+            fresh[spec["idempotency_key"]] = _new_message(workspace, spec, now)
+    if fresh:
+        Message.objects.bulk_create(fresh.values(), ignore_conflicts=True)
+        stored = Message.objects.filter(workspace=workspace, idempotency_key__in=list(fresh)).select_related(
+            "template_version__template__coupon_pool"
+        )
+        by_key = {m.idempotency_key: m for m in stored}
+        ours = []
+        for key, message in fresh.items():
+            row = by_key[key]
+            if row.token == message.token:  # inserted by this call, not by a concurrent one
+                row.workspace, row.contact = workspace, message.contact
+                ours.append(row)
+            found[key] = row
+        _prepare(workspace, ours, now)
+    return [found[key] for key in keys]
+
+
+def _prepare(workspace, messages, now):
+    """Status and rendering of new messages, written back with one statement; then one kick."""
+    if not messages:
+        return
+    suppressed = customers.suppressed_among(workspace, [m.to_email for m in messages if not m.is_test])
+    for message in messages:
+        if not message.to_email:
+            message.status, message.reason = Message.Status.FAILED, "The contact has no email address."
+        elif not message.is_test and customers.normalize_email(message.to_email) in suppressed:
+            message.status, message.reason = Message.Status.SUPPRESSED, "The address is suppressed."
+    rendering_now = [m for m in messages if m.status == Message.Status.QUEUED]
+    batch = _batch_for(workspace, rendering_now, now)
+    sending = sending_settings(workspace)
+    for message in messages:
+        if message.status == Message.Status.QUEUED:
+            try:
+                render_message(message, now, sending, batch)
+            except (rendering.RenderError, rendering.TemplateError) as error:
+                message.status = Message.Status.FAILED
+                message.reason = f"The template could not be rendered: {error}"
+    _write_rendered(messages, now)
+    if any(m.status == Message.Status.QUEUED for m in messages):
+        kick_due()
+
+
+def _batch_for(workspace, messages, now):
+    """What the renders of these messages share, loaded together: their carts' products, and the
+    coupons of those whose template shows an offer (assigned in bulk, once per contact and journey)."""
+    batch = Batch(workspace, [m.contact for m in messages if m.contact is not None])
+    batch.assign_offers(
+        [
+            (m.template_version.template.coupon_pool, _journey_key(m), m.contact)
+            for m in messages
+            if m.contact is not None
+            and not m.is_test
+            and "offer" in (m.template_version.roots or [])
+            and m.template_version.template.coupon_pool is not None
+        ],
+        now,
+    )
+    return batch
+
+
+_RENDERED_FIELDS = ("status", "reason", "subject", "html", "text", "headers", "links", "from_email", "rendered_at")
+
+
+def _write_rendered(messages, now):
+    """One UPDATE statement run for every message (executemany): status and what was rendered."""
+    from django.db import connection
+
+    ops = connection.ops
+    json = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    columns = ", ".join(
+        f"{ops.quote_name(Message._meta.get_field(name).column)} = {json if name in ('headers', 'links') else '%s'}"
+        for name in (*_RENDERED_FIELDS, "updated_at")
+    )
+    sql = f"UPDATE {ops.quote_name(Message._meta.db_table)} SET {columns} WHERE id = %s"
+    when, dumps = ops.adapt_datetimefield_value, jsonlib.dumps
+    params = [
+        (
+            m.status,
+            m.reason,
+            m.subject,
+            m.html,
+            m.text,
+            dumps(m.headers),
+            dumps(list(m.links)),
+            m.from_email,
+            when(m.rendered_at),
+            when(now),
+            m.pk,
+        )
+        for m in messages
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _finish(message, status, reason, now):
@@ -350,36 +439,75 @@ def kick(message):
     )
 
 
+def kick_due():
+    """After the commit, a worker sends what is due, in batches (one kick for a batch of messages)."""
+    transaction.on_commit(lambda: kicks.enqueue("delivery.tasks.send_due", group="delivery"))
+
+
 def journey_of(enrollment):
     """The `journey` root's own fields (as the engine's Subject has them)."""
     return {"id": enrollment.journey_id, "name": enrollment.journey.name, "version": enrollment.version.number}
 
 
 def send_email_step(*, enrollment, node_id, visit, config, now):
-    """The journeys "email.send" hook: one outbox message per (enrollment, node, visit)."""
-    workspace = enrollment.workspace
-    version_id = config.get("template_version_id") or (enrollment.version.template_versions or {}).get(node_id)
-    if version_id is None and config.get("template"):
-        version_id = resolve_template(workspace, config["template"])
-    version = scoped(TemplateVersion, workspace).select_related("template").filter(pk=version_id).first()
-    if version is None:
-        return {"message_id": None, "status": "failed", "reason": f"Unknown template “{config.get('template')}”."}
-    over_cap, max_deferral = policies.journey_sending(enrollment.version.definition)
-    message = enqueue_message(
-        workspace,
-        version,
-        idempotency_key=f"enrollment:{enrollment.pk}:{node_id}:{visit}",
-        contact=enrollment.contact,
-        journey_context={**enrollment.context, "journey": journey_of(enrollment)},
-        enrollment_id=enrollment.pk,
-        journey_id=enrollment.journey_id,
-        node_id=node_id,
-        visit=visit,
-        over_cap=over_cap,
-        max_deferral=max_deferral,
-        now=now,
-    )
-    return {"message_id": message.pk, "status": message.status, "reason": message.reason}
+    """The journeys "email.send" hook: one email step (a batch of one)."""
+    request = {"enrollment": enrollment, "node_id": node_id, "visit": visit, "config": config, "now": now}
+    return send_email_steps([request])[0]
+
+
+def send_email_steps(requests):
+    """The journeys "email.send_batch" hook: the email steps of one worker batch, one outbox message
+    per (enrollment, node, visit), made together (`enqueue_messages`). Each request: enrollment,
+    node_id, visit, config, now. Returns {"message_id", "status", "reason"} per request, in order."""
+    results = [None] * len(requests)
+    versions = _versions_for(requests)
+    by_workspace = {}
+    for index, request in enumerate(requests):
+        enrollment, node_id, visit = request["enrollment"], request["node_id"], request["visit"]
+        version = versions.get(index)
+        if version is None:
+            reason = f"Unknown template “{request['config'].get('template')}”."
+            results[index] = {"message_id": None, "status": "failed", "reason": reason}
+            continue
+        over_cap, max_deferral = policies.journey_sending(enrollment.version.definition)
+        spec = {
+            "version": version,
+            "idempotency_key": f"enrollment:{enrollment.pk}:{node_id}:{visit}",
+            "contact": enrollment.contact,
+            "journey_context": {**request.get("context", enrollment.context), "journey": journey_of(enrollment)},
+            "enrollment_id": enrollment.pk,
+            "journey_id": enrollment.journey_id,
+            "node_id": node_id,
+            "visit": visit,
+            "over_cap": over_cap,
+            "max_deferral": max_deferral,
+        }
+        by_workspace.setdefault(enrollment.workspace_id, (enrollment.workspace, []))[1].append((index, spec))
+    for workspace, items in by_workspace.values():
+        messages = enqueue_messages(workspace, [spec for _, spec in items], requests[items[0][0]]["now"])
+        for (index, _), message in zip(items, messages, strict=True):
+            results[index] = {"message_id": message.pk, "status": message.status, "reason": message.reason}
+    return results
+
+
+def _versions_for(requests):
+    """request index -> the TemplateVersion its email node sends (pinned at publish), in one query."""
+    wanted = {}
+    for index, request in enumerate(requests):
+        enrollment, config = request["enrollment"], request["config"]
+        version_id = config.get("template_version_id") or (enrollment.version.template_versions or {}).get(
+            request["node_id"]
+        )
+        if version_id is None and config.get("template"):
+            version_id = resolve_template(enrollment.workspace, config["template"])
+        if version_id is not None:
+            wanted[index] = int(version_id)
+    found = TemplateVersion.objects.select_related("template__coupon_pool").in_bulk(set(wanted.values()))
+    return {
+        index: found[version_id]
+        for index, version_id in wanted.items()
+        if version_id in found and found[version_id].workspace_id == requests[index]["enrollment"].workspace_id
+    }
 
 
 def _due(now):
@@ -418,45 +546,113 @@ def send_message(message_id, now=None):
     now = now or clock.now()
     if not claim(message_id, now):
         return None
-    return _deliver(message_id, now)
+    return deliver_batch([message_id], now).get(message_id)
 
 
-def _deliver(message_id, now):
-    """Render if needed, apply the policies, hand off, record the outcome (a claimed message)."""
-    message = Message.objects.select_related("workspace", "contact", "template_version__template").get(pk=message_id)
-    sending = sending_settings(message.workspace)
-    if message.rendered_at is None or now - message.rendered_at > RERENDER_AFTER:
+BATCH = 500  # messages a worker claims at once
+HANDOFF_CHUNK = 50  # messages handed to the transport together: what a crash may leave in doubt
+
+
+def deliver_due(limit=BATCH, now=None):
+    """Claim a batch of due messages and send them. Returns how many were claimed."""
+    now = now or clock.now()
+    ids = claim_due(now, limit)
+    if ids:
+        deliver_batch(ids, now)
+    return len(ids)
+
+
+def deliver_batch(ids, now):
+    """Send messages this worker claimed (status "sending"), together: messages that waited are
+    rendered again with the moment's prices and stock; then, a chunk at a time, the policies are
+    decided for the chunk under its contacts' row locks (so two workers cannot both count the same
+    emails against a cap), the chunk is marked handed off, sent over one connection, and each
+    message's outcome recorded (sent, retried with backoff, failed with the reason). A worker that
+    dies after a hand-off leaves at most one chunk in doubt. Returns {message id: status}."""
+    messages = list(
+        Message.objects.select_related("workspace", "contact", "template_version__template__coupon_pool")
+        .filter(pk__in=list(ids), status=Message.Status.SENDING)
+        .order_by("workspace_id", "id")
+    )
+    statuses = {}
+    by_workspace = {}
+    for message in messages:
+        by_workspace.setdefault(message.workspace_id, []).append(message)
+    for group in by_workspace.values():
+        statuses.update(_deliver_group(group[0].workspace, group, now))
+    return statuses
+
+
+def _deliver_group(workspace, messages, now):
+    sending = sending_settings(workspace)
+    statuses = {}
+    stale = [m for m in messages if m.rendered_at is None or now - m.rendered_at > RERENDER_AFTER]
+    if stale:
         # Deferred or retried messages go out with the prices and stock of the moment they are sent.
-        try:
-            render_message(message, now)
-        except (rendering.RenderError, rendering.TemplateError) as error:
-            return _finish(message, Message.Status.FAILED, f"The template could not be rendered: {error}", now).status
-        message.save()
+        batch = _batch_for(workspace, stale, now)
+        for message in stale:
+            try:
+                render_message(message, now, sending, batch)
+            except (rendering.RenderError, rendering.TemplateError) as error:
+                message.status = Message.Status.FAILED
+                message.reason = f"The template could not be rendered: {error}"
+                message.lease_until = None
+        _write_rendered(stale, now)
+        Message.objects.filter(pk__in=[m.pk for m in stale if m.status == Message.Status.FAILED]).update(
+            lease_until=None
+        )
+    ready = []
+    for message in messages:
+        if message.status == Message.Status.FAILED:
+            statuses[message.pk] = message.status
+        else:
+            ready.append(message)
+    for start in range(0, len(ready), HANDOFF_CHUNK):
+        chunk = ready[start : start + HANDOFF_CHUNK]
+        handed, decided = _hand_off(chunk, sending, now)
+        statuses.update(decided)
+        statuses.update(_send_handed(handed, sending, now))
+    return statuses
 
+
+def _hand_off(messages, sending, now):
+    """Decide the policies of a chunk and mark the messages that may go as handed off, in one
+    transaction. Returns (the messages to send now, {message id: status} of the others)."""
+    decided = {}
     with transaction.atomic():
-        # The contact's row lock serializes the cap's count-then-send of two workers.
-        contact = (
-            Contact.objects.select_for_update().filter(pk=message.contact_id).first() if message.contact_id else None
-        )
-        decision = policies.check(message, contact, sending, now)
-        if decision.action == policies.SUPPRESS:
-            return _finish(message, Message.Status.SUPPRESSED, decision.reason, now).status
-        if decision.action == policies.DEFER:
-            Message.objects.filter(pk=message.pk).update(
-                status=Message.Status.DEFERRED,
-                reason=decision.reason,
-                next_attempt_at=decision.until,
-                lease_until=None,
-                attempts=F("attempts") - 1,
-                updated_at=now,
-            )
-            return Message.Status.DEFERRED
-        handed = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            handed_off_at=now, updated_at=now
-        )
-    if not handed:
-        return None
+        contact_ids = sorted({m.contact_id for m in messages if m.contact_id})
+        contacts = {c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=contact_ids).order_by("pk")}
+        decisions = policies.check_batch(messages, contacts, sending, now)
+        go = []
+        for message in messages:
+            decision = decisions[message.pk]
+            if decision.action == policies.SUPPRESS:
+                Message.objects.filter(pk=message.pk).update(
+                    status=Message.Status.SUPPRESSED, reason=decision.reason, lease_until=None, updated_at=now
+                )
+                decided[message.pk] = Message.Status.SUPPRESSED
+            elif decision.action == policies.DEFER:
+                Message.objects.filter(pk=message.pk).update(
+                    status=Message.Status.DEFERRED,
+                    reason=decision.reason,
+                    next_attempt_at=decision.until,
+                    lease_until=None,
+                    attempts=F("attempts") - 1,
+                    updated_at=now,
+                )
+                decided[message.pk] = Message.Status.DEFERRED
+            else:
+                go.append(message)
+        still = Message.objects.filter(pk__in=[m.pk for m in go], status=Message.Status.SENDING)
+        if transaction.get_connection().features.has_select_for_update:
+            still = still.select_for_update()
+        still = set(still.values_list("pk", flat=True))
+        go = [m for m in go if m.pk in still]
+        Message.objects.filter(pk__in=[m.pk for m in go]).update(handed_off_at=now, updated_at=now)
+    return go, decided
 
+
+def _email_of(message, sending):
     email = transports.build_email(
         subject=message.subject,
         html=message.html,
@@ -468,19 +664,41 @@ def _deliver(message_id, now):
     )
     # For django-anymail providers: their webhooks (bounces, complaints) find the message again.
     email.metadata = {"wayline_token": message.token, "wayline_message": str(message.pk)}
-    try:
-        provider_id = transports.send(email, sending)
-    except transports.DeliveryError as error:
-        return _delivery_failed(message, error, now)
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT,
-        sent_at=clock.now(),
-        provider_message_id=provider_id[:255],
-        lease_until=None,
-        reason="",
-        updated_at=clock.now(),
+    return email
+
+
+def _send_handed(messages, sending, now):
+    """Hand the chunk to the transport and record each message's outcome."""
+    statuses, sent = {}, []
+    for message in messages:
+        try:
+            provider_id = transports.send(_email_of(message, sending), sending)
+        except transports.DeliveryError as error:
+            statuses[message.pk] = _delivery_failed(message, error, now)
+            continue
+        sent.append((message, provider_id))
+    if sent:
+        _record_sent(sent)
+        statuses.update({message.pk: Message.Status.SENT for message, _ in sent})
+    return statuses
+
+
+def _record_sent(sent):
+    """Mark handed-off messages sent, with the provider's message id (one statement for all)."""
+    from django.db import connection
+
+    ops, at = connection.ops, connection.ops.adapt_datetimefield_value(clock.now())
+    table = ops.quote_name(Message._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET status = %s, sent_at = %s, provider_message_id = %s, lease_until = NULL, "
+        "reason = '', updated_at = %s WHERE id = %s AND status = %s"
     )
-    return Message.Status.SENT
+    params = [
+        (Message.Status.SENT, at, provider_id[:255], at, message.pk, Message.Status.SENDING)
+        for message, provider_id in sent
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _delivery_failed(message, error, now):
@@ -524,8 +742,7 @@ def sweep(now=None, limit=500):
         updated_at=now,
     )
     ids = claim_due(now, limit)
-    for message_id in ids:
-        _deliver(message_id, now)
+    deliver_batch(ids, now)
     return ids
 
 

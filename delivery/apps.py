@@ -16,6 +16,7 @@ class DeliveryConfig(AppConfig):
 
         # The email node seam (coord.md): journeys reaches delivery only through these.
         hooks.register("email.send", actions.send_email_step)
+        hooks.register("email.send_batch", actions.send_email_steps)
         hooks.register("template.resolve", actions.resolve_template)
         tracking.connect(receivers.on_esp_tracking, dispatch_uid="delivery.esp_tracking")
         contact_erased.connect(receivers.on_contact_erased, dispatch_uid="delivery.contact_erased")

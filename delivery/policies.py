@@ -144,47 +144,64 @@ def decide(
     return Decision(SEND)
 
 
-def window_sends(message, window: timedelta, now) -> list[datetime]:
-    """When the contact's other marketing emails in the window were handed off, oldest first. An
-    email handed off at t counts until t + window (then it has left the window)."""
+def check(message, contact, sending, now):
+    """The Decision for one outbox message now (a batch of one)."""
+    return check_batch([message], {message.contact_id: contact}, sending, now)[message.pk]
+
+
+def check_batch(messages, contacts, sending, now) -> dict:
+    """The Decision for each of a batch of one workspace's outbox messages now, with a few queries
+    for all of them: the suppressed addresses, and each contact's marketing emails in the cap's
+    window. Messages of one contact in the same batch count against the cap in turn, as if sent one
+    after the other. `contacts`: id -> Contact (locked by the caller). Returns {message id: Decision}."""
     from .models import Category, Message
 
-    if message.contact_id is None:
-        return []
-    return list(
-        Message.objects.filter(
-            workspace_id=message.workspace_id,
-            contact_id=message.contact_id,
-            category=Category.MARKETING,
-            is_test=False,
-            handed_off_at__gt=now - window,
-            status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.IN_DOUBT],
-        )
-        .exclude(pk=message.pk)
-        .order_by("handed_off_at")
-        .values_list("handed_off_at", flat=True)
-    )
-
-
-def check(message, contact, sending, now):
-    """The Decision for one outbox message now."""
-    if message.is_test:
-        return Decision(SEND)
-    cap = sending.frequency_cap if message.category == "marketing" else 0
+    messages = list(messages)
+    if not messages:
+        return {}
+    workspace_id = messages[0].workspace_id
     window = timedelta(hours=sending.frequency_window_hours)
-    return decide(
-        category=message.category,
-        suppressed=customers.is_suppressed(message.workspace_id, message.to_email),
-        consent=contact.consent if contact is not None else {},
-        topic=message.topic,
-        window_sends=window_sends(message, window, now) if cap else (),
-        cap=cap,
-        window=window,
-        over_cap=message.over_cap,
-        max_deferral=message.max_deferral,
-        waiting_since=message.created_at,
-        quiet_start=sending.quiet_hours_start,
-        quiet_end=sending.quiet_hours_end,
-        timezone_name=contact.timezone if contact is not None else "",
-        now=now,
-    )
+    suppressed = customers.suppressed_among(workspace_id, [m.to_email for m in messages if not m.is_test])
+    capped = {m.contact_id for m in messages if m.contact_id and m.category == "marketing" and not m.is_test}
+    sends: dict = {contact_id: [] for contact_id in capped}
+    if capped and sending.frequency_cap:
+        rows = (
+            Message.objects.filter(
+                workspace_id=workspace_id,
+                contact_id__in=capped,
+                category=Category.MARKETING,
+                is_test=False,
+                handed_off_at__gt=now - window,
+                status__in=[Message.Status.SENDING, Message.Status.SENT, Message.Status.IN_DOUBT],
+            )
+            .exclude(pk__in=[m.pk for m in messages])
+            .order_by("handed_off_at")
+            .values_list("contact_id", "handed_off_at")
+        )
+        for contact_id, at in rows:
+            sends[contact_id].append(at)
+    decisions = {}
+    for message in messages:
+        contact = contacts.get(message.contact_id)
+        cap = sending.frequency_cap if message.category == "marketing" and not message.is_test else 0
+        decision = decide(
+            category=message.category,
+            is_test=message.is_test,
+            suppressed=customers.normalize_email(message.to_email) in suppressed,
+            consent=contact.consent if contact is not None else {},
+            topic=message.topic,
+            window_sends=sends.get(message.contact_id, ()) if cap else (),
+            cap=cap,
+            window=window,
+            over_cap=message.over_cap,
+            max_deferral=message.max_deferral,
+            waiting_since=message.created_at,
+            quiet_start=sending.quiet_hours_start,
+            quiet_end=sending.quiet_hours_end,
+            timezone_name=contact.timezone if contact is not None else "",
+            now=now,
+        )
+        if decision.action == SEND and message.contact_id in sends:
+            sends[message.contact_id].append(now)
+        decisions[message.pk] = decision
+    return decisions

@@ -120,10 +120,12 @@ def _attempt_webhooks(calls, token, deadline):
 
 
 class _BatchResult:
-    def __init__(self):
+    def __init__(self, batched_emails=False):
         self.steps = 0
         self.webhooks = []
         self.webhook_enrollments = []
+        # The batch's email steps, sent together after the engine ran (None: each at once).
+        self.emails = [] if batched_emails and hooks.has_hook("email.send_batch") else None
 
 
 class WorkerEffects:
@@ -138,6 +140,20 @@ class WorkerEffects:
         pinned = (self.version.template_versions or {}).get(position.node)
         if pinned:
             config["template_version_id"] = pinned
+        if self.result.emails is not None:
+            # Sent with the rest of the batch once the engine ran for every enrollment; the step
+            # log row gets the message's id and status then (_send_emails).
+            self.result.emails.append(
+                {
+                    "enrollment": self.enrollment,
+                    "node_id": position.node,
+                    "visit": position.visit,
+                    "config": config,
+                    "context": dict(subject.context),
+                    "now": self.now,
+                }
+            )
+            return {"status": "queued"}
         if not hooks.has_hook("email.send"):
             return {"status": "failed", "reason": "no email sender is installed"}
         self.enrollment.context = subject.context
@@ -211,7 +227,7 @@ class WorkerEffects:
 
 
 def _advance_batch(ids, token, isolate):
-    result = _BatchResult()
+    result = _BatchResult(batched_emails=not isolate)
     now = clock.now()
     with transaction.atomic():
         rows = (
@@ -239,12 +255,25 @@ def _advance_batch(ids, token, isolate):
             else:
                 _advance_one(enrollment, token, flows, assignments, now, logs, result)
             changed.append(enrollment)
+        if result.emails:
+            _send_emails(result.emails, logs)
         write_steps(logs)
         write_enrollments(changed)
         progress({e.journey_id for e in changed})
         if any(e.status == Enrollment.Status.ACTIVE and e.claim == "" for e in changed):
             transaction.on_commit(kicks.advance)
     return result
+
+
+def _send_emails(requests, logs):
+    """The batch's email steps, together (delivery's "email.send_batch": outbox rows made in bulk);
+    each one's step log row gets its message's id, status and reason."""
+    results = hooks.hook("email.send_batch")(requests)
+    rows = {(row.enrollment_id, row.node, row.visit): row for row in logs if row.outcome == "sent"}
+    for request, outcome in zip(requests, results, strict=True):
+        row = rows.get((request["enrollment"].pk, request["node_id"], request["visit"]))
+        if row is not None:
+            row.detail.update({k: outcome[k] for k in ("message_id", "status", "reason") if outcome.get(k) is not None})
 
 
 def _assignments_for(enrollments, flows):

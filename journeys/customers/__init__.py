@@ -3,7 +3,8 @@
 delivery (which journeys never imports) relies on these two seams:
 
 - `is_suppressed(workspace, email)`: True for an address that must never be mailed again
-  (an erased contact's, or one added with `suppress`). Only a hash is stored.
+  (an erased contact's, or one added with `suppress`). Only a hash is stored. For a batch,
+  `suppressed_among(workspace, emails)` answers for all of them in one query.
 - `contact_erased`: sent inside the erasure's transaction, before the contact's rows are deleted,
   with `workspace`, `contact_id`, `emails` (every address the contact had), `user_ids` and
   `anonymous_ids`. A receiver deletes or scrubs the personal data it holds (outbox messages,
@@ -40,6 +41,15 @@ def is_suppressed(workspace, email):
     return Suppression.objects.filter(
         workspace_id=getattr(workspace, "pk", workspace), email_hash=email_hash(workspace, email)
     ).exists()
+
+
+def suppressed_among(workspace, emails):
+    """Which of these addresses are suppressed (normalized), in one query: a batch of sends."""
+    by_hash = {email_hash(workspace, email): normalize_email(email) for email in emails if normalize_email(email)}
+    if not by_hash:
+        return set()
+    found = Suppression.objects.filter(workspace_id=getattr(workspace, "pk", workspace), email_hash__in=list(by_hash))
+    return {by_hash[h] for h in found.values_list("email_hash", flat=True)}
 
 
 def suppress(workspace, email, reason="manual"):

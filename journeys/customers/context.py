@@ -127,14 +127,31 @@ def _line_key(line) -> str:
     return str(line.get("sku") or line.get("product_id") or "")
 
 
-def cart_of(contact) -> dict:
+def cart_skus(contact) -> set[str]:
+    return {_line_key(line) for line in (contact.cart or {}).get("items") or [] if isinstance(line, dict)} - {""}
+
+
+def catalog_for(contacts) -> dict:
+    """The products the carts of these contacts hold, in one query: sku -> Product (a batch's
+    `catalog`, so that building each contact's cart costs no query of its own)."""
+    contacts = list(contacts)
+    skus = set().union(*(cart_skus(c) for c in contacts)) if contacts else set()
+    workspaces = {c.workspace_id for c in contacts}
+    if not skus:
+        return {}
+    return {(p.workspace_id, p.sku): p for p in Product.objects.filter(workspace_id__in=workspaces, sku__in=skus)}
+
+
+def cart_of(contact, catalog=None) -> dict:
     """The contact's cart: each line with the price when added and today's price and stock; the
-    total at today's prices."""
+    total at today's prices. `catalog`: the products prefetched for a batch (`catalog_for`)."""
     cart = contact.cart or {}
     lines = [line for line in cart.get("items") or [] if isinstance(line, dict)]
     keys = {_line_key(line) for line in lines} - {""}
     live = {}
-    if keys and contact.workspace_id:
+    if catalog is not None:
+        live = {sku: catalog[(contact.workspace_id, sku)] for sku in keys if (contact.workspace_id, sku) in catalog}
+    elif keys and contact.workspace_id:
         live = {p.sku: p for p in Product.objects.filter(workspace_id=contact.workspace_id, sku__in=keys)}
     items = []
     for line in lines:
@@ -233,13 +250,14 @@ class Context(dict):
         self._loaders[key] = loader
 
 
-def build(contact, *, workspace=None, event=None, now=None, extra: Mapping | None = None) -> Context:
+def build(contact, *, workspace=None, event=None, now=None, extra: Mapping | None = None, catalog=None) -> Context:
     """The context of one contact (see the module docstring). `extra`: more eager roots
-    (`journey`, `links`, ...), which win over the built ones."""
+    (`journey`, `links`, ...), which win over the built ones; `catalog`: products prefetched for a
+    batch of contacts (`catalog_for`)."""
     workspace_id = getattr(workspace, "pk", None) or contact.workspace_id
     eager = {"contact": contact_fields(contact), "event": event_fields(event), "now": now}
     loaders = {
-        "cart": lambda: cart_of(contact),
+        "cart": lambda: cart_of(contact, catalog),
         "orders": lambda: orders_of(contact),
         "viewed": lambda: viewed_of(contact),
         "products": lambda: LiveProducts(workspace_id),

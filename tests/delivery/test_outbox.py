@@ -136,7 +136,7 @@ def test_a_crash_before_the_hand_off_is_sent_once_by_the_sweeper(workspace, smtp
     def die(*args, **kwargs):
         raise Killed()
 
-    monkeypatch.setattr(actions.policies, "check", die)
+    monkeypatch.setattr(actions.policies, "check_batch", die)
     with pytest.raises(Killed):
         actions.send_message(message.pk)
     monkeypatch.undo()

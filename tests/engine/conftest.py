@@ -34,6 +34,13 @@ class FakeEmail:
         message_id = self.messages.setdefault(key, len(self.messages) + 1)
         return {"message_id": message_id, "status": "queued", "reason": ""}
 
+    def batch(self, requests):
+        """The "email.send_batch" seam: the batch's sends, each recorded as above."""
+        return [
+            self(enrollment=r["enrollment"], node_id=r["node_id"], visit=r["visit"], config=r["config"], now=r["now"])
+            for r in requests
+        ]
+
     def sent_to(self, enrollment):
         return [(node, visit) for (e, node, visit) in self.messages if e == enrollment.pk]
 
@@ -43,6 +50,7 @@ def fake_email(monkeypatch):
     fake = FakeEmail()
     registered = dict(hooks._hooks)
     registered["email.send"] = fake
+    registered["email.send_batch"] = fake.batch
     registered["template.resolve"] = lambda workspace, ref: TEMPLATES.get(str(ref))
     monkeypatch.setattr(hooks, "_hooks", registered)
     return fake
