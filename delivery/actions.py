@@ -26,7 +26,7 @@ from journeys import clock, customers, kicks
 from journeys.engine import rules
 from journeys.models import Contact
 
-from . import policies, rendering, transports
+from . import policies, rate, rendering, transports
 from .models import (
     Category,
     ContentBlock,
@@ -615,6 +615,26 @@ def _deliver_group(workspace, messages, now):
     return statuses
 
 
+def _within_rate(workspace, messages, sending, now):
+    """The workspace's send rate (delivery/rate.py, shared by every worker): the messages it allows
+    now, and the others put back until it allows more ({id: status}), no attempt counted."""
+    if not messages:
+        return messages, {}
+    granted, retry_at = rate.take(workspace, len(messages), now, sending)
+    if granted >= len(messages):
+        return messages, {}
+    held = messages[granted:]
+    Message.objects.filter(pk__in=[m.pk for m in held]).update(
+        status=Message.Status.QUEUED,
+        reason="Waiting for the workspace's send rate.",
+        next_attempt_at=retry_at,
+        lease_until=None,
+        attempts=F("attempts") - 1,
+        updated_at=now,
+    )
+    return messages[:granted], {m.pk: Message.Status.QUEUED for m in held}
+
+
 def _hand_off(messages, sending, now):
     """Decide the policies of a chunk and mark the messages that may go as handed off, in one
     transaction. Returns (the messages to send now, {message id: status} of the others)."""
@@ -648,6 +668,8 @@ def _hand_off(messages, sending, now):
             still = still.select_for_update()
         still = set(still.values_list("pk", flat=True))
         go = [m for m in go if m.pk in still]
+        go, later = _within_rate(go[0].workspace if go else None, go, sending, now)
+        decided.update(later)
         Message.objects.filter(pk__in=[m.pk for m in go]).update(handed_off_at=now, updated_at=now)
     return go, decided
 
@@ -668,15 +690,15 @@ def _email_of(message, sending):
 
 
 def _send_handed(messages, sending, now):
-    """Hand the chunk to the transport and record each message's outcome."""
+    """Hand the chunk to the transport over its kept connection and record each message's outcome
+    (the rest of the chunk goes on whatever one message meets)."""
     statuses, sent = {}, []
-    for message in messages:
-        try:
-            provider_id = transports.send(_email_of(message, sending), sending)
-        except transports.DeliveryError as error:
-            statuses[message.pk] = _delivery_failed(message, error, now)
-            continue
-        sent.append((message, provider_id))
+    outcomes = transports.send_batch([_email_of(m, sending) for m in messages], sending) if messages else []
+    for message, outcome in zip(messages, outcomes, strict=True):
+        if outcome.status == transports.SENT:
+            sent.append((message, outcome.message_id))
+        else:
+            statuses[message.pk] = _delivery_failed(message, outcome.error, now)
     if sent:
         _record_sent(sent)
         statuses.update({message.pk: Message.Status.SENT for message, _ in sent})
@@ -702,9 +724,17 @@ def _record_sent(sent):
 
 
 def _delivery_failed(message, error, now):
+    if error.in_doubt:  # the server may have it: never resent blindly
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.IN_DOUBT,
+            reason=f"The connection ended before the server answered: it may have been sent. {error.message}"[:2000],
+            lease_until=None,
+            updated_at=now,
+        )
+        return Message.Status.IN_DOUBT
     attempts = Message.objects.filter(pk=message.pk).values_list("attempts", flat=True).first() or 1
     if error.permanent or attempts >= MAX_ATTEMPTS:
-        if error.permanent and not message.is_test:
+        if error.suppress and not message.is_test:  # the recipient was refused (not the sender)
             customers.suppress(message.workspace_id, message.to_email, reason="bounced")
         Message.objects.filter(pk=message.pk).update(
             status=Message.Status.FAILED, reason=error.message[:2000], lease_until=None, updated_at=now

@@ -15,7 +15,7 @@ from accounts.errors import DomainError
 from accounts.serializers import NUMBER_MAX, IdField
 from journeys.models import Contact
 
-from . import actions, domains, rendering
+from . import actions, domains, rendering, transports
 from .models import (
     DEFAULT_TOPICS,
     Category,
@@ -507,6 +507,8 @@ class TopicSerializer(serializers.Serializer):
 
 
 LOCAL_TIME = r"^[0-2][0-9]:[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"
+MAX_SEND_RATE = 100_000  # emails per second: more is a typo, not a plan
+MAX_SEND_WINDOW_MINUTES = 7 * 24 * 60  # a week
 
 
 @extend_schema_field({"type": "string", "pattern": LOCAL_TIME, "example": "21:00"})
@@ -526,6 +528,45 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
     has_dkim_key = serializers.SerializerMethodField()
     dkim_record = serializers.SerializerMethodField()
     sender_domain = serializers.CharField(read_only=True)
+    send_rate_per_second = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_SEND_RATE,
+        allow_null=True,
+        required=False,
+        help_text="Send at most this many emails per second, all workers together; 0 or null: no limit.",
+        error_messages={
+            "min_value": "Use 0 for no limit.",
+            "max_value": f"At most {MAX_SEND_RATE:,} a second.",
+        },
+    )
+    send_window_limit = serializers.IntegerField(
+        min_value=0,
+        max_value=NUMBER_MAX,
+        allow_null=True,
+        required=False,
+        help_text="And at most this many in any send_window_minutes; 0 or null: no limit.",
+        error_messages={"min_value": "Use 0 for no limit.", "max_value": "That is more than can be counted."},
+    )
+    send_window_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SEND_WINDOW_MINUTES,
+        required=False,
+        help_text="The length of the sliding window of send_window_limit, in minutes.",
+        error_messages={
+            "min_value": "At least one minute.",
+            "max_value": f"At most {MAX_SEND_WINDOW_MINUTES:,} minutes (a week).",
+        },
+    )
+    smtp_connections = serializers.IntegerField(
+        min_value=1,
+        max_value=transports.MAX_SMTP_CONNECTIONS,
+        required=False,
+        help_text="SMTP connections each worker uses at once for a batch.",
+        error_messages={
+            "min_value": "At least one connection.",
+            "max_value": f"At most {transports.MAX_SMTP_CONNECTIONS} connections.",
+        },
+    )
 
     class Meta:
         model = SendingSettings
@@ -551,6 +592,10 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
             "quiet_hours_start",
             "quiet_hours_end",
             "topics",
+            "send_rate_per_second",
+            "send_window_limit",
+            "send_window_minutes",
+            "smtp_connections",
             "sender_domain",
             "updated_at",
         ]
@@ -584,6 +629,12 @@ class SendingSettingsSerializer(serializers.ModelSerializer):
         if value < 1:
             raise serializers.ValidationError("At least one hour.")
         return value
+
+    def validate_send_rate_per_second(self, value):
+        return value or 0
+
+    def validate_send_window_limit(self, value):
+        return value or 0
 
     def validate(self, data):
         start = data.get("quiet_hours_start", getattr(self.instance, "quiet_hours_start", None))

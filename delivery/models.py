@@ -63,6 +63,11 @@ class SendingSettings(WorkspaceScoped):
     quiet_hours_start = models.TimeField(null=True, blank=True)  # in each contact's own timezone
     quiet_hours_end = models.TimeField(null=True, blank=True)
     topics = models.JSONField(default=list, blank=True)  # [{"key", "name", "description"}]
+    # The send rate, shared by every worker (delivery.rate); 0 = unlimited.
+    send_rate_per_second = models.PositiveIntegerField(default=0)
+    send_window_limit = models.PositiveIntegerField(default=0)  # at most this many per window ...
+    send_window_minutes = models.PositiveIntegerField(default=60)  # ... of this many minutes, sliding
+    smtp_connections = models.PositiveSmallIntegerField(default=1)  # per worker, used at once for a batch
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -75,6 +80,18 @@ class SendingSettings(WorkspaceScoped):
 
     def topic_keys(self):
         return [topic["key"] for topic in (self.topics or DEFAULT_TOPICS)]
+
+
+class SendRate(WorkspaceScoped):
+    """What a workspace sent lately, counted against its send rate by every worker (delivery.rate).
+    One row per workspace, changed only by a conditional UPDATE on `version`."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    used = models.JSONField(default=dict, blank=True)  # {"<window ms>": [[bucket, count], ...]}
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="send_rate_one_per_workspace")]
 
 
 class ContentBlock(WorkspaceScoped):

@@ -115,3 +115,37 @@ def test_the_cap_counts_the_messages_of_one_batch_against_each_other(workspace, 
     statuses = dict(Message.objects.values_list("idempotency_key", "status"))
     assert statuses == {"a": "sent", "b": "deferred"}
     assert len(smtp.messages) == 1
+
+
+def test_one_refused_recipient_fails_alone_and_the_rest_of_the_batch_goes(workspace, smtp):
+    from journeys import customers
+
+    _, version = make_template(workspace, "promo", simple_mjml("Hi {{ contact.first_name }}"), "Promo")
+    smtp.refuse["gone@example.com"] = (550, "5.1.1 No such user")
+    smtp.refuse["busy@example.com"] = (451, "4.2.1 Try later")
+    for name in ("ada", "gone", "busy", "bob"):
+        contact = Contact.objects.create(workspace=workspace, user_id=name, email=f"{name}@example.com")
+        actions.enqueue_message(workspace, version, idempotency_key=name, contact=contact)
+    actions.deliver_due()
+    statuses = dict(Message.objects.values_list("idempotency_key", "status"))
+    assert statuses == {"ada": "sent", "bob": "sent", "gone": "failed", "busy": "queued"}
+    assert sorted(m["to"][0] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
+    assert customers.is_suppressed(workspace, "gone@example.com")
+    assert not customers.is_suppressed(workspace, "busy@example.com")
+    busy = Message.objects.get(idempotency_key="busy")
+    assert busy.next_attempt_at is not None and "Try later" in busy.reason
+
+
+def test_the_send_rate_holds_the_rest_of_a_batch_until_it_allows_more(workspace, smtp):
+    actions.update_sending_settings(workspace, None, {"send_rate_per_second": 2})
+    _, version = make_template(workspace, "promo", simple_mjml("Hi"), "Promo")
+    for n in range(5):
+        contact = Contact.objects.create(workspace=workspace, user_id=f"u{n}", email=f"u{n}@example.com")
+        actions.enqueue_message(workspace, version, idempotency_key=f"m{n}", contact=contact)
+    now = clock.now()
+    actions.deliver_due(now=now)
+    sent = Message.objects.filter(status="sent")
+    held = Message.objects.filter(status="queued")
+    assert sent.count() == 2 and held.count() == 3 and len(smtp.messages) == 2
+    assert all(m.next_attempt_at > now and m.attempts == 0 for m in held)
+    assert {m.reason for m in held} == {"Waiting for the workspace's send rate."}

@@ -109,16 +109,16 @@ class Killed(BaseException):
 def test_a_crash_after_the_hand_off_leaves_an_in_doubt_message_that_is_not_resent(workspace, admin, smtp, monkeypatch):
     _, version = make_template(workspace, "promo", simple_mjml("Promo"), "Promo")
     message = actions.enqueue_message(workspace, version, idempotency_key="x", contact=make_contact(workspace))
-    real_send = transports.send
+    real_send = transports.send_batch
 
-    def send_then_die(email, sending):
-        real_send(email, sending)  # the server has accepted it...
+    def send_then_die(emails, sending):
+        real_send(emails, sending)  # the server has accepted it...
         raise Killed()  # ...and the worker dies before marking it sent
 
-    monkeypatch.setattr(transports, "send", send_then_die)
+    monkeypatch.setattr(transports, "send_batch", send_then_die)
     with pytest.raises(Killed):
         actions.send_message(message.pk)
-    monkeypatch.setattr(transports, "send", real_send)
+    monkeypatch.setattr(transports, "send_batch", real_send)
     assert actions.sweep(now=timezone.now() + timedelta(minutes=5)) == []
     message.refresh_from_db()
     assert message.status == Message.Status.IN_DOUBT and "may have been sent" in message.reason

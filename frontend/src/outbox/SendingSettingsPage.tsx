@@ -1,9 +1,10 @@
-/** Sending settings (admins): sender, transport, frequency cap, quiet hours, subscription topics,
- * the DKIM key, and which of SPF, DKIM and DMARC the sending domain still needs. */
+/** Sending settings (admins): sender, transport, send rate, frequency cap, quiet hours, subscription
+ * topics, the DKIM key, and which of SPF, DKIM and DMARC the sending domain still needs. */
 import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../lib/api";
 import { Banner, ErrorBanner, Loading, SelectField, Tag, TextField, fieldError } from "../lib/ui";
+import { WINDOW_CHOICES, describeSendRate, parseLimit, windowLabel } from "./sendRate";
 
 interface Topic {
   key: string;
@@ -31,6 +32,10 @@ interface SendingSettings {
   quiet_hours_start: string | null;
   quiet_hours_end: string | null;
   topics: Topic[];
+  send_rate_per_second: number;
+  send_window_limit: number;
+  send_window_minutes: number;
+  smtp_connections: number;
   sender_domain: string;
 }
 
@@ -130,6 +135,53 @@ function SettingsForm({ initial }: { initial: SendingSettings }) {
           <TextField label="Password" type="password" value={password} placeholder="unchanged" onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
         </div>
       ) : null}
+      <TextField
+        label="Connections to the email server at once"
+        type="number"
+        min={1}
+        max={10}
+        value={form.smtp_connections}
+        onChange={(e) => set("smtp_connections", Number(e.target.value))}
+        error={fieldError(error, "smtp_connections")}
+        hint="Per worker, for SMTP servers. More connections send a large audience faster; some providers allow only a few at once (1 to 10)."
+      />
+      <h2>Send rate</h2>
+      <p className="muted">Mailbox providers and email servers throttle senders who go too fast. Leave a field empty for no limit.</p>
+      <div className="form-row">
+        <TextField
+          label="Send at most this many emails per second"
+          type="number"
+          min={0}
+          value={form.send_rate_per_second || ""}
+          placeholder="No limit"
+          onChange={(e) => set("send_rate_per_second", parseLimit(e.target.value))}
+          error={fieldError(error, "send_rate_per_second")}
+        />
+        <TextField
+          label="and at most this many emails"
+          type="number"
+          min={0}
+          value={form.send_window_limit || ""}
+          placeholder="No limit"
+          onChange={(e) => set("send_window_limit", parseLimit(e.target.value))}
+          error={fieldError(error, "send_window_limit")}
+        />
+        <SelectField
+          label="in any"
+          value={String(form.send_window_minutes)}
+          onChange={(e) => set("send_window_minutes", Number(e.target.value))}
+          error={fieldError(error, "send_window_minutes")}
+          options={[
+            ...WINDOW_CHOICES.map((choice) => ({ value: String(choice.minutes), label: choice.label })),
+            ...(WINDOW_CHOICES.some((choice) => choice.minutes === form.send_window_minutes)
+              ? []
+              : [{ value: String(form.send_window_minutes), label: windowLabel(form.send_window_minutes).replace(/^per /, "") }]),
+          ]}
+        />
+      </div>
+      <p className="field-hint" aria-live="polite">
+        {describeSendRate(form.send_rate_per_second, form.send_window_limit, form.send_window_minutes)}
+      </p>
       <h2>Limits</h2>
       <div className="form-row">
         <TextField
@@ -178,7 +230,19 @@ function SettingsForm({ initial }: { initial: SendingSettings }) {
       <button type="button" className="button button-quiet" onClick={() => set("topics", [...form.topics, { key: "", name: "", description: "" }])}>
         Add a topic
       </button>
-      <ErrorBanner error={error} shownFields={["from_name", "from_email", "reply_to", "unsubscribe_mailto", "frequency_cap", "frequency_window_hours", "quiet_hours_end"]} />
+      <ErrorBanner error={error} shownFields={[
+          "from_name",
+          "from_email",
+          "reply_to",
+          "unsubscribe_mailto",
+          "smtp_connections",
+          "send_rate_per_second",
+          "send_window_limit",
+          "send_window_minutes",
+          "frequency_cap",
+          "frequency_window_hours",
+          "quiet_hours_end",
+        ]} />
       {save.isSuccess ? <Banner tone="success">Saved.</Banner> : null}
       <div className="page-actions">
         <button type="submit" className="button button-primary" disabled={save.isPending}>
