@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 CONTACTS = int(os.environ.get("BURST_CONTACTS", 100_000))
 WORKERS = int(os.environ.get("BURST_WORKERS", 1))  # qcluster processes (each with Q_WORKERS workers)
-SAMPLE = int(os.environ.get("BURST_SAMPLE", 2000))  # the in-process run that says where the time goes
+SAMPLE = int(os.environ.get("BURST_SAMPLE", 2000))
+SMTP_CONNECTIONS = int(os.environ.get("BURST_SMTP_CONNECTIONS", 2))  # the in-process run that says where the time goes
 SHARED = Path(os.environ.get("WAYLINE_SHARED", ROOT.parent / "shared")) / "bench"
 if not (SHARED / "cart_abandonment.mjml").exists():
     SHARED = ROOT / "tests" / "delivery" / "reference"
@@ -116,6 +117,8 @@ def seed(count, label):
     from journeys.models import Contact, Enrollment, Product
 
     workspace = account_actions.create_workspace(f"{label} {uuid.uuid4().hex[:6]}")
+    # SMTP connections per worker (Settings → Sending): the SMTP server answers each in turn.
+    delivery_actions.update_sending_settings(workspace, None, {"smtp_connections": SMTP_CONNECTIONS})
     for sku, name, price, stock in PRODUCTS:
         Product.objects.create(
             workspace=workspace, sku=sku, name=name, price=Decimal(price), stock=stock, category="running",
