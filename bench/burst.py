@@ -323,7 +323,8 @@ def main():
     elapsed = (mailbox.last or time.time()) - started
     rate = mailbox.count / elapsed if elapsed > 0 else 0.0
     print(
-        f"  received: {mailbox.count:,} emails, {once:,} contacts exactly once, {twice:,} more than once; outbox {statuses}"
+        f"  received: {mailbox.count:,} emails, {once:,} contacts exactly once, "
+        f"{twice:,} more than once; outbox {statuses}"
     )
     print(f"  every contact received exactly one email: {once == CONTACTS and twice == 0}")
     print(f"end to end: {rate:,.0f} emails/s")

@@ -5,17 +5,22 @@
 
 Starts uvicorn (one process, as the Procfile does) on a free port, creates a workspace and a write
 key, then sends
-  - /v1/batch: batches of 500 track events over 2 keep-alive connections,
+  - /v1/batch: batches of 500 track events over 2 keep-alive connections, BENCH_ROUNDS times,
   - /v1/track: single calls over 8 keep-alive connections,
-and counts the committed rows afterwards. Then it measures, in this process, the parts of a call
-(parse, insert, kick) to show where the time goes, and the worker's processing rate.
-Prints figures; never fails on time. Targets (issue 3): 5,000 events/s batch, 500 calls/s track.
+and counts the committed rows afterwards. On PostgreSQL a second server loads rows the earlier way
+(INGEST_PG_LOAD=values: multi-row INSERT ... VALUES) and the two take turns, round by round, so
+that `batch:` (COPY, the default), `baseline batch:` and their `ratio:` come from the same run.
+Then it measures, in this process, the parts of a call (parse, insert, commit, kick) to show where
+the time goes, and the worker's processing rate.
+Prints figures; never fails on time. Targets: 5,000 events/s batch and 500 calls/s track (issue 3),
+10,000 events/s batch on PostgreSQL (issue 11).
 """
 
 import http.client
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BATCH_SIZE = 500
-BATCHES = int(os.environ.get("BENCH_BATCHES", 60))  # 30,000 events
+BATCHES = int(os.environ.get("BENCH_BATCHES", 60))  # 30,000 events per round
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 TRACKS = int(os.environ.get("BENCH_TRACKS", 5000))
 TRACK_CONNECTIONS = 8
 BATCH_CONNECTIONS = 2
@@ -63,8 +69,8 @@ def make_key():
     return workspace, raw
 
 
-def start_server(port):
-    env = dict(os.environ)
+def start_server(port, **extra_env):
+    env = dict(os.environ, **extra_env)
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/uvicorn"),
@@ -141,93 +147,143 @@ def committed(workspace_id):
     return Event.objects.filter(workspace_id=workspace_id).count()
 
 
-def bench_http(port, key, workspace):
+def warm_up(port, key):
+    """Imports, the first connections, the writer thread."""
     run = uuid.uuid4().hex[:8]
-    # Warm up the server process (imports, first connections).
-    send_all(port, key, "/v1/track", [json.dumps(track_body(run + "w", i)).encode() for i in range(50)], 2)
-    base = committed(workspace.id)
+    send_all(port, key, "/v1/track", [json.dumps(track_body(run, i)).encode() for i in range(50)], 2)
+    batch = [dict(track_body(run + "b", i), type="track") for i in range(BATCH_SIZE)]
+    send_all(port, key, "/v1/batch", [json.dumps({"batch": batch}).encode()] * 4, BATCH_CONNECTIONS)
 
+
+def batch_round(port, key, workspace):
+    """One round of /v1/batch: BATCHES new batches; -> events/s of committed rows."""
+    run = uuid.uuid4().hex[:8]
     batches = [
         json.dumps(
             {"batch": [dict(track_body(run, b * BATCH_SIZE + i), type="track") for i in range(BATCH_SIZE)]}
         ).encode()
         for b in range(BATCHES)
     ]
+    base = committed(workspace.id)
     seconds, statuses = send_all(port, key, "/v1/batch", batches, BATCH_CONNECTIONS)
     rows = committed(workspace.id) - base
     assert set(statuses) == {200}, set(statuses)
-    batch_rate = rows / seconds
-    print(
-        f"  /v1/batch  {rows:>7,} events in {seconds:6.2f} s = {batch_rate:8,.0f} events/s "
-        f"({BATCHES / seconds:,.1f} requests/s of {BATCH_SIZE}, {len(batches[0]) // 1024} KB each)"
-    )
+    assert rows == BATCHES * BATCH_SIZE, f"{rows} rows committed of {BATCHES * BATCH_SIZE} sent"
+    return rows / seconds
 
-    base += rows
+
+def bench_batch(servers, workspace):
+    """Rounds of /v1/batch, the servers taking turns; -> {name: [events/s per round]}."""
+    rates = {name: [] for name in servers}
+    for _ in range(ROUNDS):
+        for name, (port, key) in servers.items():
+            rates[name].append(batch_round(port, key, workspace))
+    size = len(json.dumps({"batch": [dict(track_body("x", i), type="track") for i in range(BATCH_SIZE)]}))
+    for name, figures in rates.items():
+        print(
+            f"  /v1/batch  {name:<22} {BATCHES * BATCH_SIZE:,} events x {ROUNDS} rounds: "
+            f"median {statistics.median(figures):8,.0f} events/s "
+            f"(min {min(figures):,.0f}, max {max(figures):,.0f}; {BATCH_SIZE} events, {size // 1024} KB a request)"
+        )
+    return {name: statistics.median(figures) for name, figures in rates.items()}
+
+
+def bench_track(port, key, workspace, name, retries):
+    run = uuid.uuid4().hex[:8]
+    base = committed(workspace.id)
     tracks = [json.dumps(track_body(run + "t", i)).encode() for i in range(TRACKS)]
     seconds, statuses = send_all(port, key, "/v1/track", tracks, TRACK_CONNECTIONS)
     rows = committed(workspace.id) - base
     assert set(statuses) == {200}, set(statuses)
+    assert rows == TRACKS, f"{rows} rows committed of {TRACKS} sent"
     track_rate = rows / seconds
     print(
-        f"  /v1/track  {rows:>7,} calls  in {seconds:6.2f} s = {track_rate:8,.0f} calls/s "
+        f"  /v1/track  {name:<22} {rows:,} calls in {seconds:6.2f} s = {track_rate:8,.0f} calls/s "
         f"({TRACK_CONNECTIONS} keep-alive connections, "
         f"{1000 * seconds / rows * TRACK_CONNECTIONS:.2f} ms per call each)"
     )
+    if retries:
+        base += rows
+        seconds, statuses = send_all(port, key, "/v1/track", tracks[:2000], TRACK_CONNECTIONS)
+        new_rows = committed(workspace.id) - base
+        print(
+            f"  /v1/track  {'retries':<22} {len(statuses):,} calls in {seconds:6.2f} s = "
+            f"{len(statuses) / seconds:8,.0f} calls/s (same messageIds again: {new_rows} new rows)"
+        )
+    return track_rate
 
-    base += rows
-    seconds, statuses = send_all(port, key, "/v1/track", tracks[:2000], TRACK_CONNECTIONS)
-    print(
-        f"  /v1/track  {len(statuses):>7,} retries in {seconds:6.2f} s = {len(statuses) / seconds:8,.0f} calls/s "
-        f"(same messageIds again: {committed(workspace.id) - base} new rows)"
-    )
-    return batch_rate, track_rate
+
+def breakdown(workspace, loaders):
+    """Where the time of a batch call goes, per event, measured in-process (no HTTP), per loader."""
+    from django.conf import settings
+    from django.db import connection
+
+    print(f"  in-process, per event of a {BATCH_SIZE}-event batch (µs):")
+    print(f"    {'':<24} " + " ".join(f"{loader:>10}" for loader in loaders))
+    columns = []
+    for loader in loaders:
+        settings.INGEST_PG_LOAD = loader if connection.vendor == "postgresql" else "copy"  # SQLite: one loader
+        time_parts(workspace, rounds=1)  # warm up (imports, a connection's staging table)
+        columns.append(time_parts(workspace, rounds=10))
+        connection.close()
+    del settings.INGEST_PG_LOAD
+    for name in columns[0]:
+        print(f"    {name:<24} " + " ".join(f"{column[name]:10.1f}" for column in columns))
+    sums = [sum(column.values()) for column in columns]
+    print(f"    {'sum':<24} " + " ".join(f"{total:10.1f}" for total in sums))
+    print(f"    {'-> events/s without HTTP':<24} " + " ".join(f"{1e6 / total:10,.0f}" for total in sums))
 
 
-def breakdown(workspace):
-    """Where the time of a call goes, measured in-process (no HTTP)."""
+PARTS = (
+    "auth (key lookup)",
+    "parse: JSON decode",
+    "parse: validate",
+    "encode (COPY text)",
+    "insert (writer)",
+    "commit (writer)",
+    "kick (after commit)",
+)
+
+
+def time_parts(workspace, rounds):
+    """{part: µs per event} of `rounds` batch calls, each of new messageIds, as the writer runs them."""
     from django.db import transaction
-    from django.test import Client
     from django.utils import timezone
 
     from journeys.customers import events, ingest, ingest_api
 
-    run = uuid.uuid4().hex[:8]
-    items = [dict(track_body(run, i), type="track") for i in range(BATCH_SIZE)]
-    raw = json.dumps({"batch": items}).encode()
-    rounds = 10
     timings = {}
+    clock = time.perf_counter
+    for _ in range(rounds):
+        run = uuid.uuid4().hex[:8]
+        raw = json.dumps({"batch": [dict(track_body(run, i), type="track") for i in range(BATCH_SIZE)]}).encode()
+        marks = [clock()]
+        ingest_api._lookup_key("nope")
+        marks.append(clock())
+        body, check_values = ingest.decode_call(raw, None, ingest.MAX_BATCH_BYTES)
+        marks.append(clock())
+        rows, _ = ingest.parse_batch(body, timezone.now(), check_values)
+        marks.append(clock())
+        rows = events.encode_rows(workspace.id, rows)  # what IngestWriter.store does before the writer
+        marks.append(clock())
+        with transaction.atomic():
+            events._insert_events([(workspace.id, rows)])
+            marks.append(clock())
+        marks.append(clock())  # the commit
+        events.kick_processing(workspace.id)
+        marks.append(clock())
+        for name, begin, end in zip(PARTS, marks[:-1], marks[1:], strict=True):
+            timings[name] = timings.get(name, 0) + end - begin
+    return {name: 1e6 * seconds / (rounds * BATCH_SIZE) for name, seconds in timings.items()}
 
-    def timed(name, fn):
-        started = time.perf_counter()
-        result = fn()
-        timings[name] = timings.get(name, 0) + time.perf_counter() - started
-        return result
 
-    for r in range(rounds):
-        body = timed("json decode", lambda: ingest.decode_body(raw, None, ingest.MAX_BATCH_BYTES))
-        for item in body["batch"]:
-            item["messageId"] = f"{item['messageId']}-{r}"
-        timed("auth (key lookup)", lambda: ingest_api._lookup_key("nope"))
-        rows, _ = timed("validate + timestamps", lambda body=body: ingest.parse_batch(body, timezone.now()))
-
-        def insert(rows=rows):
-            with transaction.atomic():
-                events._insert_events([(workspace.id, rows)])
-
-        timed("INSERT + COMMIT", insert)
-        timed("kick (after commit)", lambda: events.kick_processing(workspace.id))
-    count = rounds * BATCH_SIZE
-    print(f"  in-process, per event of a {BATCH_SIZE}-event batch (µs):")
-    for name, seconds in timings.items():
-        print(f"    {name:<24} {1e6 * seconds / count:7.1f}")
-    print(
-        f"    {'sum':<24} {1e6 * sum(timings.values()) / count:7.1f}"
-        f"  -> {count / sum(timings.values()):,.0f} events/s without HTTP"
-    )
+def one_call_through_django():
+    from django.test import Client
 
     # A single call through Django's full stack, without the network.
     client = Client()
     auth = "Basic " + b64encode(f"{KEY}:".encode()).decode()
+    run = uuid.uuid4().hex[:8]
     bodies = [json.dumps(track_body(run + "c", i)).encode() for i in range(500)]
     started = time.perf_counter()
     for body in bodies:
@@ -262,21 +318,41 @@ def main():
 
     vendor = connection.vendor
     workspace, KEY = make_key()
-    port = free_port()
     print(f"Wayline ingestion bench on {vendor} ({settings.DATABASES['default']['NAME']}), {os.cpu_count()} cores")
     connection.close()
-    server = start_server(port)
+    # PostgreSQL: the default loader (COPY) against the earlier one; SQLite has one loader.
+    loaders = {"new (COPY)": "copy", "baseline (VALUES)": "values"} if vendor == "postgresql" else {"sqlite": None}
+    servers, processes = {}, []
     try:
-        batch_rate, track_rate = bench_http(port, KEY, workspace)
+        for name, loader in loaders.items():
+            port = free_port()
+            processes.append(start_server(port, **({"INGEST_PG_LOAD": loader} if loader else {})))
+            warm_up(port, KEY)
+            servers[name] = (port, KEY)
+        rates = bench_batch(servers, workspace)
+        track_rates = [
+            bench_track(port, key, workspace, name, retries=not n)
+            for n, (name, (port, key)) in enumerate(servers.items())
+        ]
+        track_rate = track_rates[0]
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+    batch_rate = next(iter(rates.values()))
+    print(f"batch: {batch_rate:,.0f} events/s")
+    if vendor == "postgresql":
+        baseline = rates["baseline (VALUES)"]
+        print(f"baseline batch (INGEST_PG_LOAD=values): {baseline:,.0f} events/s")
+        print(f"ratio: {batch_rate / baseline:.2f}")
     print(
-        f"  targets: batch {batch_rate:,.0f}/5,000 events/s {'OK' if batch_rate >= 5000 else 'BELOW'}; "
+        f"  targets: batch {batch_rate:,.0f}/{10_000 if vendor == 'postgresql' else 5_000:,} events/s "
+        f"{'OK' if batch_rate >= (10_000 if vendor == 'postgresql' else 5_000) else 'BELOW'}; "
         f"track {track_rate:,.0f}/500 calls/s {'OK' if track_rate >= 500 else 'BELOW'}"
     )
     print("Where the time goes:")
-    breakdown(workspace)
+    breakdown(workspace, [loader for loader in loaders.values() if loader] or ["sqlite"])
+    one_call_through_django()
     bench_processing(workspace)
 
 

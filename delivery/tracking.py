@@ -7,6 +7,7 @@ already under /t/) are left alone, and so are mailto:, tel: and anchors.
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import html as htmllib
@@ -20,7 +21,7 @@ def click_key(secret):
 
 
 def sign(key, token, url):
-    digest = hmac.new(key, f"{token}\n{url}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, f"{token}\n{url}".encode(), "sha256")
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
@@ -40,6 +41,18 @@ def is_safe_target(url):
     return parts.scheme in ("http", "https") and bool(parts.netloc) and "\\" not in url
 
 
+def encode_target(url):
+    return base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+@functools.lru_cache(maxsize=4096)
+def _target(raw):
+    """A link as written in the HTML -> (its URL, whether it may be tracked, its encoding for `u=`).
+    The same for every message of a template: worked out once per process."""
+    url = htmllib.unescape(raw) if "&" in raw else raw
+    return url, is_safe_target(url), encode_target(url)
+
+
 class LinkTracker:
     """Rewrites the links of one message and adds its open pixel."""
 
@@ -50,11 +63,11 @@ class LinkTracker:
         self.own = self.base + "/t/"
         self.token = token
         self.prefix = f"{self.base}/t/c/{token}?u="
+        self._html_prefix = self.prefix.replace("&", "&amp;")
         self._tracked, self._urls = {}, {}
 
     def click_url(self, url):
-        encoded = base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-        return f"{self.prefix}{encoded}&s={sign(self.key, self.token, url)}"
+        return f"{self.prefix}{encode_target(url)}&s={sign(self.key, self.token, url)}"
 
     def pixel_url(self):
         return f"{self.base}/t/o/{self.token}.gif"
@@ -64,11 +77,11 @@ class LinkTracker:
         links and anything but http(s) are left as they are."""
         tracked = self._tracked.get(raw)
         if tracked is None:
-            url = htmllib.unescape(raw) if "&" in raw else raw
-            if url.startswith(self.own) or not is_safe_target(url):
+            url, safe, encoded = _target(raw)
+            if not safe or url.startswith(self.own):
                 tracked = raw
-            else:
-                tracked = self.click_url(url).replace("&", "&amp;")
+            else:  # click_url(url) entity-escaped (neither the encoding nor the signature has "&")
+                tracked = f"{self._html_prefix}{encoded}&amp;s={sign(self.key, self.token, url)}"
                 self._urls.setdefault(url, None)
             self._tracked[raw] = tracked
         return tracked

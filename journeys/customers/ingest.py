@@ -442,6 +442,24 @@ def parse_single(body, kind, received_at, check_values=True):
         ) from None
 
 
+# What json.dumps(value, separators=(",", ":"), allow_nan=False) gives, without building an encoder
+# per call (a third of the cost of measuring each item of a 500-event batch).
+_compact_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_compact_size = json.JSONEncoder(separators=(",", ":")).encode  # infinity measured, not refused
+
+
+def _measure(items):
+    """The batch's items as compact ASCII JSON (its length is its size in bytes) and whether that
+    shows every value storable: json.loads lets in infinity (refused by allow_nan), NUL characters
+    and unpaired surrogates (the encoder writes them as \\u0000 and \\udXXX). A batch that may
+    hold one (or a character beyond the BMP, also written \\udXXX) has each value checked."""
+    try:
+        text = _compact_json(items)
+    except ValueError:  # infinity
+        return None, False
+    return text, "\\u0000" not in text and "\\ud" not in text
+
+
 def parse_batch(body, received_at, check_values=True):
     """The body of /v1/batch -> (rows, errors). Errors name the item: {"batch[3].userId": [...]}.
 
@@ -469,10 +487,13 @@ def parse_batch(body, received_at, check_values=True):
     except _FieldError as error:
         raise IngestError(error.message, fields={error.field: [error.message]}) from None
     rows, errors = [], {}
-    check_sizes = len(json.dumps(items, separators=(",", ":"))) > MAX_EVENT_BYTES
+    whole, storable = _measure(items)
+    check_sizes = whole is None or len(whole) > MAX_EVENT_BYTES
+    if storable:  # one check of the whole batch stands for the check of each item's values
+        defaults["check_values"] = False
     for index, item in enumerate(items):
         try:
-            if check_sizes and len(json.dumps(item, separators=(",", ":")).encode()) > MAX_EVENT_BYTES:
+            if check_sizes and len(_compact_size(item)) > MAX_EVENT_BYTES:  # ASCII: characters are bytes
                 raise _FieldError("", f"the event is larger than {MAX_EVENT_BYTES // KB} KB.")
             rows.append(parse_call(item, None, received_at, defaults))
         except _FieldError as error:

@@ -218,6 +218,30 @@ def test_in_a_batch_only_the_unstorable_event_is_refused(tracker):
     assert list(Event.objects.values_list("message_id", flat=True)) == ["m1"]
 
 
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (b'"properties": {"note": "a\\u0000b"}', "properties"),
+        (b'"properties": {"\\ud834": 1}', "properties"),
+        (b'"context": {"page": {"title": "\\udc00"}}', "context"),
+        (b'"traits": {"n": -1e999}', "traits"),
+        (b'"extra": {"x": "\\u0000"}', "extra"),
+    ],
+)
+@pytest.mark.parametrize("value", [b'"\\ud83d\\ude00"', b'"plain"'])
+def test_a_batch_is_checked_once_as_a_whole_yet_refuses_just_the_unstorable_event(tracker, bad, field, value):
+    """A batch whose JSON shows no NUL, surrogate or infinity skips the check per value; one
+    that may hold them (an emoji is written as a surrogate pair too) has each event checked."""
+    good = b'{"type": "track", "userId": "u1", "event": "A", "messageId": "m%d", "properties": {"x": %s}}'
+    body = b'{"batch": [' + good % (1, value) + b', {"type": "track", "userId": "u1", "event": "B", '
+    body += b'"messageId": "m2", ' + bad + b"}, " + good % (3, value) + b"]}"
+    response = tracker.post("batch", raw=body)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [f"batch[1].{field}"]
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["m1", "m3"]
+    assert Event.objects.get(message_id="m1").properties == {"x": json.loads(value)}
+
+
 def test_a_write_key_in_the_body_that_is_not_text_is_a_401(tracker):
     response = tracker.post("track", raw=b'{"writeKey": "\\ud800", "userId": "u1", "event": "E"}', key=None)
     assert response.status_code == 401
