@@ -39,10 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import free_port, fresh_database  # noqa: E402
+
 CONTACTS = int(os.environ.get("BURST_CONTACTS", 100_000))
 WORKERS = int(os.environ.get("BURST_WORKERS", 1))  # qcluster processes (each with Q_WORKERS workers)
-SAMPLE = int(os.environ.get("BURST_SAMPLE", 2000))
-SMTP_CONNECTIONS = int(os.environ.get("BURST_SMTP_CONNECTIONS", 2))  # the in-process run that says where the time goes
+SAMPLE = int(os.environ.get("BURST_SAMPLE", 2000))  # the in-process run that says where the time goes
+SMTP_CONNECTIONS = int(os.environ.get("BURST_SMTP_CONNECTIONS", 2))  # kept open per worker process
 SHARED = Path(os.environ.get("WAYLINE_SHARED", ROOT.parent / "shared")) / "bench"
 if not (SHARED / "cart_abandonment.mjml").exists():
     SHARED = ROOT / "tests" / "delivery" / "reference"
@@ -57,14 +59,6 @@ PRODUCTS = [
 ]
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def setup_environment():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -75,16 +69,6 @@ def setup_environment():
     import django
 
     django.setup()
-
-
-def fresh_database():
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    call_command("migrate", verbosity=0)
 
 
 class Mailbox:
@@ -241,7 +225,8 @@ def where_the_time_goes(sample):
         "engine step": ("drive",),
         "policies": ("check_batch",),
         "render (context + Liquid + tracking)": ("render_message",),
-        "SMTP": ("send_messages",),
+        "write the renders back": ("_write_rendered",),
+        "SMTP (client + in-process server)": ("send_batch",),
         "database (all queries)": ("execute", "executemany"),
     }
     totals = {}

@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import free_port, fresh_database  # noqa: E402
+
 ENROLLMENTS = int(os.environ.get("BENCH_ENROLLMENTS", 100_000))
 EMAIL_ENROLLMENTS = int(os.environ.get("BENCH_EMAIL_ENROLLMENTS", 20_000))
 WAITING = int(os.environ.get("BENCH_WAITING", 1_000_000))
@@ -52,14 +54,6 @@ MJML = (
 )
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def setup_environment():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
     os.environ["INGEST_RATE_LIMIT"] = "10000000"
@@ -70,16 +64,6 @@ def setup_environment():
     import django
 
     django.setup()
-
-
-def fresh_database():
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    call_command("migrate", verbosity=0)
 
 
 def db_label():

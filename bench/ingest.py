@@ -33,18 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import free_port  # noqa: E402
+
 BATCH_SIZE = 500
 BATCHES = int(os.environ.get("BENCH_BATCHES", 60))  # 30,000 events per round
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 TRACKS = int(os.environ.get("BENCH_TRACKS", 5000))
 TRACK_CONNECTIONS = 8
 BATCH_CONNECTIONS = 2
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def setup_environment():

@@ -25,18 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import free_port  # noqa: E402
+
 SHARED = Path(os.environ.get("WAYLINE_SHARED", "/work/shared/bench"))
 EDITS = int(os.environ.get("BENCH_EDITS", 60))
 WARMUP = 5
 SIZES = (1, 10, 50)
 COUNTRIES = [("DE", "Berlin", "Europe/Berlin", "de_DE"), ("GB", "London", "Europe/London", "en_GB"),
              ("US", "", "America/New_York", "en_US"), ("FR", "Paris", "Europe/Paris", "fr_FR")]  # fmt: skip
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def setup_environment():
