@@ -16,14 +16,9 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from io import StringIO
 from xml.parsers import expat
 
 import mjml
-from liquid.ast import BlockNode, Node
-from liquid.builtin.content import ContentNode
-from liquid.builtin.tags.capture_tag import CaptureNode
-from liquid.builtin.tags.ifchanged_tag import IfChangedNode
 from liquid.exceptions import LiquidError
 
 from journeys.liquid import HTML_ENV, TEXT_ENV
@@ -483,20 +478,6 @@ def tidy_text(text):
     return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
 
 
-_SPACE_RUN = re.compile(r"\s+")
-
-
-def _fewer_spaces(match):
-    run = match.group()
-    return " " if "\n" not in run else "\n\n" if run.count("\n") > 1 else "\n"
-
-
-def canonical_space(text):
-    """Each run of whitespace as the least that tidies the same (a space, one or two line breaks):
-    tidy_text(a + canonical_space(b) + c) == tidy_text(a + b + c) for any a, b and c."""
-    return _SPACE_RUN.sub(_fewer_spaces, text)
-
-
 def split_parts(marked, tracker=None):
     """The HTML, the text part and the tracked links of a rendered, marked email. One split and
     one pass over the pieces: this runs for every email."""
@@ -610,233 +591,14 @@ def compile_template(mjml_source, subject, preheader="", blocks=None):
     return compiled
 
 
-# -- one render, two parts --------------------------------------------------------------------------
-#
-# What split_parts does to every rendered email is done to the template once instead: `prepare`
-# replaces each piece of static content that holds markers by a _MarkedContent, which knows what it
-# adds to the HTML and what to the text part (runs of pieces merged: two writes where split_parts
-# takes one step per piece), and the body renders into _Parts, which holds both. Liquid's output
-# goes to the writer of the piece it stands in (`_Parts.write`, set at each marker: the HTML's own
-# StringIO.write in markup). A link is signed where it ends: in its content, or, when Liquid writes
-# part of its URL, at the next marker. Per contact only Liquid runs, and then the text part's
-# whitespace is tidied. A body with a capture or ifchanged (whose output is kept and written again
-# later) keeps the string path: rendered, then split_parts.
-
-_STATIC, _LITERAL_LINK, _TEXT_LINK, _PIXEL = range(4)
-PIXEL = "p"  # marks, in a parsed body, where the open pixel goes: before the last </body>
-unescape = htmllib.unescape
-
-
-def _ignore(value):
-    return len(value)
-
-
-class _Parts:
-    """The HTML and the text part of one email as its body renders, and the piece being rendered."""
-
-    __slots__ = ("html", "text", "write", "html_write", "text_write", "writers", "link", "last", "_tracker")
-    __slots__ += ("pixel",)
-
-    def __init__(self, tracker):
-        html, text = StringIO(), StringIO()
-        html_write, text_write = html.write, text.write
-
-        # The text part is written unescaped (its static pieces were unescaped once, by prepare).
-        def both(value):
-            html_write(value)
-            return text_write(unescape(value) if "&" in value else value)
-
-        def text_only(value):
-            return text_write(unescape(value) if "&" in value else value)
-
-        self.html, self.text = html, text
-        self.html_write, self.text_write = html_write, text_write
-        self.writers = {HTML: html_write, TEXT: both, TEXT_ONLY: text_only, TEXT_LINK: _ignore}
-        self.write = html_write  # what comes before the first marker is HTML
-        self._tracker = tracker
-        self.link = None  # a StringIO while Liquid writes a link's URL
-        self.last = ""  # the last link's URL, unescaped: a text link repeats it
-        self.pixel = tracker is None  # whether the pixel is in (a message without a tracker has none)
-
-    def add_link(self, raw):
-        if self._tracker is not None:
-            url, self.last = self._tracker.link_and_text(raw)
-        else:
-            url, self.last = raw, unescape(raw) if "&" in raw else raw
-        self.html_write(url)
-
-    def add_pixel(self):
-        self.pixel = True
-        self.html_write(self._tracker.pixel_tag())
-
-    def close_link(self):
-        raw, self.link = self.link.getvalue(), None
-        self.add_link(raw)
-
-    def open_link(self, url):
-        """Liquid writes a link's URL from here on; so far it is `url`."""
-        self.link = StringIO(url)
-        self.link.seek(len(url))
-        self.write = self.link.write
-
-    def tell(self):  # the sandbox's output limit counts both parts
-        return self.html.tell() + self.text.tell()
-
-    def getvalue(self):
-        return self.html.getvalue()
-
-    def finish(self, tracker):
-        """-> (HTML, text part), the open pixel added. A marker in the data is dropped."""
-        if self.link is not None:
-            self.close_link()
-        html, text = self.html.getvalue(), self.text.getvalue()
-        if MARK in html:
-            html = html.replace(MARK, "")
-        if MARK in text:
-            text = text.replace(MARK, "")
-        if not self.pixel:
-            html = tracker.add_pixel(html)
-        return html, tidy_text(text)
-
-
-class _MarkedContent(Node):
-    """Static content with markers, dealt out once. `lead` (before its first marker) continues the
-    piece before it; `ops` are what its pieces add, runs of HTML and text merged; `final` is the kind
-    of the piece it ends in and `url` the start of a link's URL that Liquid goes on writing."""
-
-    __slots__ = ("text", "size", "lead", "ops", "html", "part", "final", "url")
-
-    def __init__(self, token, text):
-        super().__init__(token)
-        self.blank = False
-        self.text = text.replace(MARK + PIXEL, "")  # what a render to a string writes
-        self.size = len(self.text)
-        self.lead, *pieces = text.split(MARK)
-        ops, html, part = [], [], []
-
-        def flush():
-            if html or part:
-                ops.append((_STATIC, "".join(html), canonical_space(unescape("".join(part)))))
-                html.clear()
-                part.clear()
-
-        kind, self.url = HTML, ""
-        for index, piece in enumerate(pieces):
-            if piece[:1] == PIXEL:  # the pixel, then more of the piece it stands in
-                flush()
-                ops.append((_PIXEL, "", ""))
-                piece = kind + piece[1:]
-            kind, content = piece[:1], piece[1:]
-            if kind == HTML:
-                html.append(content)
-            elif kind == TEXT:
-                html.append(content)
-                part.append(content)
-            elif kind == TEXT_ONLY:
-                part.append(content)
-            elif kind == LINK:
-                flush()
-                if index == len(pieces) - 1:
-                    self.url = content
-                else:
-                    ops.append((_LITERAL_LINK, content, ""))
-            elif kind == TEXT_LINK:  # what follows it in its piece is dropped, as split_parts drops it
-                flush()
-                ops.append((_TEXT_LINK, "", ""))
-            else:  # not ours (no compiled body has one): HTML, as split_parts keeps it
-                kind = HTML
-                html.append(piece)
-        flush()
-        self.final = kind
-        self.html = self.part = ""
-        if len(ops) == 1 and ops[0][0] is _STATIC:  # the usual: markup and text, no link
-            self.ops, (_, self.html, self.part) = None, ops[0]
-        else:
-            self.ops = tuple(ops)
-
-    def __str__(self):
-        return self.text
-
-    def render_to_output(self, context, buffer):
-        if buffer.__class__ is not _Parts:  # the string path (the bench's floor, a blank block)
-            return buffer.write(self.text)
-        if self.lead:
-            buffer.write(self.lead)
-        if buffer.link is not None:
-            buffer.close_link()
-        if self.ops is None:
-            if self.html:
-                buffer.html_write(self.html)
-            if self.part:
-                buffer.text_write(self.part)
-        else:
-            for op, html, text in self.ops:
-                if op is _STATIC:
-                    if html:
-                        buffer.html_write(html)
-                    if text:
-                        buffer.text_write(text)
-                elif op is _LITERAL_LINK:
-                    buffer.add_link(html)
-                elif op is _TEXT_LINK:
-                    buffer.text_write(buffer.last)
-                elif buffer._tracker is not None:
-                    buffer.add_pixel()
-        if self.final == LINK:
-            buffer.open_link(self.url)
-        else:
-            buffer.write = buffer.writers[self.final]
-        return self.size
-
-
-def _deal_out(nodes, context):
-    """Replace the marked content in `nodes` and the blocks under them by _MarkedContent.
-    -> (markers dealt out, whether a node keeps output to write it again: capture, ifchanged)."""
-    dealt, keeps = 0, False
-    for index, node in enumerate(nodes):
-        if node.__class__ is ContentNode:
-            if MARK in node.text:
-                nodes[index] = _MarkedContent(node.token, node.text)
-                dealt += node.text.count(MARK)
-            continue
-        keeps = keeps or isinstance(node, (CaptureNode, IfChangedNode))
-        for child in node.children(context, include_partials=False):
-            found, kept = _deal_out(child.nodes if isinstance(child, BlockNode) else [child], context)
-            dealt, keeps = dealt + found, keeps or kept
-    return dealt, keeps
-
-
-def _with_pixel_slot(body):
-    """The body with a PIXEL marker before its last </body> where that stands in markup after the
-    last Liquid (so it is the last </body> of every render); else as it is (the pixel then goes in
-    after the render)."""
-    end = body.rfind("</body>")
-    marker = body.rfind(MARK, 0, end)
-    if end < 0 or marker < max(body.rfind("}}"), body.rfind("%}")) or body[marker + 1 : marker + 2] != HTML:
-        return body
-    return body[:end] + MARK + PIXEL + body[end:]
-
-
-def parse_body(body):
-    """The compiled body parsed, and whether it renders in one pass into _Parts (every marker is in
-    static content, and no output is kept to be written again)."""
-    slotted = _with_pixel_slot(body)
-    template = HTML_ENV.from_string(slotted)
-    dealt, keeps = _deal_out(template.nodes, template.context_class(template))
-    if not keeps and dealt == slotted.count(MARK):
-        return template, True
-    return HTML_ENV.from_string(body), False
-
-
 # -- the per-process cache of parsed templates ----------------------------------------------------
 
 
 @dataclass
 class Prepared:
     subject: object
-    body: object  # parse_body: renders in one pass into _Parts where `one_pass`
+    body: object
     roots: frozenset = field(default_factory=frozenset)
-    one_pass: bool = False
 
 
 _cache = OrderedDict()
@@ -853,12 +615,10 @@ def prepare(compiled):
             _cache.move_to_end(key)
             return prepared
     try:
-        body, one_pass = parse_body(compiled.body)
         prepared = Prepared(
             subject=TEXT_ENV.from_string(compiled.subject),
-            body=body,
+            body=HTML_ENV.from_string(compiled.body),
             roots=frozenset(compiled.roots),
-            one_pass=one_pass,
         )
     except LiquidError as error:
         raise TemplateError(
@@ -882,9 +642,9 @@ class Rendered:
     links: tuple = ()  # the original URLs the tracked links of this message go to
 
 
-def _run(template, data, seconds, buffer=None):
+def _run(template, data, seconds):
     try:
-        return sandbox_render(template, data, seconds, buffer)
+        return sandbox_render(template, data, seconds)
     except LiquidError as error:
         raise RenderError(str(error.message)) from error
     except (ValueError, ArithmeticError, TypeError, RecursionError, MemoryError) as error:
@@ -892,17 +652,11 @@ def _run(template, data, seconds, buffer=None):
 
 
 def render_email(prepared, data, tracker=None, seconds=2.0):
-    """Personalize a prepared template for one contact: the body renders once into its HTML and
-    its text part. `tracker` (tracking.LinkTracker) signs the links and gives the open pixel;
-    without it (previews) links are left as written."""
+    """Personalize a prepared template for one contact. `tracker` (tracking.LinkTracker) rewrites
+    links and adds the open pixel; without it (previews) links are left as written."""
     subject = " ".join(_run(prepared.subject, data, seconds).split())
-    if not prepared.one_pass:
-        html, text, links = split_parts(_run(prepared.body, data, seconds), tracker)
-        return Rendered(subject=subject, html=html, text=text, links=links)
-    parts = _Parts(tracker)
-    _run(prepared.body, data, seconds, parts)
-    html, text = parts.finish(tracker)
-    return Rendered(subject=subject, html=html, text=text, links=tracker.links() if tracker is not None else ())
+    html, text, links = split_parts(_run(prepared.body, data, seconds), tracker)
+    return Rendered(subject=subject, html=html, text=text, links=links)
 
 
 def render_per_message(mjml_source, subject, data, preheader="", blocks=None, tracker=None):

@@ -100,18 +100,13 @@ class LinkTracker:
     def link(self, raw):
         """The signed click URL of one link as it stands in the HTML (entity-escaped); our own
         links and anything but http(s) are left as they are."""
-        return self.link_and_text(raw)[0]
-
-    def link_and_text(self, raw):
-        """(link(raw), the same URL unescaped, as the text part shows it)."""
         tracked = self._tracked.get(raw)
         if tracked is None:
             url, safe, encoded = _target(raw)
             if not safe or url.startswith(self.own):
-                tracked = raw, url
-            else:  # click_url(url), and entity-escaped (neither the encoding nor the signature has "&")
-                signature = self._sign(url)
-                tracked = f"{self._html_prefix}{encoded}&amp;s={signature}", f"{self.prefix}{encoded}&s={signature}"
+                tracked = raw
+            else:  # click_url(url), entity-escaped (neither the encoding nor the signature has "&")
+                tracked = f"{self._html_prefix}{encoded}&amp;s={self._sign(url)}"
                 self._urls.setdefault(url, None)
             self._tracked[raw] = tracked
         return tracked
@@ -120,19 +115,12 @@ class LinkTracker:
         """The URLs this message's tracked links go to, in order of appearance."""
         return tuple(self._urls)
 
-    def pixel_tag(self):
-        """The open pixel's <img>, or "" for a message without one."""
+    def add_pixel(self, html):
         if not self.pixel:
-            return ""
-        return (
+            return html
+        pixel = (
             f'<img src="{self.pixel_url()}" width="1" height="1" alt="" '
             'style="display:block;height:1px;width:1px;border:0;" />'
         )
-
-    def add_pixel(self, html):
-        """The open pixel just before the last </body> (at the end without one)."""
-        pixel = self.pixel_tag()
-        if not pixel:
-            return html
         end = html.rfind("</body>")
         return html[:end] + pixel + html[end:] if end >= 0 else html + pixel

@@ -148,9 +148,8 @@ class SandboxEnvironment(Environment):
     local_namespace_limit = LOCAL_NAMESPACE_LIMIT
 
 
-def render(template, data, seconds=RENDER_SECONDS, buffer=None):
-    """Render a parsed template with `data` under the sandbox's limits and a time bound, into
-    `buffer` (a new StringIO unless given: anything with write, tell and getvalue); -> its value.
+def render(template, data, seconds=RENDER_SECONDS):
+    """Render a parsed template with `data` under the sandbox's limits and a time bound.
 
     Raises LiquidError (including RenderTimeout and the resource limit errors) or, for runaway
     values such as a 5,000-digit number, ValueError/ArithmeticError; callers turn them into a
@@ -161,8 +160,7 @@ def render(template, data, seconds=RENDER_SECONDS, buffer=None):
     namespace = data if not (template.globals or template.matter) else template.make_globals(data)
     context = template.context_class(template, globals=namespace)
     context.deadline = deadline
-    if buffer is None:
-        buffer = StringIO()
+    buffer = StringIO()
     template.render_with_context(context, buffer)
     _check(context, buffer)
     return buffer.getvalue()
