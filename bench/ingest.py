@@ -216,13 +216,13 @@ def breakdown(workspace, loaders):
 
     print(f"  in-process, per event of a {BATCH_SIZE}-event batch (µs):")
     print(f"    {'':<24} " + " ".join(f"{loader:>10}" for loader in loaders))
-    columns = []
+    columns, configured = [], settings.INGEST_PG_LOAD
     for loader in loaders:
         settings.INGEST_PG_LOAD = loader if connection.vendor == "postgresql" else "copy"  # SQLite: one loader
         time_parts(workspace, rounds=1)  # warm up (imports, a connection's staging table)
         columns.append(time_parts(workspace, rounds=10))
         connection.close()
-    del settings.INGEST_PG_LOAD
+    settings.INGEST_PG_LOAD = configured
     for name in columns[0]:
         print(f"    {name:<24} " + " ".join(f"{column[name]:10.1f}" for column in columns))
     sums = [sum(column.values()) for column in columns]

@@ -87,12 +87,11 @@ class LinkTracker:
         self.own = self.base + "/t/"
         self.token = token
         self.prefix = f"{self.base}/t/c/{token}?u="
-        self._html_prefix = self.prefix.replace("&", "&amp;")
         self._sign = signer(key, token)
         self._tracked, self._urls = {}, {}
 
-    def click_url(self, url):
-        return f"{self.prefix}{encode_target(url)}&s={self._sign(url)}"
+    def click_url(self, url, encoded=None):
+        return f"{self.prefix}{encoded or encode_target(url)}&s={self._sign(url)}"
 
     def pixel_url(self):
         return f"{self.base}/t/o/{self.token}.gif"
@@ -105,8 +104,8 @@ class LinkTracker:
             url, safe, encoded = _target(raw)
             if not safe or url.startswith(self.own):
                 tracked = raw
-            else:  # click_url(url), entity-escaped (neither the encoding nor the signature has "&")
-                tracked = f"{self._html_prefix}{encoded}&amp;s={self._sign(url)}"
+            else:
+                tracked = self.click_url(url, encoded).replace("&", "&amp;")
                 self._urls.setdefault(url, None)
             self._tracked[raw] = tracked
         return tracked

@@ -192,6 +192,9 @@ TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 0)
 # Segment-compatible ingestion (/v1/): events per second per write key, counted over a fixed window.
 INGEST_RATE_LIMIT = envint("INGEST_RATE_LIMIT", 10_000)
 INGEST_RATE_WINDOW = envint("INGEST_RATE_WINDOW", 10)
+# How /v1/ stores events on PostgreSQL: "copy" (COPY into a staging table, then one INSERT ...
+# SELECT) or "values" (multi-row INSERT ... VALUES, the earlier loader, kept for bench/ingest.py).
+INGEST_PG_LOAD = envchoice("INGEST_PG_LOAD", "copy", ("copy", "values"))
 
 # Money in templates without a cart currency ({{ 19.9 | money }}): an ISO 4217 code.
 WAYLINE_DEFAULT_CURRENCY = os.environ.get("WAYLINE_DEFAULT_CURRENCY", "USD")

@@ -15,7 +15,6 @@ The ingestion pipeline (design.md, "domain tables are the queue"):
 
 import json
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -88,20 +87,25 @@ _JSON_COLUMNS = {"properties", "traits", "context", "payload"}
 _TIME_COLUMNS = ("timestamp", "original_timestamp", "sent_at", "received_at")
 _LOADED_COLUMNS = _EVENT_COLUMNS[:-2]  # what a call brings; attempts and error start at 0 and ""
 
-# How rows reach PostgreSQL. "copy" (the default): COPY into a temporary staging table, then one
-# INSERT ... SELECT ... ON CONFLICT DO NOTHING. "values": multi-row INSERT ... VALUES statements,
-# the earlier path, kept so that bench/ingest.py can measure one against the other in one run.
-# A few rows (a /v1/track call) go faster as one VALUES statement than as COPY's three.
+# How rows reach PostgreSQL (settings.INGEST_PG_LOAD): "copy", COPY into a temporary staging table
+# then one INSERT ... SELECT ... ON CONFLICT DO NOTHING; "values", multi-row INSERT ... VALUES, the
+# earlier path, kept so that bench/ingest.py can measure one against the other in one run. A few
+# rows (a /v1/track call) go faster as one VALUES statement than as COPY's three.
 PG_LOADERS = ("copy", "values")
 COPY_MIN_ROWS = 100
 _STAGE = "wayline_event_stage"
 
 
 def pg_loader():
-    loader = getattr(settings, "INGEST_PG_LOAD", None) or os.environ.get("INGEST_PG_LOAD") or "copy"
+    loader = settings.INGEST_PG_LOAD
     if loader not in PG_LOADERS:
         raise ImproperlyConfigured(f"INGEST_PG_LOAD must be one of {', '.join(PG_LOADERS)}, not {loader!r}.")
     return loader
+
+
+def _copies(count):
+    """Whether `count` rows are loaded with COPY."""
+    return connection.vendor == "postgresql" and count >= COPY_MIN_ROWS and pg_loader() == "copy"
 
 
 def _insert_events(groups):
@@ -109,10 +113,9 @@ def _insert_events(groups):
     repeated within the rows, is skipped (the first one stays). What
     `Event.objects.bulk_create(objects, ignore_conflicts=True)` does, at a fraction of the cost: the
     rows are already validated plain values, so the ORM's per-field work is skipped."""
-    if connection.vendor == "postgresql" and pg_loader() == "copy":
-        if sum(len(rows) for _, rows in groups) >= COPY_MIN_ROWS:
-            _copy_events(groups)
-            return
+    if _copies(sum(len(rows) for _, rows in groups)):
+        _copy_events(groups)
+        return
     ops = connection.ops
     quote = ops.quote_name
     json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
@@ -168,9 +171,7 @@ def encode_rows(workspace_id, rows):
     """The rows of one call, ready for `store_event_groups`. With the COPY loader their COPY text is
     encoded here, in the caller's thread: the ingest writer calls this before handing a call to its
     thread, so that the group commit, which every call waits for, only sends bytes."""
-    if connection.vendor != "postgresql" or isinstance(rows, EncodedRows) or len(rows) < COPY_MIN_ROWS:
-        return rows
-    if pg_loader() != "copy":
+    if isinstance(rows, EncodedRows) or not _copies(len(rows)):
         return rows
     encoded = EncodedRows(rows)
     encoded.copy_text = copy_text(workspace_id, rows)

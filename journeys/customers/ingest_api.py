@@ -113,9 +113,8 @@ class IngestWriter:
     IDLE_CLOSE = 30  # seconds without a call before the connection is closed
     # The writer mostly waits for the database and needs the GIL back after each round trip (COPY,
     # INSERT, COMMIT, the kick). While the event loop parses a 500-event batch, Python's default
-    # switch interval (5 ms) kept it waiting up to that long each time: measured on PostgreSQL,
-    # 1 ms took /v1/batch from about 13,500 to 16,000 events/s. Process-wide, set when the
-    # writer starts (a process that ingests).
+    # switch interval (5 ms) can keep it waiting up to that long each time. Process-wide, set when
+    # the writer starts (a process that ingests).
     SWITCH_INTERVAL = 0.001
 
     def __init__(self):
