@@ -10,6 +10,7 @@ puts back in the queue; one that dies after it leaves an in-doubt row, never res
 import json as jsonlib
 import logging
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
@@ -216,7 +217,16 @@ def _compiled(version):
 
 def render_for(version, data, tracker=None):
     """Render a version with prepared data (cached parse); raises RenderError / TemplateError."""
-    return rendering.render_email(rendering.prepare(_compiled(version)), data, tracker)
+    return rendering.render_email(_prepared(version), data, tracker)
+
+
+def _prepared(version):
+    """The version's parsed templates, looked up once per version object (a batch shares one: the
+    lookup hashes the 40 KB body)."""
+    prepared = getattr(version, "_wayline_prepared", None)
+    if prepared is None:
+        prepared = version._wayline_prepared = rendering.prepare(_compiled(version))
+    return prepared
 
 
 def _journey_key(message):
@@ -311,13 +321,14 @@ def _new_message(workspace, spec, now):
     )
 
 
-def enqueue_messages(workspace, specs, now=None):
+def enqueue_messages(workspace, specs, now=None, send_here=False):
     """The outbox rows of a batch of sends in one workspace, in a few queries: rows already there
     (by idempotency key) are returned as they are; new ones are inserted at once (a key another
     worker inserted meanwhile is left to it), given their status (no address, suppressed) or
     rendered with the batch's contacts, carts and products loaded together, and written back in one
-    statement; one kick after the commit sends them. A render error marks its message failed with
-    the reason: nothing broken is ever sent.
+    statement. A render error marks its message failed with the reason: nothing broken is ever sent.
+    After the commit, one kick has a worker send them; with `send_here` (a worker's own batch) this
+    process sends what it just rendered itself (`_send_rendered`).
 
     Each spec: version, idempotency_key, and optionally contact, to_email, journey_context,
     enrollment_id, journey_id, node_id, visit, is_test, over_cap, max_deferral. Returns the
@@ -331,23 +342,24 @@ def enqueue_messages(workspace, specs, now=None):
             fresh[spec["idempotency_key"]] = _new_message(workspace, spec, now)
     if fresh:
         Message.objects.bulk_create(fresh.values(), ignore_conflicts=True)
-        stored = Message.objects.filter(workspace=workspace, idempotency_key__in=list(fresh)).select_related(
-            "template_version__template__coupon_pool"
-        )
-        by_key = {m.idempotency_key: m for m in stored}
-        ours = []
-        for key, message in fresh.items():
-            row = by_key[key]
-            if row.token == message.token:  # inserted by this call, not by a concurrent one
-                row.workspace, row.contact = workspace, message.contact
-                ours.append(row)
-            found[key] = row
-        _prepare(workspace, ours, now)
+        stored = Message.objects.filter(workspace=workspace, idempotency_key__in=list(fresh))
+        ours, theirs = [], []
+        for key, pk, token in stored.values_list("idempotency_key", "pk", "token"):
+            message = fresh[key]
+            if token == message.token:  # inserted by this call: the row is what we built
+                message.pk, message._state.adding, message._state.db = pk, False, stored.db
+                ours.append(message)
+            else:  # a concurrent call inserted this key first: its row stands
+                theirs.append(pk)
+        for row in Message.objects.filter(pk__in=theirs):
+            found[row.idempotency_key] = row
+        found.update({message.idempotency_key: message for message in ours})
+        _prepare(workspace, ours, now, send_here)
     return [found[key] for key in keys]
 
 
-def _prepare(workspace, messages, now):
-    """Status and rendering of new messages, written back with one statement; then one kick."""
+def _prepare(workspace, messages, now, send_here=False):
+    """Status and rendering of new messages, written back with one statement; then who sends them."""
     if not messages:
         return
     suppressed = customers.suppressed_among(workspace, [m.to_email for m in messages if not m.is_test])
@@ -367,7 +379,10 @@ def _prepare(workspace, messages, now):
                 message.status = Message.Status.FAILED
                 message.reason = f"The template could not be rendered: {error}"
     _write_rendered(messages, now)
-    if any(m.status == Message.Status.QUEUED for m in messages):
+    queued = [m for m in messages if m.status == Message.Status.QUEUED]
+    if queued and send_here:
+        transaction.on_commit(lambda: _send_rendered(workspace, queued), robust=True)
+    elif queued:
         kick_due()
 
 
@@ -484,7 +499,9 @@ def send_email_steps(requests):
         }
         by_workspace.setdefault(enrollment.workspace_id, (enrollment.workspace, []))[1].append((index, spec))
     for workspace, items in by_workspace.values():
-        messages = enqueue_messages(workspace, [spec for _, spec in items], requests[items[0][0]]["now"])
+        messages = enqueue_messages(
+            workspace, [spec for _, spec in items], requests[items[0][0]]["now"], send_here=True
+        )
         for (index, _), message in zip(items, messages, strict=True):
             results[index] = {"message_id": message.pk, "status": message.status, "reason": message.reason}
     return results
@@ -528,12 +545,14 @@ def claim(message_id, now):
     return bool(_take(_due(now).filter(pk=message_id), now))
 
 
-def claim_due(now, limit):
-    """Take a batch of due messages: the rows are locked (PostgreSQL: FOR UPDATE SKIP LOCKED, so
-    concurrent sweepers take disjoint batches; SQLite: the write transaction is exclusive) and
-    marked as sending in the same transaction. Returns their ids."""
+def claim_due(now, limit, among=None):
+    """Take a batch of due messages (of the ids `among`, when given): the rows are locked
+    (PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent sweepers take disjoint batches; SQLite: the
+    write transaction is exclusive) and marked as sending in the same transaction. Returns their ids."""
     with transaction.atomic():
         due = _due(now).order_by("next_attempt_at", "id")
+        if among is not None:
+            due = due.filter(pk__in=list(among))
         if transaction.get_connection().features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("id", flat=True)[:limit])
@@ -562,6 +581,33 @@ def deliver_due(limit=BATCH, now=None):
     return len(ids)
 
 
+SEND_HERE_SECONDS = 10  # how long a worker sends its own batch's emails before leaving the rest to others
+
+
+def _send_rendered(workspace, messages):
+    """After the commit of a worker's batch: send the messages it has just rendered, from memory
+    (no second read of their HTML, no hand-over to another task). Those another worker took first
+    are its own; what is not sent within SEND_HERE_SECONDS is put back for the delivery workers,
+    so a slow SMTP server cannot hold the engine up."""
+    now = clock.now()
+    won = set(claim_due(now, len(messages), among=[m.pk for m in messages]))
+    mine = [m for m in messages if m.pk in won]
+    for message in mine:
+        message.status, message.attempts = Message.Status.SENDING, message.attempts + 1
+    if mine:
+        _deliver_group(workspace, mine, now, deadline=time.monotonic() + SEND_HERE_SECONDS)
+
+
+def _release(messages, now):
+    """Claimed messages this worker will not send after all: back in the queue, no attempt counted,
+    and a kick for the delivery workers."""
+    Message.objects.filter(pk__in=[m.pk for m in messages], status=Message.Status.SENDING).update(
+        status=Message.Status.QUEUED, lease_until=None, attempts=F("attempts") - 1, updated_at=now
+    )
+    kick_due()
+    return {m.pk: Message.Status.QUEUED for m in messages}
+
+
 def deliver_batch(ids, now):
     """Send messages this worker claimed (status "sending"), together: messages that waited are
     rendered again with the moment's prices and stock; then, a chunk at a time, the policies are
@@ -583,7 +629,7 @@ def deliver_batch(ids, now):
     return statuses
 
 
-def _deliver_group(workspace, messages, now):
+def _deliver_group(workspace, messages, now, deadline=None):
     sending = sending_settings(workspace)
     statuses = {}
     stale = [m for m in messages if m.rendered_at is None or now - m.rendered_at > RERENDER_AFTER]
@@ -608,6 +654,9 @@ def _deliver_group(workspace, messages, now):
         else:
             ready.append(message)
     for start in range(0, len(ready), HANDOFF_CHUNK):
+        if deadline is not None and time.monotonic() > deadline:
+            statuses.update(_release(ready[start:], now))
+            break
         chunk = ready[start : start + HANDOFF_CHUNK]
         handed, decided = _hand_off(chunk, sending, now)
         statuses.update(decided)

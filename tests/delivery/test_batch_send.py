@@ -149,3 +149,58 @@ def test_the_send_rate_holds_the_rest_of_a_batch_until_it_allows_more(workspace,
     assert sent.count() == 2 and held.count() == 3 and len(smtp.messages) == 2
     assert all(m.next_attempt_at > now and m.attempts == 0 for m in held)
     assert {m.reason for m in held} == {"Waiting for the workspace's send rate."}
+
+
+# -- the worker sends what its batch rendered -------------------------------------------------------
+
+
+def test_the_worker_sends_its_batch_itself_after_the_commit_once_each(
+    workspace, smtp, settings, django_capture_on_commit_callbacks
+):
+    settings.JOURNEYS_KICKS = "off"
+    _, version = make_template(workspace, mjml=simple_mjml("Hi {{ contact.first_name }}"), subject="Hi")
+    burst(workspace, 12)
+    with django_capture_on_commit_callbacks(execute=True):
+        while worker.advance_due():
+            pass
+    messages = list(Message.objects.filter(workspace=workspace))
+    assert {m.status for m in messages} == {"sent"} and len(messages) == 12
+    assert all(m.attempts == 1 and m.handed_off_at and m.sent_at for m in messages)
+    assert sorted(m["to"][0] for m in smtp.messages) == sorted(m.to_email for m in messages)
+    sent = {m["email"]["X-Wayline-Message"]: m["email"] for m in smtp.messages}
+    stored = messages[0]
+    html = sent[str(stored.pk)].get_body(("html",)).get_content()
+    assert html.replace("\r\n", "\n").strip() == stored.html.strip()  # what was stored is what went
+    assert actions.deliver_due() == 0  # nothing left for the delivery workers, nothing sent twice
+    assert len(smtp.messages) == 12
+
+
+def test_what_another_worker_took_first_is_left_to_it(workspace, smtp, settings, django_capture_on_commit_callbacks):
+    settings.JOURNEYS_KICKS = "off"
+    make_template(workspace, mjml=simple_mjml("Hi"), subject="Hi")
+    burst(workspace, 6)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        while worker.advance_due():
+            pass
+    assert actions.claim_due(clock.now(), 2)  # another worker claims two of them first
+    for callback in callbacks:
+        callback()
+    statuses = sorted(Message.objects.values_list("status", flat=True))
+    assert statuses == ["sending"] * 2 + ["sent"] * 4 and len(smtp.messages) == 4
+
+
+def test_what_the_worker_cannot_send_in_its_time_goes_back_to_the_delivery_workers(
+    workspace, smtp, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.JOURNEYS_KICKS = "off"
+    monkeypatch.setattr(actions, "SEND_HERE_SECONDS", -1)  # out of time before the first chunk
+    make_template(workspace, mjml=simple_mjml("Hi"), subject="Hi")
+    burst(workspace, 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        while worker.advance_due():
+            pass
+    held = list(Message.objects.filter(workspace=workspace))
+    assert {m.status for m in held} == {"queued"} and all(m.attempts == 0 and m.lease_until is None for m in held)
+    assert not smtp.messages
+    assert actions.deliver_due() == 5
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"} and len(smtp.messages) == 5

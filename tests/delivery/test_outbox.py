@@ -4,6 +4,7 @@ failing renders never sent, crashes before and after the hand-off."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from delivery import actions, transports
@@ -166,3 +167,14 @@ def test_a_bounce_or_complaint_from_the_provider_suppresses_the_address(workspac
     unknown = AnymailTrackingEvent(event_type="bounced", message_id="nope", recipient="x@example.com")
     tracking.send(sender=object, event=unknown, esp_name="Postmark")
     assert not customers.is_suppressed(workspace, "x@example.com")
+
+
+@pytest.mark.postgres
+def test_the_rendered_html_and_text_are_compressed_with_lz4_on_postgresql(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname IN ('html', 'text') ORDER BY attname",
+            [Message._meta.db_table],
+        )
+        assert cursor.fetchall() == [("html", "l"), ("text", "l")]
