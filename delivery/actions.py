@@ -262,7 +262,6 @@ def render_message(message, now, sending=None, batch=None):
     )
     headers = {
         "Message-ID": make_msgid(domain=sending.sender_domain or "wayline.local"),
-        "X-Wayline-Message": str(message.pk),
         "X-Wayline-Workspace": str(workspace.pk),
     }
     if message.category == Category.MARKETING:
@@ -323,10 +322,10 @@ def _new_message(workspace, spec, now):
 
 def enqueue_messages(workspace, specs, now=None, send_here=False):
     """The outbox rows of a batch of sends in one workspace, in a few queries: rows already there
-    (by idempotency key) are returned as they are; new ones are inserted at once (a key another
-    worker inserted meanwhile is left to it), given their status (no address, suppressed) or
-    rendered with the batch's contacts, carts and products loaded together, and written back in one
-    statement. A render error marks its message failed with the reason: nothing broken is ever sent.
+    (by idempotency key) are returned as they are; new ones are given their status (no address,
+    suppressed) or rendered with the batch's contacts, carts and products loaded together, then
+    inserted at once with what was rendered (a key another worker inserted meanwhile is left to
+    it). A render error marks its message failed with the reason: nothing broken is ever sent.
     After the commit, one kick has a worker send them; with `send_here` (a worker's own batch) this
     process sends what it just rendered itself (`_send_rendered`).
 
@@ -340,28 +339,61 @@ def enqueue_messages(workspace, specs, now=None, send_here=False):
     for spec in specs:
         if spec["idempotency_key"] not in found and spec["idempotency_key"] not in fresh:
             fresh[spec["idempotency_key"]] = _new_message(workspace, spec, now)
-    if fresh:
-        Message.objects.bulk_create(fresh.values(), ignore_conflicts=True)
-        stored = Message.objects.filter(workspace=workspace, idempotency_key__in=list(fresh))
-        ours, theirs = [], []
-        for key, pk, token in stored.values_list("idempotency_key", "pk", "token"):
-            message = fresh[key]
-            if token == message.token:  # inserted by this call: the row is what we built
-                message.pk, message._state.adding, message._state.db = pk, False, stored.db
-                ours.append(message)
-            else:  # a concurrent call inserted this key first: its row stands
-                theirs.append(pk)
-        for row in Message.objects.filter(pk__in=theirs):
-            found[row.idempotency_key] = row
-        found.update({message.idempotency_key: message for message in ours})
-        _prepare(workspace, ours, now, send_here)
+    if not fresh:
+        return [found[key] for key in keys]
+    _prepare(workspace, list(fresh.values()), now)
+    _insert_new(list(fresh.values()))
+    stored = Message.objects.filter(workspace=workspace, idempotency_key__in=list(fresh))
+    ours, theirs = [], []
+    for key, pk, token in stored.values_list("idempotency_key", "pk", "token"):
+        message = fresh[key]
+        if token == message.token:  # inserted by this call: the row is what we built
+            message.pk, message._state.adding, message._state.db = pk, False, stored.db
+            ours.append(message)
+        else:  # a concurrent call inserted this key first: its row stands (our render is dropped)
+            theirs.append(pk)
+    for row in Message.objects.filter(pk__in=theirs):
+        found[row.idempotency_key] = row
+    found.update({message.idempotency_key: message for message in ours})
+    queued = [m for m in ours if m.status == Message.Status.QUEUED]
+    if queued and send_here:
+        transaction.on_commit(lambda: _send_rendered(workspace, queued), robust=True)
+    elif queued:
+        kick_due()
     return [found[key] for key in keys]
 
 
-def _prepare(workspace, messages, now, send_here=False):
-    """Status and rendering of new messages, written back with one statement; then who sends them."""
-    if not messages:
+def _insert_new(messages):
+    """Insert new outbox rows; a key (or token) already there is left as it is. On PostgreSQL one
+    statement run for every row with its values bound on the server (psycopg's pipeline): written
+    into the SQL as literals, as Django's cursor does, each row's ~40 KB of HTML costs about 1.2 ms
+    to quote and parse, bound about 0.1 ms."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=100)
         return
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
+    )
+    rows = [[field.get_db_prep_save(getattr(m, field.attname), connection) for field in fields] for m in messages]
+    with _server_bound(connection) as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _server_bound(connection):
+    """A cursor on the connection (and its transaction) that sends values apart from the SQL."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _prepare(workspace, messages, now):
+    """The status of new messages, and the rendering of those that will be sent (not saved)."""
     suppressed = customers.suppressed_among(workspace, [m.to_email for m in messages if not m.is_test])
     for message in messages:
         if not message.to_email:
@@ -371,19 +403,12 @@ def _prepare(workspace, messages, now, send_here=False):
     rendering_now = [m for m in messages if m.status == Message.Status.QUEUED]
     batch = _batch_for(workspace, rendering_now, now)
     sending = sending_settings(workspace)
-    for message in messages:
-        if message.status == Message.Status.QUEUED:
-            try:
-                render_message(message, now, sending, batch)
-            except (rendering.RenderError, rendering.TemplateError) as error:
-                message.status = Message.Status.FAILED
-                message.reason = f"The template could not be rendered: {error}"
-    _write_rendered(messages, now)
-    queued = [m for m in messages if m.status == Message.Status.QUEUED]
-    if queued and send_here:
-        transaction.on_commit(lambda: _send_rendered(workspace, queued), robust=True)
-    elif queued:
-        kick_due()
+    for message in rendering_now:
+        try:
+            render_message(message, now, sending, batch)
+        except (rendering.RenderError, rendering.TemplateError) as error:
+            message.status = Message.Status.FAILED
+            message.reason = f"The template could not be rendered: {error}"
 
 
 def _batch_for(workspace, messages, now):
@@ -435,6 +460,10 @@ def _write_rendered(messages, now):
         )
         for m in messages
     ]
+    if connection.vendor == "postgresql":
+        with _server_bound(connection) as cursor:
+            cursor.executemany(sql, params)
+        return
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -730,7 +759,7 @@ def _email_of(message, sending):
         text=message.text,
         from_email=message.from_email,
         to=message.to_email,
-        headers=message.headers,
+        headers={**message.headers, "X-Wayline-Message": str(message.pk)},
         reply_to=[sending.reply_to] if sending.reply_to else None,
     )
     # For django-anymail providers: their webhooks (bounces, complaints) find the message again.

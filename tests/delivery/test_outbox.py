@@ -178,3 +178,22 @@ def test_the_rendered_html_and_text_are_compressed_with_lz4_on_postgresql(db):
             [Message._meta.db_table],
         )
         assert cursor.fetchall() == [("html", "l"), ("text", "l")]
+
+
+def test_a_key_another_worker_inserted_meanwhile_keeps_its_row_and_ours_is_dropped(workspace, monkeypatch):
+    _, version = make_template(workspace, "promo", simple_mjml("Hi {{ contact.first_name }}"), "Promo")
+    ada = make_contact(workspace)
+    bob = make_contact(workspace, "bob@example.com", user_id="bob")
+    prepare = actions._prepare
+
+    def another_worker_first(workspace, messages, now):
+        prepare(workspace, messages, now)  # ours rendered; then the other worker's insert lands
+        monkeypatch.setattr(actions, "_prepare", prepare)
+        actions.enqueue_message(workspace, version, idempotency_key="k1", contact=bob)
+
+    monkeypatch.setattr(actions, "_prepare", another_worker_first)
+    message = actions.enqueue_message(workspace, version, idempotency_key="k1", contact=ada)
+    stored = Message.objects.get(idempotency_key="k1")
+    assert Message.objects.filter(workspace=workspace).count() == 1
+    assert message.pk == stored.pk and message.token == stored.token
+    assert stored.to_email == "bob@example.com" and stored.contact_id == bob.pk
