@@ -357,6 +357,9 @@ _ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'
 _HREF = re.compile(r'(\shref=")((?:https?://|WLQ\d{5}QLW)[^"]*)(")', re.I)
 
 
+_UNSHOWN_LINKS = ("#", "mailto:", "tel:")  # links the text part does not spell out
+
+
 class _Pieces:
     def __init__(self):
         self.out = []
@@ -437,7 +440,7 @@ def mark_text(html):
                 pieces.add(TEXT_ONLY, attributes["alt"])
         if in_content and closing and name == "a" and links:
             href, marked = links.pop()
-            if href and not href.startswith(("#", "mailto:", "tel:")):
+            if href and not href.startswith(_UNSHOWN_LINKS):
                 # Always "(url)": whether a label is there may depend on the data (an empty name).
                 if marked:
                     pieces.text_link()
@@ -485,6 +488,7 @@ def split_parts(marked, tracker=None):
     html, text = [pieces[0]], []
     track = tracker.link if tracker is not None else None
     link = ""  # the last link's URL, for the text part's " (URL)" after it
+    unwrap = False  # the last link's URL rendered empty: its " (" and ")" go too
     for piece in pieces[1:]:
         kind = piece[:1]
         if kind == HTML:
@@ -493,12 +497,16 @@ def split_parts(marked, tracker=None):
             html.append(piece[1:])
             text.append(piece[1:])
         elif kind == TEXT_ONLY:
-            text.append(piece[1:])
+            text.append(piece[2:] if unwrap and piece.startswith(")", 1) else piece[1:])
+            unwrap = False
         elif kind == LINK:
             link = track(piece[1:]) if track else piece[1:]
             html.append(link)
         elif kind == TEXT_LINK:
-            text.append(link)
+            if link and not link.startswith(_UNSHOWN_LINKS):
+                text.append(link)
+            elif text and text[-1].endswith(" ("):  # as per message: such an href shows nothing
+                text[-1], unwrap = text[-1][:-2], True
         else:  # a MARK from the data itself: keep it as text
             html.append(piece)
     html = "".join(html)

@@ -100,3 +100,23 @@ def test_values_in_attributes_are_escaped_compiled_once():
     assert 'aria-label="Bo &#34;&lt;b&gt;&#34;, your cart is waiting"' in once.html
     assert 'alt="Cap &#34;X&#34; &lt;new&gt;"' in once.html
     assert once.subject == 'Bo "<b>", your cart is waiting'
+
+
+LINKED = (
+    '<mjml><mj-body><mj-section><mj-column><mj-text><a href="{{ contact.url }}">Shop</a> now</mj-text>'
+    "</mj-column></mj-section></mj-body></mjml>"
+)
+
+
+def test_a_link_whose_url_renders_empty_adds_nothing_to_the_text_part_as_per_message():
+    compiled = rendering.prepare(rendering.compile_template(LINKED, "Hi"))
+    cases = [
+        ("", "Shop now"),
+        ("mailto:a@b.example", "Shop now"),
+        ("https://shop.example/x", "Shop (https://shop.example/x) now"),
+    ]
+    for url, shown in cases:
+        data = {"contact": {"url": url}, PERSONA: Persona()}
+        once = rendering.render_email(compiled, data)
+        per_message = rendering.render_per_message(LINKED, "Hi", data)
+        assert words(once.text) == words(per_message.text) == shown
