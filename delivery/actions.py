@@ -627,13 +627,12 @@ def _send_rendered(workspace, messages):
         _deliver_group(workspace, mine, now, deadline=time.monotonic() + SEND_HERE_SECONDS)
 
 
-def _release(messages, now):
-    """Claimed messages this worker will not send after all: back in the queue, no attempt counted,
-    and a kick for the delivery workers."""
+def _put_back(messages, now, **fields):
+    """Claimed messages this worker does not send after all: back in the queue (with `fields`:
+    a reason, a time), no attempt counted. Returns {message id: "queued"}."""
     Message.objects.filter(pk__in=[m.pk for m in messages], status=Message.Status.SENDING).update(
-        status=Message.Status.QUEUED, lease_until=None, attempts=F("attempts") - 1, updated_at=now
+        status=Message.Status.QUEUED, lease_until=None, attempts=F("attempts") - 1, updated_at=now, **fields
     )
-    kick_due()
     return {m.pk: Message.Status.QUEUED for m in messages}
 
 
@@ -684,7 +683,8 @@ def _deliver_group(workspace, messages, now, deadline=None):
             ready.append(message)
     for start in range(0, len(ready), HANDOFF_CHUNK):
         if deadline is not None and time.monotonic() > deadline:
-            statuses.update(_release(ready[start:], now))
+            statuses.update(_put_back(ready[start:], now))
+            kick_due()  # the rest goes to the delivery workers
             break
         chunk = ready[start : start + HANDOFF_CHUNK]
         handed, decided = _hand_off(chunk, sending, now)
@@ -701,16 +701,8 @@ def _within_rate(workspace, messages, sending, now):
     granted, retry_at = rate.take(workspace, len(messages), now, sending)
     if granted >= len(messages):
         return messages, {}
-    held = messages[granted:]
-    Message.objects.filter(pk__in=[m.pk for m in held]).update(
-        status=Message.Status.QUEUED,
-        reason="Waiting for the workspace's send rate.",
-        next_attempt_at=retry_at,
-        lease_until=None,
-        attempts=F("attempts") - 1,
-        updated_at=now,
-    )
-    return messages[:granted], {m.pk: Message.Status.QUEUED for m in held}
+    held = _put_back(messages[granted:], now, reason="Waiting for the workspace's send rate.", next_attempt_at=retry_at)
+    return messages[:granted], held
 
 
 def _hand_off(messages, sending, now):
