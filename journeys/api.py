@@ -22,7 +22,7 @@ from accounts.serializers import NUMBER_MAX, IdField
 
 from . import clock, drafts, lifecycle, publishing, stats
 from .engine import library, nodes
-from .models import Contact, Journey, JourneyVersion
+from .models import Contact, Enrollment, Journey, JourneyVersion
 
 EXPORT_FORMAT = "wayline.journey/1"
 
@@ -218,6 +218,40 @@ class CountsSerializer(serializers.Serializer):
     nodes = serializers.DictField(child=NodeCountsSerializer(), help_text="per node id")
 
 
+class EnrollmentsQuerySerializer(serializers.Serializer):
+    node = serializers.CharField(required=False, max_length=64, help_text="contacts on this node now")
+    status = serializers.ChoiceField(
+        required=False,
+        choices=[*Enrollment.Status.choices, ("open", "Open (active or waiting)")],
+        help_text="one status, or open: still in the journey",
+    )
+    q = serializers.CharField(required=False, max_length=200, help_text="the contact's email or id contains this")
+
+
+class EnrollmentContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.CharField()
+    email = serializers.CharField()
+
+
+class PathStepSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    outcome = serializers.CharField()
+    port = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class EnrollmentRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    contact = EnrollmentContactSerializer()
+    status = serializers.CharField()
+    node = serializers.CharField(source="current_node")
+    version = serializers.IntegerField(source="version.number")
+    entered_at = serializers.DateTimeField()
+    wake_at = serializers.DateTimeField(allow_null=True)
+    path = PathStepSerializer(many=True, help_text=f"the last {stats.PATH_STEPS} steps, oldest first")
+
+
 class LibraryItemSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
@@ -306,6 +340,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         "version": "read",
         "export": "read",
         "counts": "read",
+        "enrollments": "read",
         "library": "read",
         "node_types": "read",
         "validate": "qa",
@@ -516,6 +551,24 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         number = request.query_params.get("version")
         version = int(number) if number and number.isdigit() and len(number) < 10 else None
         return Response({"journey": journey.pk, "version": version, "nodes": stats.node_counts(journey, version)})
+
+    @extend_schema(parameters=[EnrollmentsQuerySerializer], responses=EnrollmentRowSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def enrollments(self, request, pk=None):
+        """Where each contact is: the journey's enrollments with their node, status, wake time,
+        version and path, newest first (limit/offset pages)."""
+        journey = self.get_object()
+        query = EnrollmentsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        if wanted.get("node") and wanted["node"] not in stats.node_ids(journey):
+            raise serializers.ValidationError({"node": [f"This journey has no node “{wanted['node']}”."]})
+        rows = stats.enrollments_in(journey, wanted.get("node"), wanted.get("status"), wanted.get("q"))
+        page = self.paginate_queryset(rows)
+        paths = stats.paths_of(page)
+        for enrollment in page:
+            enrollment.path = paths[enrollment.pk]
+        return self.get_paginated_response(EnrollmentRowSerializer(page, many=True).data)
 
     @extend_schema(responses=LibraryItemSerializer(many=True))
     @action(detail=False, methods=["get"], pagination_class=None)

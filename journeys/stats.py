@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Count, Q
 
 from . import clock
-from .models import Conversion, Enrollment, StepLog
+from .models import Conversion, Enrollment, JourneyVersion, StepLog
 
 
 def node_counts(journey, version_number=None) -> dict:
@@ -52,3 +52,47 @@ def list_figures(journeys) -> dict:
     ):
         figures[row["journey_id"]]["converted_7d"] = row["n"]
     return figures
+
+
+# -- where each contact is ------------------------------------------------------------------------
+
+PATH_STEPS = 50  # the last steps of each enrollment's path shown in a list
+
+
+def node_ids(journey) -> set:
+    """Every node id the journey has had: its draft's and each version's, and the trigger."""
+    ids = {"trigger"}
+    versions = JourneyVersion.objects.filter(journey=journey).values_list("definition", flat=True)
+    definitions = [journey.draft or {}, *versions]
+    for definition in definitions:
+        for node in (definition or {}).get("nodes") or ():
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                ids.add(node["id"])
+    return ids
+
+
+def enrollments_in(journey, node=None, status=None, term=None):
+    """The journey's enrollments, newest first: on `node` (where they are, or where they left), in
+    `status` ("open": active or waiting), of a contact whose email or user id contains `term`."""
+    rows = Enrollment.objects.filter(workspace_id=journey.workspace_id, journey=journey)
+    if node:
+        rows = rows.filter(current_node=node)
+    if status == "open":
+        rows = rows.filter(status__in=Enrollment.OPEN)
+    elif status:
+        rows = rows.filter(status=status)
+    if term:
+        rows = rows.filter(Q(contact__email__icontains=term) | Q(contact__user_id__icontains=term))
+    return rows.select_related("contact", "version").order_by("-entered_at", "-id")
+
+
+def paths_of(enrollments) -> dict:
+    """{enrollment id: its last PATH_STEPS steps, oldest first}, in one query for a page."""
+    paths: dict[int, list] = {e.pk: [] for e in enrollments}
+    steps = StepLog.objects.filter(enrollment_id__in=list(paths)).order_by("id")
+    for row in steps.values("enrollment_id", "node", "outcome", "port", "at"):
+        path = paths[row.pop("enrollment_id")]
+        path.append(row)
+        if len(path) > PATH_STEPS:
+            del path[0]
+    return paths

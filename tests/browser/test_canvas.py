@@ -6,6 +6,7 @@ while the canvas is open."""
 import base64
 import json
 import os
+import re
 import tempfile
 import urllib.request
 import uuid
@@ -428,6 +429,15 @@ def test_node_counts_change_on_the_open_canvas_as_events_arrive(
     suggestions = page.get_by_test_id("side-panel").locator("datalist option")
     expect(suggestions.and_(page.locator('[value="Order Completed"]'))).to_have_count(1)
     expect(suggestions.and_(page.locator('[value="Checkout Started"]'))).to_have_count(1)
+    # ... and who is on the step now: Gus waits for his order, the other five wait a day.
+    here = page.get_by_test_id("side-panel").get_by_role("region", name="Contacts here")
+    expect(here.get_by_role("heading")).to_have_text("Contacts here (1)")
+    expect(here.get_by_role("link")).to_have_text(["gus"])
+    close_panel(page)
+    page.get_by_test_id("node-delay1").click()
+    expect(here.get_by_role("heading")).to_have_text("Contacts here (5)")
+    expect(here.get_by_role("link")).to_have_count(5)
+    expect(here.get_by_role("link", name="bo@example.com")).to_have_attribute("href", re.compile(r"/contacts/\d+$"))
     close_panel(page)
 
     page.get_by_role("button", name="Fit", exact=True).click()

@@ -226,3 +226,50 @@ def test_an_idempotency_key_enrolls_and_sends_once_under_every_policy(workspace,
     assert again.json() == {"enrolled": False, "reason": "duplicate_trigger", "enrollment": first["enrollment"]}
     assert Enrollment.objects.filter(journey_id=journey["id"]).count() == 1
     assert len(fake_email.calls) == 1
+
+
+def test_the_enrollments_say_where_each_contact_is_and_the_path_it_took(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    journey = create(client)
+    url = f"/api/journeys/{journey['id']}/enrollments"
+    client.post(f"/api/journeys/{journey['id']}/publish", {"revision": 1}, format="json")
+    ada, bob = make_contact(workspace, email="ada@shop.test"), make_contact(workspace, email="bob@shop.test")
+    for contact in (ada, bob):
+        track(contact, "Checkout Started")
+    run_worker()
+
+    answer = client.get(url)
+    assert answer.status_code == 200, answer.content
+    rows = answer.json()["results"]
+    assert answer.json()["count"] == 2
+    assert {(r["contact"]["email"], r["node"], r["status"], r["version"]) for r in rows} == {
+        ("ada@shop.test", "wait", "waiting", 1),
+        ("bob@shop.test", "wait", "waiting", 1),
+    }
+    assert all(r["wake_at"] for r in rows)
+    assert [step["node"] for step in rows[0]["path"]] == ["wait"]  # the nodes it entered, in order
+
+    assert [r["contact"]["email"] for r in client.get(url, {"q": "ADA@"}).json()["results"]] == ["ada@shop.test"]
+    assert client.get(url, {"node": "wait", "status": "waiting"}).json()["count"] == 2
+    assert client.get(url, {"node": "mail"}).json()["count"] == 0
+    assert client.get(url, {"status": "completed"}).json()["count"] == 0
+    track(ada, "Order Completed")  # Ada orders: her path ends on "wait", and she is no longer there
+    run_worker()
+    assert client.get(url, {"node": "wait"}).json()["count"] == 2
+    still = client.get(url, {"node": "wait", "status": "open"}).json()["results"]
+    assert [r["contact"]["email"] for r in still] == ["bob@shop.test"]
+    assert [r["status"] for r in client.get(url, {"q": "ada"}).json()["results"]] == ["completed"]
+
+
+def test_the_enrollments_refuse_an_unknown_node_or_status_by_name(workspace, marketer, api, fake_email):
+    client = api(marketer)
+    url = f"/api/journeys/{create(client)['id']}/enrollments"
+    unknown = client.get(url, {"node": "nowhere"})
+    assert unknown.status_code == 400 and "nowhere" in unknown.json()["fields"]["node"][0]
+    assert "status" in client.get(url, {"status": "lost"}).json()["fields"]
+    assert "q" in client.get(url, {"q": "a\x00b"}).json()["fields"]
+
+
+def test_another_workspace_cannot_list_the_enrollments(workspace, marketer, outsider, api, fake_email):
+    journey = create(api(marketer))
+    assert api(outsider).get(f"/api/journeys/{journey['id']}/enrollments").status_code == 404

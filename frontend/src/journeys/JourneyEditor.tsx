@@ -487,7 +487,7 @@ function Editor({ journey }: { journey: Journey }) {
             </FlowCanvas>
             {simulating ? <SimulationDrawer journeyId={id} onClose={() => setSimulating(false)} /> : null}
           </div>
-          {panel ? <SidePanel nodeId={panel} problems={problems} readOnly={readOnly} hints={hints} eventProperties={triggerProperties.data ?? []} /> : null}
+          {panel ? <SidePanel nodeId={panel} problems={problems} readOnly={readOnly} hints={hints} eventProperties={triggerProperties.data ?? []} journeyId={hasResults ? id : undefined} /> : null}
         </div>
         {publishing ? <PublishDialog journey={journey} onClose={() => setPublishing(false)} /> : null}
         {showVersions ? <VersionsDrawer journey={journey} onClose={() => setShowVersions(false)} /> : null}

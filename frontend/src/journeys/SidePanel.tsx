@@ -4,6 +4,7 @@ import { useCanvas } from "./canvasState";
 import { Icon } from "./icons";
 import { PANELS, type Hints } from "./panels";
 import { TriggerPanel } from "./TriggerPanel";
+import { ContactsHere } from "./ContactsHere";
 import { kindLabel } from "./summary";
 import { problemsOf } from "./context";
 import { isNodeKind, nodeSpec, TRIGGER_NODE } from "./nodeTypes";
@@ -17,9 +18,11 @@ interface Props {
   readOnly: boolean;
   hints: Hints;
   eventProperties: string[];
+  /** The journey, when it has run (its contacts on the step are listed). */
+  journeyId?: number;
 }
 
-export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties }: Props) {
+export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties, journeyId }: Props) {
   const node = useCanvas((state) => state.nodes.find((item) => item.id === nodeId));
   const settings = useCanvas((state) => state.settings);
   const setConfig = useCanvas((state) => state.setConfig);
@@ -71,6 +74,7 @@ export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties }
         )}
       </fieldset>
       <WaysOut nodeId={nodeId} readOnly={readOnly} />
+      {journeyId !== undefined && nodeId !== TRIGGER_NODE ? <ContactsHere journeyId={journeyId} nodeId={nodeId} /> : null}
       {!readOnly && nodeId !== TRIGGER_NODE ? (
         <footer className="side-panel-foot">
           <button type="button" className="button button-danger button-small" onClick={() => deleteNodes([nodeId])}>

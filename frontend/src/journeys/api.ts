@@ -182,3 +182,24 @@ export function namesOf(data: unknown): string[] {
     return [];
   });
 }
+
+export interface EnrollmentRow {
+  id: number;
+  contact: { id: number; user_id: string; email: string };
+  status: "active" | "waiting" | "completed" | "exited" | "failed";
+  node: string;
+  version: number;
+  entered_at: string;
+  wake_at: string | null;
+  path: { node: string; outcome: string; port: string; at: string }[];
+}
+
+/** The contacts on a node now (its open enrollments), newest first: the side panel's list. */
+export function useContactsOnNode(id: number, node: string, enabled: boolean) {
+  return useQuery({
+    queryKey: [...journeyKeys.detail(id), "enrollments", node] as const,
+    queryFn: ({ signal }) => api.get<Page<EnrollmentRow>>(`journeys/${id}/enrollments`, { node, status: "open", limit: "20" }, signal),
+    enabled,
+    refetchInterval: 15_000,
+  });
+}
