@@ -13,7 +13,7 @@ from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 from accounts.serializers import NUMBER_MAX, IdField
-from journeys.models import Contact
+from journeys.models import Contact, Journey
 
 from . import actions, domains, rendering, transports
 from .models import (
@@ -172,9 +172,25 @@ class SandboxEmailDetailSerializer(serializers.ModelSerializer):
         fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
 
 
+class JourneyRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class MessageSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="template_version.template.slug", read_only=True)
     template_version = serializers.IntegerField(source="template_version.number", read_only=True)
+    journey = serializers.SerializerMethodField(help_text="the journey that sent it (its step: node_id)")
+
+    @extend_schema_field(JourneyRefSerializer(allow_null=True))
+    def get_journey(self, message):
+        if not message.journey_id:
+            return None
+        names = self.context.get("journey_names")
+        if names is None:  # one message: its journey's name looked up alone
+            names = journey_names(message.workspace_id, [message.journey_id])
+        name = names.get(message.journey_id)
+        return {"id": message.journey_id, "name": name} if name is not None else None
 
     class Meta:
         model = Message
@@ -192,6 +208,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "contact",
             "enrollment_id",
             "journey_id",
+            "journey",
             "node_id",
             "visit",
             "attempts",
@@ -450,6 +467,25 @@ class ResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=["sent", "resend"])
 
 
+def journey_names(workspace_id, ids):
+    """{journey id: name} of these journeys of the workspace, in one query."""
+    return dict(Journey.objects.filter(workspace_id=workspace_id, id__in=set(ids)).values_list("id", "name"))
+
+
+def _number(params, name, what):
+    value = params.get(name, "")
+    if not value.isdecimal() or len(value) > 18:
+        raise DomainError(f"{name} is {what} id.", fields={name: [f"{what.capitalize()} id (a number)."]})
+    return int(value)
+
+
+def _text(params, name, longest):
+    value = params.get(name, "")
+    if len(value) > longest or "\x00" in value:
+        raise DomainError(f"{name} is too long or not text.", fields={name: [f"At most {longest} characters of text."]})
+    return value
+
+
 class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Message.objects.select_related("template_version__template")
     capabilities = {"resolve": "manage"}
@@ -463,9 +499,13 @@ class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         if params.get("status"):
             queryset = queryset.filter(status=params["status"])
         if params.get("contact"):
-            if not params["contact"].isdecimal() or len(params["contact"]) > 18:
-                raise DomainError("contact is a contact id.", fields={"contact": ["A contact id (a number)."]})
-            queryset = queryset.filter(contact_id=params["contact"])
+            queryset = queryset.filter(contact_id=_number(params, "contact", "a contact"))
+        if params.get("journey"):
+            queryset = queryset.filter(journey_id=_number(params, "journey", "a journey"))
+        if params.get("template"):
+            queryset = queryset.filter(template_version__template__slug=_text(params, "template", 100))
+        if params.get("q"):
+            queryset = queryset.filter(to_email__icontains=_text(params, "q", 254))
         if params.get("test") in ("true", "false"):
             queryset = queryset.filter(is_test=params["test"] == "true")
         return queryset
@@ -475,10 +515,15 @@ class OutboxViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
             OpenApiParameter("status", str, description="queued, sending, sent, failed, suppressed, …"),
             OpenApiParameter("contact", int, description="a contact's messages"),
             OpenApiParameter("test", bool, description="test sends only (true) or none (false)"),
+            OpenApiParameter("journey", int, description="the messages a journey sent"),
+            OpenApiParameter("template", str, description="the messages of a template (its slug)"),
+            OpenApiParameter("q", str, description="the recipient's address contains this"),
         ]
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        names = journey_names(request.workspace.pk, [m.journey_id for m in page if m.journey_id])
+        return self.get_paginated_response(MessageSerializer(page, many=True, context={"journey_names": names}).data)
 
     @extend_schema(request=ResolveSerializer, responses=MessageSerializer)
     @action(detail=True, methods=["post"])

@@ -87,3 +87,31 @@ def test_an_admin_sets_limits_and_sees_which_dns_records_the_domain_needs(admin,
     other = page_for(marketer)
     other.goto("/settings/sending")
     expect(other.get_by_role("alert")).to_contain_text("Your role does not give access")
+
+
+def test_the_outbox_is_searched_by_recipient_and_shows_the_journey_that_sent_each_email(workspace, admin, page_for):
+    from journeys.models import Journey
+
+    journey = Journey.objects.create(workspace=workspace, name="Win back", status="live")
+    _, version = make_template(workspace, "promo", simple_mjml("Hi"), "Come back")
+    for name in ("ada", "bob"):
+        contact = make_contact(workspace, f"{name}@shop.test", user_id=name)
+        spec = {"journey_id": journey.pk, "node_id": "mail1"} if name == "ada" else {}
+        actions.enqueue_message(workspace, version, idempotency_key=name, contact=contact, **spec)
+
+    page = page_for(admin)
+    page.goto("/outbox")
+    table = page.get_by_role("table", name="Messages")
+    expect(table.get_by_role("row")).to_have_count(3)
+    page.get_by_label("Recipient").fill("bob@")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("bob@shop.test")
+    page.get_by_label("Recipient").fill("")
+    expect(table.get_by_role("row")).to_have_count(3)
+    expect(table.get_by_role("link", name="Win back")).to_have_attribute("href", f"/journeys/{journey.pk}")
+
+    table.get_by_role("link", name="ada@shop.test").click()
+    page.get_by_role("link", name="its other emails").click()
+    expect(page).to_have_url(re.compile(rf"/outbox\?journey={journey.pk}$"))
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("ada@shop.test")

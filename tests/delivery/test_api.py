@@ -224,3 +224,37 @@ def test_an_in_doubt_message_is_resolved_by_an_admin_only(workspace, api, admin,
     )
     response = api(admin).post(f"/api/outbox/{message.pk}/resolve", {"resolution": "resend"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "queued"
+
+
+def test_the_outbox_is_searched_by_recipient_journey_and_template_and_names_the_journey(workspace, api, marketer):
+    from delivery.models import TemplateVersion
+    from journeys.models import Journey
+
+    client = api(marketer)
+    promo = TemplateVersion.objects.get(
+        pk=create(client, slug="promo", mjml=simple_mjml("x")).json()["latest_version"]["id"]
+    )
+    cart = TemplateVersion.objects.get(pk=create(client, mjml=simple_mjml("y")).json()["latest_version"]["id"])
+    journey = Journey.objects.create(workspace=workspace, name="Win back", status="live")
+    ada, bob = (
+        make_contact(workspace, "ada@shop.test", user_id="ada"),
+        make_contact(workspace, "bob@shop.test", user_id="bob"),
+    )
+    actions.enqueue_message(workspace, promo, idempotency_key="a", contact=ada, journey_id=journey.pk, node_id="mail1")
+    actions.enqueue_message(workspace, cart, idempotency_key="b", contact=bob)
+
+    def listed(**query):
+        answer = client.get("/api/outbox", query)
+        assert answer.status_code == 200, answer.content
+        return [(m["to_email"], m["template"], m["journey"], m["node_id"]) for m in answer.json()["results"]]
+
+    ada_row = ("ada@shop.test", "promo", {"id": journey.pk, "name": "Win back"}, "mail1")
+    assert listed(journey=journey.pk) == [ada_row]
+    assert listed(q="BOB@") == [("bob@shop.test", "cart-reminder", None, "")]
+    assert listed(template="promo") == [ada_row]
+    assert len(listed()) == 2
+    detail = client.get(f"/api/outbox/{Message.objects.get(idempotency_key='a').pk}").json()
+    assert detail["journey"] == {"id": journey.pk, "name": "Win back"}
+    for query, field in (({"journey": "x"}, "journey"), ({"q": "a\x00"}, "q"), ({"template": "t" * 101}, "template")):
+        answer = client.get("/api/outbox", query)
+        assert answer.status_code == 400 and field in answer.json()["fields"], (query, answer.content)

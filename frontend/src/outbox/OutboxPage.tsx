@@ -6,7 +6,7 @@ import { Link, Navigate, NavLink, Route, Routes, useNavigate, useParams, useSear
 import { api, type Page } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
-import { Banner, ErrorBanner, Loading, PageHeader, Pager, SelectField, Tag } from "../lib/ui";
+import { Banner, ErrorBanner, Loading, PageHeader, Pager, SelectField, Tag, TextField } from "../lib/ui";
 import "./outbox.css";
 
 interface MessageSummary {
@@ -21,6 +21,7 @@ interface MessageSummary {
   template: string;
   template_version: number;
   contact: number | null;
+  journey: { id: number; name: string } | null;
   node_id: string;
   attempts: number;
   next_attempt_at: string | null;
@@ -90,11 +91,13 @@ export function StatusTag({ status }: { status: string }) {
 function MessageList() {
   const [params, setParams] = useSearchParams();
   const status = params.get("status") ?? "";
+  const q = params.get("q") ?? "";
+  const journey = params.get("journey") ?? "";
   const offset = Number(params.get("offset") ?? 0) || 0;
   const navigate = useNavigate();
   const messages = useQuery({
-    queryKey: ["outbox", status, offset],
-    queryFn: ({ signal }) => api.get<Page<MessageSummary>>("outbox", { status, offset, limit: LIMIT }, signal),
+    queryKey: ["outbox", status, q, journey, offset],
+    queryFn: ({ signal }) => api.get<Page<MessageSummary>>("outbox", { status, q, journey, offset, limit: LIMIT }, signal),
     placeholderData: keepPreviousData,
     refetchInterval: 5000,
   });
@@ -117,13 +120,19 @@ function MessageList() {
           onChange={(event) => update({ status: event.target.value, offset: "" })}
           options={[{ value: "", label: "All" }, ...STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))]}
         />
+        <TextField label="Recipient" type="search" placeholder="Address contains…" maxLength={254} value={q} onChange={(event) => update({ q: event.target.value, offset: "" })} />
+        {journey ? (
+          <button type="button" className="button button-quiet button-small" onClick={() => update({ journey: "", offset: "" })}>
+            Show every journey's
+          </button>
+        ) : null}
       </div>
       <section className="card card-flush">
         <ErrorBanner error={messages.error} />
         {messages.isPending ? (
           <Loading />
         ) : messages.data && messages.data.results.length === 0 ? (
-          <p className="table-empty">{status ? `No ${status.replace("_", " ")} messages.` : "No messages yet. Publish a journey or send a test."}</p>
+          <p className="table-empty">{status || q || journey ? "No message matches." : "No messages yet. Publish a journey or send a test."}</p>
         ) : messages.data ? (
           <table className="table" aria-label="Messages">
             <thead>
@@ -132,6 +141,7 @@ function MessageList() {
                 <th scope="col">To</th>
                 <th scope="col">Subject</th>
                 <th scope="col">Template</th>
+                <th scope="col">Journey</th>
                 <th scope="col">Created</th>
                 <th scope="col" className="num">Opens</th>
                 <th scope="col" className="num">Clicks</th>
@@ -155,6 +165,18 @@ function MessageList() {
                   </td>
                   <td className="mono">
                     {message.template} v{message.template_version}
+                  </td>
+                  <td>
+                    {message.journey ? (
+                      <>
+                        <Link to={`/journeys/${message.journey.id}`} onClick={(event) => event.stopPropagation()}>
+                          {message.journey.name}
+                        </Link>
+                        <span className="cell-sub mono">{message.node_id}</span>
+                      </>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
                   </td>
                   <td>{formatDateTime(message.created_at)}</td>
                   <td className="num">{message.open_count}</td>
@@ -249,6 +271,15 @@ function MessageView() {
             {m.template} v{m.template_version} · {m.category}
             {m.topic ? ` · ${m.topic}` : ""}
           </dd>
+          {m.journey ? (
+            <>
+              <dt>Sent by</dt>
+              <dd>
+                <Link to={`/journeys/${m.journey.id}`}>{m.journey.name}</Link>, step <span className="mono">{m.node_id}</span> ·{" "}
+                <Link to={`/outbox?journey=${m.journey.id}`}>its other emails</Link>
+              </dd>
+            </>
+          ) : null}
           <dt>Sent</dt>
           <dd>{formatDateTime(m.sent_at)}</dd>
           {m.next_attempt_at && m.status !== "sent" ? (
