@@ -364,32 +364,36 @@ def enqueue_messages(workspace, specs, now=None, send_here=False):
 
 
 def _insert_new(messages):
-    """Insert new outbox rows; a key (or token) already there is left as it is. On PostgreSQL one
-    statement run for every row with its values bound on the server (psycopg's pipeline): written
-    into the SQL as literals, as Django's cursor does, each row's ~40 KB of HTML costs about 1.2 ms
-    to quote and parse, bound about 0.1 ms."""
+    """Insert new outbox rows with one statement run for every row; a key (or token) already there
+    is left as it is. (Written into the SQL as literals, each row's ~40 KB of HTML cost about 1.2 ms
+    to quote and parse on PostgreSQL; bound on the server, about 0.1 ms.)"""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        Message.objects.bulk_create(messages, ignore_conflicts=True, batch_size=100)
-        return
     fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = (
         f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({columns}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
     )
-    rows = [[field.get_db_prep_save(getattr(m, field.attname), connection) for field in fields] for m in messages]
-    with _server_bound(connection) as cursor:
+    _execute_many(
+        sql, [[field.get_db_prep_save(getattr(m, field.attname), connection) for field in fields] for m in messages]
+    )
+
+
+def _execute_many(sql, rows):
+    """One statement run for every row, in this connection's transaction. On PostgreSQL the values
+    are bound on the server (psycopg's pipeline), not written into the SQL as Django's cursor does."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.executemany(sql, rows)
+        return
+    with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
-
-
-def _server_bound(connection):
-    """A cursor on the connection (and its transaction) that sends values apart from the SQL."""
-    import psycopg
-
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
 
 
 def _prepare(workspace, messages, now):
@@ -400,10 +404,14 @@ def _prepare(workspace, messages, now):
             message.status, message.reason = Message.Status.FAILED, "The contact has no email address."
         elif not message.is_test and customers.normalize_email(message.to_email) in suppressed:
             message.status, message.reason = Message.Status.SUPPRESSED, "The address is suppressed."
-    rendering_now = [m for m in messages if m.status == Message.Status.QUEUED]
-    batch = _batch_for(workspace, rendering_now, now)
-    sending = sending_settings(workspace)
-    for message in rendering_now:
+    _render_all(workspace, [m for m in messages if m.status == Message.Status.QUEUED], now, sending_settings(workspace))
+
+
+def _render_all(workspace, messages, now, sending):
+    """Render messages with what they share loaded together (`_batch_for`); a render error marks its
+    message failed with the reason (not saved)."""
+    batch = _batch_for(workspace, messages, now)
+    for message in messages:
         try:
             render_message(message, now, sending, batch)
         except (rendering.RenderError, rendering.TemplateError) as error:
@@ -460,12 +468,7 @@ def _write_rendered(messages, now):
         )
         for m in messages
     ]
-    if connection.vendor == "postgresql":
-        with _server_bound(connection) as cursor:
-            cursor.executemany(sql, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _execute_many(sql, params)
 
 
 def _finish(message, status, reason, now):
@@ -663,14 +666,7 @@ def _deliver_group(workspace, messages, now, deadline=None):
     stale = [m for m in messages if m.rendered_at is None or now - m.rendered_at > RERENDER_AFTER]
     if stale:
         # Deferred or retried messages go out with the prices and stock of the moment they are sent.
-        batch = _batch_for(workspace, stale, now)
-        for message in stale:
-            try:
-                render_message(message, now, sending, batch)
-            except (rendering.RenderError, rendering.TemplateError) as error:
-                message.status = Message.Status.FAILED
-                message.reason = f"The template could not be rendered: {error}"
-                message.lease_until = None
+        _render_all(workspace, stale, now, sending)
         _write_rendered(stale, now)
         Message.objects.filter(pk__in=[m.pk for m in stale if m.status == Message.Status.FAILED]).update(
             lease_until=None
