@@ -218,6 +218,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "open_count",
             "clicked_at",
             "click_count",
+            "unsubscribed_at",
             "created_at",
         ]
 

@@ -5,7 +5,7 @@ the `read` capability, changes `edit` (admins and marketers), erasing a contact 
 """
 
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -17,7 +17,18 @@ from accounts.actions import record_audit
 from accounts.errors import DomainError
 from accounts.serializers import IdField
 
-from ..models import Contact, ContactIdentity, Event, EventName, ImportJob, PriceChange, Product
+from ..engine import nodes
+from ..models import (
+    Contact,
+    ContactIdentity,
+    Enrollment,
+    Event,
+    EventName,
+    ImportJob,
+    JourneyVersion,
+    PriceChange,
+    Product,
+)
 from . import catalog, contacts, identity, imports
 
 # -- Contacts --------------------------------------------------------------------------------------
@@ -195,10 +206,80 @@ class PropertyShapesSerializer(serializers.Serializer):
     results = PropertyShapeSerializer(many=True)
 
 
+class EnrollmentJourneySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class EnrollmentNodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField(help_text="the node's type in its version; trigger before the first step")
+    label = serializers.CharField(help_text="the node type's name: Send email, Delay, …")
+
+
+class EnrollmentConversionSerializer(serializers.Serializer):
+    goal = serializers.CharField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ContactEnrollmentSerializer(serializers.Serializer):
+    """One journey the contact is in or was in (one trip: a re-entry is another row)."""
+
+    id = serializers.IntegerField()
+    journey = EnrollmentJourneySerializer()
+    version = serializers.IntegerField(source="version.number")
+    status = serializers.ChoiceField(choices=Enrollment.Status.choices)
+    node = serializers.SerializerMethodField(help_text="where it is now, or where it finished")
+    node_entered_at = serializers.DateTimeField()
+    wake_at = serializers.DateTimeField(allow_null=True)
+    entered_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    exit_reason = serializers.CharField(help_text="goal, exit_node, end_of_path, journey_archived, error, …")
+    conversion = serializers.SerializerMethodField()
+
+    @extend_schema_field(EnrollmentNodeSerializer)
+    def get_node(self, enrollment):
+        types = self.context["node_types"].get(enrollment.version_id, {})
+        kind = types.get(enrollment.current_node, "")
+        spec = nodes.NODE_TYPES.get(kind)
+        label = "Start" if kind == nodes.TRIGGER_NODE else spec.label if spec else ""
+        return {"id": enrollment.current_node, "type": kind, "label": label}
+
+    @extend_schema_field(EnrollmentConversionSerializer(allow_null=True))
+    def get_conversion(self, enrollment):
+        conversion = getattr(enrollment, "conversion", None)
+        return EnrollmentConversionSerializer(conversion).data if conversion else None
+
+
+def node_types_of(version_ids) -> dict:
+    """{version id: {node id: type}} of these versions, the trigger included, in one query."""
+    found = {}
+    for pk, definition in JourneyVersion.objects.filter(pk__in=set(version_ids)).values_list("id", "definition"):
+        types = {nodes.TRIGGER_NODE: nodes.TRIGGER_NODE}
+        for node in (definition or {}).get("nodes") or ():
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                types[node["id"]] = str(node.get("type") or "")
+        found[pk] = types
+    return found
+
+
+# What a row of a contact's journeys leaves out: the big JSON (a version's definition is read once
+# per version, by node_types_of).
+JOURNEY_ROW_DEFERRED = ("context", "visits", "version__definition", "version__template_versions", "journey__draft")
+
+
 class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
-    capabilities = {"erase": "manage", "partial_update": "edit", "export": "read", "timeline": "read"}
+    capabilities = {
+        "erase": "manage",
+        "partial_update": "edit",
+        "export": "read",
+        "timeline": "read",
+        "journeys": "read",
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -240,6 +321,23 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
             events = events.filter(type=kind)
         page = self.paginate_queryset(events)
         return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    @extend_schema(responses=ContactEnrollmentSerializer(many=True))
+    @action(detail=True)
+    def journeys(self, request, pk=None):
+        """The journeys the contact is in or was in, newest entry first, with where it is now and
+        its conversion (limit/offset pages)."""
+        contact = self.get_object()
+        rows = (
+            scoped(Enrollment, request.workspace)
+            .filter(contact=contact)
+            .select_related("journey", "version", "conversion")
+            .defer(*JOURNEY_ROW_DEFERRED)
+            .order_by("-entered_at", "-id")
+        )
+        page = self.paginate_queryset(rows)
+        context = {"node_types": node_types_of(e.version_id for e in page)}
+        return self.get_paginated_response(ContactEnrollmentSerializer(page, many=True, context=context).data)
 
     @extend_schema(responses=ContactExportSerializer)
     @action(detail=True)

@@ -151,6 +151,7 @@ ENDPOINTS += [
     ("get", "/api/contacts/{id}", None, set(), _contact),
     ("patch", "/api/contacts/{id}", {"traits": {"plan": "free"}}, {"qa"}, _contact),
     ("get", "/api/contacts/{id}/timeline", None, set(), _contact),
+    ("get", "/api/contacts/{id}/journeys", None, set(), _contact),
     ("get", "/api/contacts/{id}/export", None, set(), _contact),
     ("post", "/api/contacts/{id}/erase", None, {"marketer", "qa"}, _contact),
     ("get", "/api/products", None, set(), None),

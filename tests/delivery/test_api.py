@@ -258,3 +258,38 @@ def test_the_outbox_is_searched_by_recipient_journey_and_template_and_names_the_
     for query, field in (({"journey": "x"}, "journey"), ({"q": "a\x00"}, "q"), ({"template": "t" * 101}, "template")):
         answer = client.get("/api/outbox", query)
         assert answer.status_code == 400 and field in answer.json()["fields"], (query, answer.content)
+
+
+def test_a_contacts_emails_are_listed_with_their_opens_clicks_and_unsubscribe(
+    workspace, api, marketer, outsider, other_workspace, settings
+):
+    from .conftest import make_template
+
+    settings.EMAIL_BACKEND = "delivery.backends.SandboxBackend"
+    _, version = make_template(workspace, "promo", simple_mjml("Hi"), "Spring sale")
+    ada, bob = make_contact(workspace, "ada@shop.test"), make_contact(workspace, "bob@shop.test")
+    opened, clicked = (actions.enqueue_message(workspace, version, idempotency_key=k, contact=ada) for k in "ab")
+    actions.enqueue_message(workspace, version, idempotency_key="c", contact=bob)
+    for message in (opened, clicked):
+        actions.send_message(message.pk)
+    actions.record_open(opened)
+    actions.record_click(clicked, "https://shop.example/sale")
+    actions.unsubscribe(clicked)
+    client = api(marketer)
+
+    answer = client.get("/api/outbox", {"contact": ada.pk})
+    assert answer.status_code == 200, answer.content
+    rows = {m["id"]: m for m in answer.json()["results"]}
+    assert set(rows) == {opened.pk, clicked.pk}
+    assert (rows[opened.pk]["open_count"], rows[opened.pk]["opened_at"] is not None) == (1, True)
+    assert (rows[clicked.pk]["click_count"], rows[clicked.pk]["clicked_at"] is not None) == (1, True)
+    assert rows[clicked.pk]["unsubscribed_at"] and rows[opened.pk]["unsubscribed_at"] is None
+    assert all(m["status"] == "sent" and m["sent_at"] for m in rows.values())
+    assert client.get("/api/outbox", {"contact": ada.pk, "limit": 1}).json()["count"] == 2
+
+    for bad in ("ada", "-1", "1" * 19):
+        refused = client.get("/api/outbox", {"contact": bad})
+        assert refused.status_code == 400 and "contact" in refused.json()["fields"], (bad, refused.content)
+    stranger = make_contact(other_workspace, "eve@other.test")
+    assert client.get("/api/outbox", {"contact": stranger.pk}).json()["results"] == []
+    assert api(outsider).get("/api/outbox", {"contact": ada.pk}).json()["results"] == []

@@ -1,4 +1,4 @@
-/** Contacts: search, the profile (traits, cart, orders, timeline), edit, export, erase, import. */
+/** Contacts: search, the profile (traits, cart, orders, journeys, emails, timeline), edit, export, erase, import. */
 import { useEffect, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
@@ -6,6 +6,7 @@ import { api, type Page } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, Tag, TextField, fieldError } from "../lib/ui";
+import { ContactEmails, ContactJourneys } from "./ContactActivity";
 import { ImportPanel } from "./ImportPanel";
 import { eventLabel, money, type CartLine, type Contact, type ContactSummary, type TrackedEvent } from "./types";
 import "./customers.css";
@@ -194,6 +195,8 @@ function ContactProfile() {
           <ViewedCard items={data.recently_viewed} />
         </div>
         <div>
+          <ContactJourneys contactId={data.id} />
+          <ContactEmails contactId={data.id} />
           <Timeline contactId={data.id} />
           <EraseCard contact={data} onErased={setErased} />
         </div>
