@@ -151,6 +151,11 @@ def test_the_journeys_and_emails_fit_a_phone(ada, marketer, page_for):
             }"""
         )
         assert fits, name
+    # The whole page fits the phone: the sidebar is a bar on top, nothing scrolls sideways.
+    main = page.locator("main#main")
+    assert main.evaluate("m => m.getBoundingClientRect().width") >= PHONE["width"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert main.evaluate("m => m.scrollWidth <= m.clientWidth")
     emails = page.get_by_role("list", name="Emails sent to this contact")
     expect(emails.get_by_role("listitem", name="Welcome to Acme")).to_contain_text("Opened ×1")
     expect(emails.get_by_role("link", name="Three tips for your first run")).to_be_visible()
