@@ -12,18 +12,17 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, F, Max, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Q
 
 from accounts.access import scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from journeys import clock, customers, kicks
+from journeys import clock, customers, kicks, report
 from journeys.engine import rules
 from journeys.models import Contact
 
@@ -355,6 +354,8 @@ def enqueue_messages(workspace, specs, now=None, send_here=False):
     for row in Message.objects.filter(pk__in=theirs):
         found[row.idempotency_key] = row
     found.update({message.idempotency_key: message for message in ours})
+    for status in (Message.Status.FAILED, Message.Status.SUPPRESSED):
+        report.tally_messages(status, [m for m in ours if m.status == status], now)
     queued = [m for m in ours if m.status == Message.Status.QUEUED]
     if queued and send_here:
         transaction.on_commit(lambda: _send_rendered(workspace, queued), robust=True)
@@ -717,6 +718,7 @@ def _hand_off(messages, sending, now):
                     status=Message.Status.SUPPRESSED, reason=decision.reason, lease_until=None, updated_at=now
                 )
                 decided[message.pk] = Message.Status.SUPPRESSED
+                report.tally_messages(report.SUPPRESSED, [message], now)
             elif decision.action == policies.DEFER:
                 Message.objects.filter(pk=message.pk).update(
                     status=Message.Status.DEFERRED,
@@ -766,7 +768,9 @@ def _send_handed(messages, sending, now):
         else:
             statuses[message.pk] = _delivery_failed(message, outcome.error, now)
     if sent:
-        _record_sent(sent)
+        with transaction.atomic():  # the status and its count together
+            _record_sent(sent)
+            report.tally_messages(report.SENT, [message for message, _ in sent], now)
         statuses.update({message.pk: Message.Status.SENT for message, _ in sent})
     return statuses
 
@@ -805,6 +809,12 @@ def _delivery_failed(message, error, now):
         Message.objects.filter(pk=message.pk).update(
             status=Message.Status.FAILED, reason=error.message[:2000], lease_until=None, updated_at=now
         )
+        if error.suppress:  # refused by the recipient's server: a bounce
+            detail = {"smtp": error.message[:500]}
+            MessageEvent.objects.create(
+                workspace_id=message.workspace_id, message=message, kind=MessageEvent.Kind.BOUNCE, detail=detail, at=now
+            )
+        report.tally_messages(report.BOUNCED if error.suppress else report.FAILED, [message], now)
         return Message.Status.FAILED
     delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
     Message.objects.filter(pk=message.pk).update(
@@ -849,6 +859,7 @@ def resolve_in_doubt(message, actor, resolution):
     now = clock.now()
     if resolution == "sent":
         message.status, message.sent_at, message.reason = Message.Status.SENT, message.handed_off_at, ""
+        report.tally_messages(report.SENT, [message], now)
     elif resolution == "resend":
         message.status, message.next_attempt_at, message.handed_off_at = Message.Status.QUEUED, now, None
         message.reason = "Resent after an in-doubt hand-off."
@@ -920,36 +931,124 @@ def message_by_token(token):
 OPEN_INTERVAL = timedelta(seconds=60)
 
 
-def record_open(message, now=None):
+def last_touch(enrollment, windows, at):
+    """The "journey.last_touch" hook (journeys/report.py's attribution): the last email of the
+    enrollment's journey the contact got that it clicked within windows["click"], opened within
+    windows["open"] or was sent within windows["send"] before `at`: (node id, message id, "click" |
+    "open" | "send"), or None."""
+    longest = max(windows.values())
+    recent = Message.objects.filter(
+        workspace_id=enrollment.workspace_id,
+        contact_id=enrollment.contact_id,
+        journey_id=enrollment.journey_id,
+        is_test=False,
+        status=Message.Status.SENT,
+        sent_at__gte=at - longest,
+        sent_at__lte=at,
+    ).order_by("-sent_at", "-id")
+    for node, pk, sent_at, opened_at, clicked_at in recent.values_list(
+        "node_id", "pk", "sent_at", "opened_at", "clicked_at"
+    )[:50]:
+        if clicked_at and clicked_at <= at and at - clicked_at <= windows["click"]:
+            return node, pk, "click"
+        if opened_at and opened_at <= at and at - opened_at <= windows["open"]:
+            return node, pk, "open"
+        if at - sent_at <= windows["send"]:
+            return node, pk, "send"
+    return None
+
+
+def message_counts(journey):
+    """The "journey.message_counts" hook (journeys/report.py `recount`): the journey's email counts
+    recomputed from the outbox and its events, [(version, day, node, metric, key, n, amount)]."""
+    from django.db.models import Count, Exists, OuterRef, Subquery
+    from django.db.models.functions import TruncDate
+
+    from journeys.models import Enrollment
+
+    version = Subquery(Enrollment.objects.filter(pk=OuterRef("enrollment_id")).values("version__number")[:1])
+    messages = Message.objects.filter(workspace_id=journey.workspace_id, journey_id=journey.pk, is_test=False)
+    rows = []
+
+    def grouped(queryset, at, metric, key=None):
+        fields = ["version", "on", "node_id", *([key] if key else [])]
+        annotated = queryset.annotate(version=version, on=TruncDate(at, tzinfo=UTC)).values(*fields)
+        for row in annotated.annotate(n=Count("id")):
+            where = (row["version"] or 0, row["on"], row["node_id"])
+            rows.append((*where, metric, row[key] if key else "", row["n"], None))
+
+    grouped(messages.filter(status=Message.Status.SENT, sent_at__isnull=False), "sent_at", report.SENT)
+    grouped(messages.filter(status=Message.Status.SUPPRESSED), "updated_at", report.SUPPRESSED)
+    bounced = MessageEvent.objects.filter(message=OuterRef("pk"), kind=MessageEvent.Kind.BOUNCE)
+    grouped(messages.filter(status=Message.Status.FAILED).exclude(Exists(bounced)), "updated_at", report.FAILED)
+    grouped(messages.filter(opened_at__isnull=False), "opened_at", report.OPENED)
+    grouped(messages.filter(clicked_at__isnull=False), "clicked_at", report.CLICKED)
+    grouped(messages.filter(unsubscribed_at__isnull=False), "unsubscribed_at", report.UNSUBSCRIBED)
+    events = MessageEvent.objects.filter(
+        workspace_id=journey.workspace_id, message__journey_id=journey.pk, message__is_test=False
+    ).annotate(node_id=F("message__node_id"), enrollment_id=F("message__enrollment_id"))
+    opens = events.filter(kind=MessageEvent.Kind.OPEN)
+    grouped(opens.exclude(detail__has_key="machine"), "at", report.OPENS)
+    grouped(opens.filter(detail__has_key="machine"), "at", report.MACHINE_OPENS)
+    grouped(events.filter(kind=MessageEvent.Kind.CLICK), "at", report.CLICKS, key="url")
+    grouped(events.filter(kind=MessageEvent.Kind.BOUNCE), "at", report.BOUNCED)
+    grouped(events.filter(kind=MessageEvent.Kind.COMPLAINT), "at", report.COMPLAINED)
+    return rows
+
+
+# Opens a person did not make, where they can be told by who asks: Apple Mail Privacy Protection's
+# proxy fetches every image of every email as a bare "Mozilla/5.0"; security scanners and link
+# checkers name themselves. Counted apart, never as an open.
+_MACHINE_AGENTS = ("bot", "crawler", "spider", "scanner", "proofpoint", "mimecast", "barracuda", "preview")
+
+
+def is_machine_open(user_agent):
+    agent = (user_agent or "").strip().lower()
+    return agent == "mozilla/5.0" or any(token in agent for token in _MACHINE_AGENTS)
+
+
+def record_open(message, now=None, user_agent=""):
     """Count a load of the open pixel. The first sets `opened_at`; further loads count at most once
     a minute (mail clients fetch the images again each time the email is shown, some several times
-    in a row). One conditional UPDATE decides, so two loads at once count once."""
+    in a row). One conditional UPDATE decides, so two loads at once count once. A machine's load
+    (`is_machine_open`) is recorded and counted apart, and is not an open."""
     now = now or clock.now()
     if message.is_test:
         return
-    counted = (
-        Message.objects.filter(pk=message.pk)
-        .filter(Q(last_opened_at__isnull=True) | Q(last_opened_at__lte=now - OPEN_INTERVAL))
-        .update(
-            open_count=F("open_count") + 1,
-            opened_at=Coalesce(F("opened_at"), Value(now, output_field=DateTimeField())),
-            last_opened_at=now,
-            updated_at=now,
+    if is_machine_open(user_agent):
+        MessageEvent.objects.create(
+            workspace=message.workspace, message=message, kind=MessageEvent.Kind.OPEN, detail={"machine": True}, at=now
         )
-    )
-    if counted:
-        MessageEvent.objects.create(workspace=message.workspace, message=message, kind=MessageEvent.Kind.OPEN, at=now)
+        report.tally_messages(report.MACHINE_OPENS, [message], now)
+        return
+    with transaction.atomic():
+        first = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now)
+        counted = (
+            Message.objects.filter(pk=message.pk)
+            .filter(Q(last_opened_at__isnull=True) | Q(last_opened_at__lte=now - OPEN_INTERVAL))
+            .update(open_count=F("open_count") + 1, last_opened_at=now, updated_at=now)
+        )
+        if counted:
+            kind = MessageEvent.Kind.OPEN
+            MessageEvent.objects.create(workspace=message.workspace, message=message, kind=kind, at=now)
+            report.tally_messages(report.OPENS, [message], now)
+        if first:
+            report.tally_messages(report.OPENED, [message], now)
 
 
 def record_click(message, url, now=None):
     now = now or clock.now()
     if message.is_test:
         return
-    Message.objects.filter(pk=message.pk).update(click_count=F("click_count") + 1, updated_at=now)
-    Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=now)
-    MessageEvent.objects.create(
-        workspace=message.workspace, message=message, kind=MessageEvent.Kind.CLICK, url=url[:2000], at=now
-    )
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(click_count=F("click_count") + 1, updated_at=now)
+        first = Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=now)
+        MessageEvent.objects.create(
+            workspace=message.workspace, message=message, kind=MessageEvent.Kind.CLICK, url=url[:2000], at=now
+        )
+        report.tally_messages(report.CLICKS, [message], now, key=url)
+        if first:
+            report.tally_messages(report.CLICKED, [message], now)
 
 
 def unsubscribe(message, topic=None, now=None):
@@ -963,8 +1062,8 @@ def unsubscribe(message, topic=None, now=None):
             contact.consent = consent
             contact.updated_at = now
             contact.save(update_fields=["consent", "updated_at"])
-        if message.unsubscribed_at is None:
-            Message.objects.filter(pk=message.pk).update(unsubscribed_at=now)
+        if Message.objects.filter(pk=message.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now):
+            report.tally_messages(report.UNSUBSCRIBED, [message], now)
             MessageEvent.objects.create(
                 workspace=message.workspace,
                 message=message,
@@ -1013,6 +1112,7 @@ def handle_esp_event(event):
         return message
     reason = "complained" if kind == "complained" else "bounced"
     customers.suppress(message.workspace_id, getattr(event, "recipient", None) or message.to_email, reason=reason)
+    report.tally_messages(report.COMPLAINED if reason == "complained" else report.BOUNCED, [message], clock.now())
     MessageEvent.objects.create(
         workspace=message.workspace,
         message=message,

@@ -12,12 +12,15 @@ class DeliveryConfig(AppConfig):
         from journeys import hooks
         from journeys.customers import contact_erased
 
-        from . import actions, receivers, tasks
+        from . import actions, experiments, receivers, tasks
 
         # The email node seam (coord.md): journeys reaches delivery only through these.
         hooks.register("email.send", actions.send_email_step)
         hooks.register("email.send_batch", actions.send_email_steps)
         hooks.register("template.resolve", actions.resolve_template)
+        hooks.register("experiment.clicks", experiments.latest_clicks)
+        hooks.register("journey.last_touch", actions.last_touch)
+        hooks.register("journey.message_counts", actions.message_counts)
         tracking.connect(receivers.on_esp_tracking, dispatch_uid="delivery.esp_tracking")
         contact_erased.connect(receivers.on_contact_erased, dispatch_uid="delivery.contact_erased")
         post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="delivery.schedule")

@@ -26,7 +26,7 @@ def _message(token):
 def open_pixel(request, token):
     message = actions.message_by_token(token)
     if message is not None:
-        actions.record_open(message)
+        actions.record_open(message, user_agent=request.headers.get("User-Agent", ""))
     return HttpResponse(PIXEL_GIF, content_type="image/gif")
 
 

@@ -32,7 +32,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
-from django.db.models import Count, Q
 
 from accounts.access import current_membership
 from accounts.models import Membership
@@ -122,44 +121,11 @@ _publisher = _Publisher()
 
 
 def journey_counts(journey) -> dict:
-    """{node id: {"entered", "waiting", "left"[, "sent", "opened", "clicked"]}} for the canvas."""
+    """{node id: {"entered", "waiting", "left"[, "sent", "opened", "clicked"][, "conversions",
+    "revenue"]}} for the canvas (journeys.stats.node_counts)."""
     from journeys import stats
 
-    counts = stats.node_counts(journey)
-    email_nodes = {
-        node.get("id")
-        for definition in _definitions(journey)
-        for node in definition.get("nodes") or []
-        if isinstance(node, dict) and node.get("type") == "email"
-    }
-    for node_id in email_nodes:
-        counts.setdefault(node_id, {"entered": 0, "waiting": 0, "left": 0, "sent": 0})
-        counts[node_id].setdefault("sent", 0)
-        counts[node_id].update(opened=0, clicked=0)
-    if email_nodes:
-        from delivery.models import Message
-
-        rows = (
-            Message.objects.filter(workspace_id=journey.workspace_id, journey_id=journey.pk, is_test=False)
-            .values("node_id")
-            .annotate(
-                opened=Count("id", filter=Q(opened_at__isnull=False)),
-                clicked=Count("id", filter=Q(clicked_at__isnull=False)),
-            )
-        )
-        for row in rows:
-            if row["node_id"] in counts:
-                counts[row["node_id"]].update(opened=row["opened"], clicked=row["clicked"])
-    for node_id, figures in counts.items():
-        if node_id not in email_nodes:
-            figures.pop("sent", None)
-    return counts
-
-
-def _definitions(journey):
-    yield journey.draft or {}
-    if journey.live_version_id:
-        yield journey.live_version.definition or {}
+    return stats.node_counts(journey)
 
 
 # -- the socket -------------------------------------------------------------------------------

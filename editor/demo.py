@@ -9,7 +9,7 @@ from journeys import drafts, publishing
 from journeys.engine import library
 from journeys.models import Journey
 
-from . import personas_demo
+from . import history_demo, personas_demo
 
 
 def seed(workspace):
@@ -31,4 +31,5 @@ def seed(workspace):
                 continue  # e.g. the templates are not there: left as a draft to fix in the app
             publishing.publish_journey(journey, None)
             published.append(journey.name)
+    history_demo.seed(workspace)  # two weeks of the cart-abandonment journey, for its report
     return published

@@ -20,7 +20,7 @@ from accounts.errors import DomainError
 from accounts.schema import error_responses
 from accounts.serializers import NUMBER_MAX, IdField
 
-from . import clock, drafts, lifecycle, publishing, stats
+from . import clock, drafts, experiments, lifecycle, publishing, report, stats
 from .engine import library, nodes
 from .models import Contact, Enrollment, Journey, JourneyVersion
 
@@ -228,6 +228,83 @@ class EnrollmentsQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=200, help_text="the contact's email or id contains this")
 
 
+class ReportQuerySerializer(serializers.Serializer):
+    # "from" is a Python keyword: the field is declared below under its query name.
+    to = serializers.DateField(required=False, help_text="the last day (UTC), today by default")
+    version = serializers.IntegerField(required=False, min_value=1, max_value=NUMBER_MAX, help_text="one version")
+    download = serializers.ChoiceField(required=False, choices=["csv"], help_text="csv: the report as a CSV file")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False, help_text="the first day (UTC), 30 days back by default")
+        return fields
+
+
+class MoneySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+
+class ReportEmailSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    opened_unique = serializers.IntegerField()
+    opened_total = serializers.IntegerField()
+    machine_opens = serializers.IntegerField()
+    clicked_unique = serializers.IntegerField()
+    clicks_total = serializers.IntegerField()
+    unsubscribed = serializers.IntegerField()
+    complained = serializers.IntegerField()
+    open_rate = serializers.FloatField(allow_null=True)
+    click_rate = serializers.FloatField(allow_null=True)
+    links = serializers.ListField(child=serializers.DictField())
+
+
+class ReportNodeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    label = serializers.CharField()
+    entered = serializers.IntegerField()
+    left = serializers.DictField(child=serializers.IntegerField())
+    waiting = serializers.IntegerField()
+    exited_by_goal = serializers.IntegerField()
+    conversions = serializers.IntegerField()
+    revenue = MoneySerializer(many=True)
+    email = ReportEmailSerializer(required=False)
+
+
+class ReportFiguresSerializer(serializers.Serializer):
+    entries = serializers.IntegerField()
+    conversions = serializers.IntegerField()
+    conversion_rate = serializers.FloatField(allow_null=True)
+    revenue = MoneySerializer(many=True)
+
+
+class ReportDaySerializer(ReportFiguresSerializer):
+    day = serializers.DateField()
+    conversion_rate = None
+
+
+class ReportVersionSerializer(ReportFiguresSerializer):
+    version = serializers.IntegerField()
+
+
+class ReportSerializer(serializers.Serializer):
+    journey = serializers.DictField()
+    range = serializers.DictField(child=serializers.DateField())
+    version = serializers.IntegerField(allow_null=True)
+    versions = serializers.ListField(child=serializers.DictField())
+    attribution = serializers.DictField()
+    totals = ReportFiguresSerializer()
+    daily = ReportDaySerializer(many=True)
+    by_version = ReportVersionSerializer(many=True)
+    nodes = ReportNodeSerializer(many=True)
+    funnel = serializers.ListField(child=serializers.DictField())
+
+
 class EnrollmentContactSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     user_id = serializers.CharField()
@@ -325,6 +402,38 @@ class EnrollAnswerSerializer(serializers.Serializer):
     enrollment = serializers.IntegerField(allow_null=True)
 
 
+class ExperimentVariantSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    contacts = serializers.IntegerField(help_text="contacts assigned this variant")
+    conversions = serializers.IntegerField(help_text="of them, converted (or clicked: the node's metric) after it")
+    rate = serializers.FloatField()
+    interval = serializers.ListField(child=serializers.FloatField(), help_text="95% credible interval [lo, hi]")
+    p_best = serializers.FloatField(help_text="probability that this variant beats the others")
+    weight = serializers.FloatField(help_text="% of new contacts it gets now")
+
+
+class ExperimentDecisionSerializer(serializers.Serializer):
+    winner = serializers.CharField(allow_null=True, help_text="null: the deadline kept the split")
+    decided_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class ExperimentNextLookSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField(help_text="per variant")
+    confidence = serializers.FloatField(help_text="the P(best) a variant will need then")
+    deadline = serializers.DateTimeField(allow_null=True)
+
+
+class ExperimentResultSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    metric = serializers.ChoiceField(choices=["conversion", "click"])
+    mode = serializers.ChoiceField(choices=["split", "bandit"])
+    started_at = serializers.DateTimeField(allow_null=True, help_text="the node's first assignment")
+    variants = ExperimentVariantSerializer(many=True)
+    decision = ExperimentDecisionSerializer(allow_null=True)
+    next_look = ExperimentNextLookSerializer(allow_null=True, help_text="the winner rule's next look, if any")
+
+
 # The enroll action's answers are documented here, not on the action (being reworked elsewhere).
 @extend_schema_view(
     enroll=extend_schema(responses={201: EnrollAnswerSerializer, 200: EnrollAnswerSerializer, **error_responses(409)})
@@ -341,8 +450,10 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         "export": "read",
         "counts": "read",
         "enrollments": "read",
+        "report": "read",
         "library": "read",
         "node_types": "read",
+        "experiments": "read",
         "validate": "qa",
         "create": "edit",
         "partial_update": "edit",
@@ -570,6 +681,36 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             enrollment.path = paths[enrollment.pk]
         return self.get_paginated_response(EnrollmentRowSerializer(page, many=True).data)
 
+    @extend_schema(
+        parameters=[ReportQuerySerializer],
+        responses={(200, "application/json"): ReportSerializer, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        """What the journey earned over a range of days (and one version): per node, per email, per
+        day and per version, with its conversions and revenue and the attribution rule used."""
+        journey = self.get_object()
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        try:
+            start, end = report.date_range(
+                request.query_params.get("from") and wanted["from"].isoformat(),
+                wanted.get("to") and wanted["to"].isoformat(),
+            )
+        except report.ReportError as error:
+            raise serializers.ValidationError({error.field: [error.message]}) from None
+        version = wanted.get("version")
+        if version is not None and not JourneyVersion.objects.filter(journey=journey, number=version).exists():
+            raise serializers.ValidationError({"version": [f"This journey has no version {version}."]})
+        figures = report.journey_report(journey, start, end, version)
+        if wanted.get("download") == "csv":
+            response = HttpResponse(report.as_csv(figures), content_type="text/csv; charset=utf-8")
+            name = f"journey-{journey.pk}-report-{start.isoformat()}-{end.isoformat()}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response(figures)
+
     @extend_schema(responses=LibraryItemSerializer(many=True))
     @action(detail=False, methods=["get"], pagination_class=None)
     def library(self, request):
@@ -615,6 +756,13 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             {"enrolled": entered, "reason": reason, "enrollment": enrollment.pk if enrollment else None},
             status=201 if entered else 200,
         )
+
+    @extend_schema(responses=ExperimentResultSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def experiments(self, request, pk=None):
+        """Per experiment node (of the live version): per variant contacts, conversions, rate with
+        its 95% interval, P(best) and current share; the winner rule's decision and next look."""
+        return Response(ExperimentResultSerializer(experiments.results(self.get_object()), many=True).data)
 
 
 def dry_run_payload(journey, plan):

@@ -7,6 +7,11 @@ Known hooks:
 - "email.send": delivery's email node executor (see delivery/apps.py).
 - "template.resolve": (workspace, ref) -> template version id or None, used by the validator and
   at publish time to pin an immutable template version.
+- "experiment.clicks": (journey id) -> a queryset of (contact_id, latest_at): each contact's
+  latest click on a message of that journey, the experiments' click metric
+  (journeys/experiments.py).
+- "journey.last_touch": (enrollment, windows, at) -> (node id, message id, touch) or None: the
+  email a conversion is credited to (journeys/report.py).
 """
 
 _hooks = {}

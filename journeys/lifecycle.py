@@ -20,18 +20,27 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 
-from . import clock, hooks, kicks
+from . import clock, hooks, kicks, report
 from .engine import rules, step
 from .engine.nodes import TRIGGER_NODE
-from .models import Contact, Conversion, Enrollment, Journey, StepLog
+from .models import Contact, Enrollment, Journey, StepLog
 
 OPEN = list(Enrollment.OPEN)
 ONCE, OPEN_KEY = "once", "open"
+
+# An event older than the enrollment by more than this neither ends its waits nor its goals nor
+# converts it (a replayed or imported old event); newer ones count even if their clock is a little
+# behind.
+STALE_EVENT = timedelta(minutes=5)
+
+
+def is_stale(event, enrollment):
+    return event is not None and event.timestamp < enrollment.entered_at - STALE_EVENT
 
 
 # -- the step log ----------------------------------------------------------------------------------
@@ -129,6 +138,7 @@ def write_steps(rows):
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+    report.tally(report.steps_counts(rows))
 
 
 _UPDATE_FIELDS = (
@@ -310,6 +320,7 @@ def enroll_contact(journey, contact, *, trigger=None, trigger_key=None, now=None
         if record:
             record_skip(journey, contact, reason, now)
         return None, reason
+    report.tally(report.entry_counts([enrollment], now))
     transaction.on_commit(kicks.advance)
     return enrollment, "entered"
 
@@ -374,35 +385,17 @@ def finish_open(ids, status, reason, now, *, outcome="exited", detail=None):
 
 
 def reach_goal(enrollment, goal, event, now):
-    """The enrollment met an exit_on goal: it leaves the journey; a conversion is recorded with
-    the event's revenue (unless the goal says as_conversion: false). Returns the conversion."""
+    """The enrollment met an exit_on goal: it leaves the journey (its conversion, if the goal is
+    the journey's conversion event, is recorded by report.convert_event with every other one).
+    Returns whether it left."""
     event_dict = event if isinstance(event, dict) else None
     name = event_dict["name"] if event_dict else event.name
     data = event_dict or step.event_data(event.name, event.properties)
-    revenue, currency = step.goal_revenue(goal, data) if goal.get("as_conversion", True) else (None, "")
     detail = {"goal": name}
     if goal.get("as_conversion", True):
-        detail["revenue"] = revenue
+        detail["revenue"] = step.goal_revenue(goal, data)[0]
     with transaction.atomic():
-        if not finish_open([enrollment.pk], Enrollment.Status.EXITED, "goal", now, outcome="goal", detail=detail):
-            return None
-        if not goal.get("as_conversion", True):
-            return None
-        conversion, _ = Conversion.objects.get_or_create(
-            enrollment=enrollment,
-            defaults={
-                "workspace_id": enrollment.workspace_id,
-                "journey_id": enrollment.journey_id,
-                "version_id": enrollment.version_id,
-                "contact_id": enrollment.contact_id,
-                "event": None if event_dict else event,
-                "goal": name,
-                "revenue": Decimal(revenue) if revenue is not None else Decimal("0"),
-                "currency": currency,
-                "at": now,
-            },
-        )
-    return conversion
+        return bool(finish_open([enrollment.pk], Enrollment.Status.EXITED, "goal", now, outcome="goal", detail=detail))
 
 
 def contact_merged(loser, survivor, **kwargs):

@@ -23,12 +23,13 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Q
 
-from . import clock, conf, kicks, worker
+from . import clock, conf, kicks, report, worker
 from .models import EngineLease
 
 log = logging.getLogger(__name__)
 
 IDLE_POLL = 0.2  # seconds between looks at the due index when there is nothing to do
+FOLD_EVERY = 10.0  # seconds between folds of the report's tallies (journeys/report.py)
 LOOP_LEASE = timedelta(seconds=10)
 LOOP = "engine-loop"
 SWEEP = "trigger-sweep"
@@ -95,6 +96,7 @@ def run():
     started = time.monotonic()
     claimed_total = 0
     handed_over = False
+    folded_at = started
     try:
         while time.monotonic() - started < loop_seconds():
             if not _take_lease(LOOP, owner, LOOP_LEASE):
@@ -103,6 +105,9 @@ def run():
             claimed_total += claimed
             if claimed >= conf.batch_size():
                 kicks.advance()
+            if time.monotonic() - folded_at > FOLD_EVERY:
+                _fold()
+                folded_at = time.monotonic()
             if claimed == 0:
                 _maybe_sweep_triggers(owner)
                 if not connection.in_atomic_block:  # (a test's transaction)
@@ -131,6 +136,13 @@ def _take_over(owner):
         if until != seen:
             return False
     return _take_lease(LOOP, owner, LOOP_LEASE, handover_ok=True)
+
+
+def _fold():
+    try:
+        report.fold()
+    except Exception:
+        log.exception("folding the report's tallies failed")
 
 
 def _maybe_sweep_triggers(owner):

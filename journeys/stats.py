@@ -4,33 +4,55 @@ from datetime import timedelta
 
 from django.db.models import Count, Q
 
-from . import clock
+from . import clock, report
 from .models import Conversion, Enrollment, JourneyVersion, StepLog
 
 
 def node_counts(journey, version_number=None) -> dict:
-    """{node id: {"entered", "waiting", "left", "sent"}} over all versions (or one)."""
-    logs = StepLog.objects.filter(journey=journey, enrollment__isnull=False)
-    open_enrollments = Enrollment.objects.filter(journey=journey, status__in=Enrollment.OPEN)
-    if version_number is not None:
-        logs = logs.filter(version_number=version_number)
-        open_enrollments = open_enrollments.filter(version__number=version_number)
+    """{node id: {"entered", "waiting", "left"}} over all versions (or one), with "sent", "opened"
+    and "clicked" on email nodes and "conversions" and "revenue" on the nodes conversions are
+    credited to: from the report's counts (journeys/report.py), not the step log or the outbox."""
+    types = _node_types(journey)
     counts: dict[str, dict] = {}
 
     def slot(node):
-        return counts.setdefault(node, {"entered": 0, "waiting": 0, "left": 0, "sent": 0})
+        if node not in counts:
+            email = {"sent": 0, "opened": 0, "clicked": 0} if types.get(node) == "email" else {}
+            counts[node] = {"entered": 0, "waiting": 0, "left": 0, **email}
+        return counts[node]
 
-    for row in logs.values("node").annotate(
-        entered=Count("id", filter=Q(entered=True)),
-        left=Count("id", filter=Q(left=True)),
-        sent=Count("id", filter=Q(outcome="sent")),
-    ):
-        entry = slot(row["node"])
-        entry.update(entered=row["entered"], left=row["left"], sent=row["sent"])
-    for row in open_enrollments.values("current_node").annotate(n=Count("id")):
-        slot(row["current_node"])["waiting"] = row["n"]
+    for node, kind in types.items():
+        if kind == "email":
+            slot(node)
+    money: dict[str, dict] = {}
+    for _version, _day, node, metric, key, n, amount in report.counts(journey, None, None, version_number):
+        if metric == report.ENTERED:
+            slot(node)["entered"] += n
+        elif metric == report.LEFT:
+            slot(node)["left"] += n
+        elif metric in (report.SENT, report.OPENED, report.CLICKED) and types.get(node) == "email":
+            slot(node)[metric] += n
+        elif metric == report.CONVERSION and node:
+            slot(node)["conversions"] = slot(node).get("conversions", 0) + n
+            amounts = money.setdefault(node, {})
+            amounts[key] = amounts.get(key, 0) + amount
+    for node, amounts in money.items():
+        slot(node)["revenue"] = report.money(amounts)
+    for node, n in report.waiting_now(journey, version_number).items():
+        slot(node)["waiting"] = n
     counts.pop("trigger", None)
     return counts
+
+
+def _node_types(journey) -> dict:
+    """{node id: type} of every node the journey has had (its draft's and each version's)."""
+    types = {}
+    versions = JourneyVersion.objects.filter(journey=journey).values_list("definition", flat=True)
+    for definition in [journey.draft or {}, *versions]:
+        for node in (definition or {}).get("nodes") or ():
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                types.setdefault(node["id"], node.get("type"))
+    return types
 
 
 def list_figures(journeys) -> dict:
@@ -61,14 +83,7 @@ PATH_STEPS = 50  # the last steps of each enrollment's path shown in a list
 
 def node_ids(journey) -> set:
     """Every node id the journey has had: its draft's and each version's, and the trigger."""
-    ids = {"trigger"}
-    versions = JourneyVersion.objects.filter(journey=journey).values_list("definition", flat=True)
-    definitions = [journey.draft or {}, *versions]
-    for definition in definitions:
-        for node in (definition or {}).get("nodes") or ():
-            if isinstance(node, dict) and isinstance(node.get("id"), str):
-                ids.add(node["id"])
-    return ids
+    return {"trigger", *_node_types(journey)}
 
 
 def enrollments_in(journey, node=None, status=None, term=None):

@@ -13,23 +13,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 
-from . import clock, conf, engine, kicks
+from . import clock, conf, engine, kicks, report
 from .customers import context as contact_context
 from .engine import rules
-from .lifecycle import OPEN, enroll_contact, flow_for, reach_goal, record_skip, step_row, write_steps
+from .lifecycle import OPEN, enroll_contact, flow_for, is_stale, reach_goal, record_skip, step_row, write_steps
 from .models import Contact, Enrollment, Journey
 
 log = logging.getLogger(__name__)
-
-# An event older than the enrollment by more than this neither ends its waits nor its goals
-# (a replayed or imported old event); newer ones count even if their clock is a little behind.
-STALE_EVENT = timedelta(minutes=5)
 
 
 def on_event(event):
@@ -51,12 +46,9 @@ def on_event(event):
             Enrollment.objects.filter(contact_id=contact.pk, status__in=OPEN).select_related("version", "journey")
         )
         finished = _apply_goals(open_enrollments, event, data, now)
+        report.convert_event(contact.pk, data, event, now)
         _resume_waits([e for e in open_enrollments if e.pk not in finished], contact, data, event, now)
         _start_journeys(event, contact, data, now)
-
-
-def _is_stale(event, enrollment):
-    return event.timestamp < enrollment.entered_at - STALE_EVENT
 
 
 def _apply_goals(enrollments, event, data, now):
@@ -65,7 +57,7 @@ def _apply_goals(enrollments, event, data, now):
         goal = engine.goal_reached(flow_for(enrollment.version), data, now)
         if goal is None:
             continue
-        if _is_stale(event, enrollment):
+        if is_stale(event, enrollment):
             _log_ignored(enrollment, event, "the goal event is older than the enrollment", now)
             continue
         reach_goal(enrollment, goal, event, now)
@@ -81,7 +73,7 @@ def _resume_waits(enrollments, contact, data, event, now):
         node = flow_for(enrollment.version).nodes.get(enrollment.current_node)
         if node is None or node.get("type") != "wait_for_event":
             continue
-        if _is_stale(event, enrollment):
+        if is_stale(event, enrollment):
             _log_ignored(enrollment, event, "the event is older than the enrollment", now)
             continue
         facts = facts or contact_context.build(contact, now=now)

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, transaction
 
-from . import clock, conf, engine, hooks, kicks
+from . import clock, conf, engine, experiments, hooks, kicks
 from .facts import subject_for
 from .lifecycle import OPEN, finish, flow_for, progress, step_row, write_enrollments, write_steps
 from .models import Contact, Enrollment, ExperimentAssignment, Journey, JourneyVersion, WebhookCall
@@ -126,6 +126,7 @@ class _BatchResult:
         self.webhook_enrollments = []
         # The batch's email steps, sent together after the engine ran (None: each at once).
         self.emails = [] if batched_emails and hooks.has_hook("email.send_batch") else None
+        self.experiments = {}  # journey id -> {experiment node: {"winner", "weights"}}
 
 
 class WorkerEffects:
@@ -243,6 +244,8 @@ def _advance_batch(ids, token, isolate):
         _attach_shared(enrollments)
         flows = {e.version_id: flow_for(e.version) for e in enrollments}
         assignments = _assignments_for(enrollments, flows)
+        # Winners and bandit weights, refreshed every few seconds, read once per batch.
+        result.experiments = experiments.states_for(enrollments, flows, now)
         logs, changed = [], []
         for enrollment in enrollments:
             if isolate:
@@ -317,6 +320,7 @@ def _advance_one(enrollment, token, flows, assignments, now, logs, result):
         assignments=assignments.get((enrollment.journey_id, enrollment.contact_id), {}),
         workspace=enrollment.workspace,
     )
+    subject.experiments = result.experiments.get(enrollment.journey_id, {})
     visits = dict(enrollment.visits or {})
     position = engine.Position(
         enrollment.current_node, enrollment.node_entered_at, int(visits.get(enrollment.current_node, 1) or 1)

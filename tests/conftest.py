@@ -48,6 +48,16 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def fresh_flows():
+    """Compiled versions are kept per process by (id, publish time); a test's rolled-back version
+    id is used again by the next test, which may publish at the same frozen time."""
+    from journeys import lifecycle
+
+    lifecycle._FLOWS.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer():
     """A new channel layer instance per test: channels-redis binds an instance to the event loop
     that first receives on it, and every async test runs on a loop of its own."""

@@ -12,13 +12,15 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from .. import liquid
-from . import rules
+from . import experiments, rules
 from .nodes import (
     DECISION_TYPES,
     EMAIL_CATEGORIES,
+    MAX_ATTRIBUTION_DAYS,
     NODE_TYPES,
     OVER_CAP_CHOICES,
     RE_ENTRY_POLICIES,
@@ -106,6 +108,7 @@ def validate_definition(
     _validate_entry(definition.get("entry"), out)
     _validate_exit_on(definition.get("exit_on"), out)
     _validate_sending(definition.get("sending"), out)
+    _validate_conversion(definition.get("conversion"), out)
     nodes = _validate_nodes(definition.get("nodes"), out)
     _validate_graph(definition.get("edges"), nodes, out)
     return out.problems
@@ -211,18 +214,63 @@ def _validate_exit_on(goals, out: _Collector):
                 out.add(code, message, sub_path)
 
 
+MAX_ATTRIBUTION_WINDOW = timedelta(days=MAX_ATTRIBUTION_DAYS)
+
+
+def _settings_object(value, name, keys, out: _Collector) -> bool:
+    """A journey's settings object shown on the trigger (`sending`, `conversion`): a problem and
+    False unless it is an object; a problem for each key it does not know."""
+    if not isinstance(value, Mapping):
+        out.add("invalid", f"{name.capitalize()} settings are an object.", name, TRIGGER_NODE, name)
+        return False
+    for key in value:
+        if key not in keys:
+            choices = f"{', '.join(keys[:-1])} or {keys[-1]}"
+            message = f"Unknown {name} setting “{key}”. Use {choices}."
+            out.add("unknown_setting", message, f"{name}.{key}", TRIGGER_NODE, f"{name}.{key}")
+    return True
+
+
+def _validate_conversion(conversion, out: _Collector):
+    """The journey's conversion event and attribution windows (journeys/report.py): {"event",
+    "where", "revenue", "windows": {"click", "open", "send"}}, all optional. Shown on the trigger."""
+    if conversion is None or not _settings_object(
+        conversion, "conversion", ("event", "where", "revenue", "windows"), out
+    ):
+        return
+    event = conversion.get("event")
+    if event is not None and (not isinstance(event, str) or len(event) > 255):
+        message = "Name the conversion event, e.g. Order Completed."
+        out.add("missing_event", message, "conversion.event", TRIGGER_NODE, "conversion.event")
+    if conversion.get("revenue") is not None and not isinstance(conversion["revenue"], str):
+        message = "Name the event property that holds the revenue, e.g. total."
+        out.add("invalid", message, "conversion.revenue", TRIGGER_NODE, "conversion.revenue")
+    if conversion.get("where"):
+        out.rule(conversion["where"], "conversion.where", field_prefix="conversion.where")
+    windows = conversion.get("windows")
+    if windows is None:
+        return
+    if not isinstance(windows, Mapping):
+        message = "The attribution windows are an object: click, open, send."
+        out.add("invalid", message, "conversion.windows", TRIGGER_NODE, "conversion.windows")
+        return
+    for touch, value in windows.items():
+        field = f"conversion.windows.{touch}"
+        if touch not in ("click", "open", "send"):
+            message = f"Unknown attribution window “{touch}”. Use click, open or send."
+            out.add("unknown_setting", message, field, TRIGGER_NODE, field)
+            continue
+        delta = out.duration(value, field, TRIGGER_NODE, field)
+        if delta is not None and delta > MAX_ATTRIBUTION_WINDOW:
+            message = "An attribution window is at most a year."
+            out.add("bad_duration", message, field, TRIGGER_NODE, field)
+
+
 def _validate_sending(sending, out: _Collector):
     """The journey's choice for a marketing email over the frequency cap (delivery.policies):
     {"over_cap": "defer" | "skip", "max_deferral": "P3D"}; both optional. Shown on the trigger."""
-    if sending is None:
+    if sending is None or not _settings_object(sending, "sending", ("over_cap", "max_deferral"), out):
         return
-    if not isinstance(sending, Mapping):
-        out.add("invalid", "Sending settings are an object.", "sending", TRIGGER_NODE, "sending")
-        return
-    for key in sending:
-        if key not in ("over_cap", "max_deferral"):
-            message = f"Unknown sending setting “{key}”. Use over_cap or max_deferral."
-            out.add("unknown_setting", message, f"sending.{key}", TRIGGER_NODE, f"sending.{key}")
     over_cap = sending.get("over_cap", "defer")
     if over_cap not in OVER_CAP_CHOICES:
         out.add(
@@ -411,6 +459,60 @@ def _check_experiment(node_id, config, out):
             f"The weights add up to {round(total, 2):g}%; they must add up to {wanted}%.",
             "config.variants",
         )
+    _check_experiment_rule(node_id, config, len(variants), out)
+
+
+def _number(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _check_experiment_rule(node_id, config, count, out):
+    """The bandit (mode, floor) and the winner rule (decide) of an experiment node
+    (journeys/engine/experiments.py)."""
+    mode = config.get("mode", "split")
+    if mode not in experiments.MODES:
+        out.node(node_id, "unknown_mode", f"Unknown mode “{mode}”. Use split or bandit.", "config.mode")
+    if "metric" in config and config["metric"] not in experiments.METRICS:
+        message = f"Unknown metric “{config['metric']}”. Use conversion or click."
+        out.node(node_id, "unknown_metric", message, "config.metric")
+    if config.get("floor") is not None:
+        floor = config["floor"]
+        most = 1 / count
+        if not _number(floor) or floor < 0 or experiments.as_fraction(floor, 0) > most + 1e-9:
+            message = (
+                f"The floor is each variant's smallest share of new contacts, from 0 to {most:.4g} "
+                f"({100 * most:.4g}% with {count} variants), e.g. 0.1."
+            )
+            out.node(node_id, "bad_floor", message, "config.floor")
+    decide = config.get("decide")
+    if decide is None:
+        return
+    if not isinstance(decide, Mapping):
+        message = "The winner rule is an object: metric, min_sample, confidence, deadline, fallback."
+        out.node(node_id, "invalid", message, "config.decide")
+        return
+    for key in decide:
+        if key not in ("metric", "min_sample", "confidence", "deadline", "fallback"):
+            message = f"Unknown winner rule setting “{key}”. Use metric, min_sample, confidence, deadline or fallback."
+            out.node(node_id, "unknown_setting", message, f"config.decide.{key}")
+    if decide.get("metric", "conversion") not in experiments.METRICS:
+        message = f"Unknown metric “{decide.get('metric')}”. Use conversion or click."
+        out.node(node_id, "unknown_metric", message, "config.decide.metric")
+    min_sample = decide.get("min_sample", experiments.DEFAULT_MIN_SAMPLE)
+    if not _number(min_sample) or min_sample != int(min_sample) or min_sample < 1:
+        message = "The minimum sample is a whole number of contacts per variant, 1 or more."
+        out.node(node_id, "bad_min_sample", message, "config.decide.min_sample")
+    confidence = decide.get("confidence", experiments.DEFAULT_CONFIDENCE)
+    fraction = experiments.as_fraction(confidence, 0) if _number(confidence) else 0
+    if not _number(confidence) or not 0.5 < fraction < 1 or confidence in (1, 100):
+        message = "The confidence is above 50% and below 100%, e.g. 0.95 (95%)."
+        out.node(node_id, "bad_confidence", message, "config.decide.confidence")
+    if decide.get("deadline") not in (None, ""):
+        field = "config.decide.deadline"
+        out.duration(decide["deadline"], f"nodes.{node_id}.{field}", node_id, field)
+    if decide.get("fallback", "keep_split") not in experiments.FALLBACKS:
+        message = f"Unknown fallback “{decide.get('fallback')}”. Use keep_split or take_best."
+        out.node(node_id, "unknown_fallback", message, "config.decide.fallback")
 
 
 def _check_update_contact(node_id, config, out):

@@ -24,6 +24,9 @@ WEBHOOK_HEADER_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}"  # an RFC 9110 token
 # (delayed until the cap allows it, or skipped), and how long it may be delayed before it is skipped.
 OVER_CAP_CHOICES = ("defer", "skip")
 DEFAULT_MAX_DEFERRAL = "P3D"
+# A conversion's credit (journeys/report.py): the last email clicked, opened or sent within these.
+DEFAULT_ATTRIBUTION = {"click": "P5D", "open": "P5D", "send": "P1D"}
+MAX_ATTRIBUTION_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,22 @@ NODE_TYPES: dict[str, NodeType] = {
             "Experiment",
             (),
             dynamic_ports="variants",
-            config=("variants",),
-            description="Sends each contact down one variant by weight; a contact always gets the same variant.",
+            config=("variants", "mode", "floor", "metric", "decide"),
+            description=(
+                "Sends each contact down one variant by weight (or by results: a winner rule, a bandit);"
+                " a contact always gets the same variant."
+            ),
             decides=True,
-            # Weights are percentages: they add up to exactly this.
-            limits=(("weights_total", 100), ("min_variants", 2)),
+            # Weights are percentages: they add up to exactly this. The winner rule's and the
+            # bandit's defaults (journeys/engine/experiments.py): contacts per variant before the
+            # first look, the confidence, the bandit's floor per variant.
+            limits=(
+                ("weights_total", 100),
+                ("min_variants", 2),
+                ("min_sample_default", 100),
+                ("confidence_default_percent", 95),
+                ("floor_default_percent", 10),
+            ),
         ),
         NodeType(
             "update_contact",
@@ -175,4 +189,6 @@ def catalog() -> dict:
         "webhook_methods": list(WEBHOOK_METHODS),
         "over_cap_choices": list(OVER_CAP_CHOICES),
         "default_max_deferral": DEFAULT_MAX_DEFERRAL,
+        "default_attribution": dict(DEFAULT_ATTRIBUTION),
+        "max_attribution_days": MAX_ATTRIBUTION_DAYS,
     }

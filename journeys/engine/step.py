@@ -15,12 +15,13 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import liquid
-from . import rules
-from .nodes import TRIGGER_NODE, WEEKDAYS, default_port, limit
+from . import experiments, rules
+from .nodes import DEFAULT_ATTRIBUTION, TRIGGER_NODE, WEEKDAYS, default_port, limit
 
 CATCH_UP_SLACK = timedelta(seconds=1)
 MAX_STEPS_PER_RUN = 64  # a run stops here and continues at once; cycles need a delay or wait anyway
@@ -50,6 +51,10 @@ class Flow:
     @property
     def exit_on(self) -> list:
         return list(self.definition.get("exit_on") or [])
+
+    @cached_property
+    def conversion(self) -> dict | None:
+        return conversion_rule(self.definition)
 
     def target(self, node_id: str, port: str) -> str | None:
         return self.edges.get((node_id, port))
@@ -100,8 +105,10 @@ class Subject:
     context: the enrollment's state ({"trigger": event, "events": {node: event}, "webhook":
     {node: result}}); journey: {"id", "name", "version"}; history: counts the contact's past
     events (ORM in the worker, a list in the simulator); assignments: experiment node -> the
-    variant this contact already has; key: what sticky experiment assignment hashes (stable per
-    contact).
+    variant this contact already has; experiments: experiment node -> what results decided for
+    new contacts ({"winner": variant or None, "weights": {variant: share}}, the worker's
+    ExperimentState; none: the configured weights); key: what sticky experiment assignment
+    hashes (stable per contact).
     """
 
     facts: MutableMapping
@@ -110,6 +117,7 @@ class Subject:
     now: datetime | None = None
     history: Callable[[str, timedelta | None, dict | None], int] | None = None
     assignments: dict = field(default_factory=dict)
+    experiments: dict = field(default_factory=dict)
     # (event name, since, until) -> the contact's events processed in that window, oldest first
     recent_events: Callable[[str, datetime, datetime], list] | None = None
     key: str = ""
@@ -483,6 +491,30 @@ def goal_reached(flow: Flow, event: Mapping, now: datetime) -> Mapping | None:
     return None
 
 
+def conversion_rule(definition: Mapping) -> dict | None:
+    """The journey's conversion event and attribution windows: its definition's `conversion`
+    ({"event", "where", "revenue", "windows": {"click", "open", "send"}}), else its first exit_on
+    goal that counts as a conversion. None: the journey counts no conversions."""
+    explicit = definition.get("conversion")
+    explicit = explicit if isinstance(explicit, Mapping) else {}
+    if isinstance(explicit.get("event"), str) and explicit["event"].strip():
+        rule, source = explicit, "conversion"
+    else:
+        goals = [g for g in definition.get("exit_on") or [] if isinstance(g, Mapping) and g.get("event")]
+        goals = [g for g in goals if g.get("as_conversion", True)]
+        if not goals:
+            return None
+        rule, source = goals[0], "exit_on"
+    windows = explicit.get("windows") if isinstance(explicit.get("windows"), Mapping) else {}
+    return {
+        "event": rule["event"],
+        "where": rule.get("where"),
+        "revenue": rule.get("revenue"),
+        "windows": {**DEFAULT_ATTRIBUTION, **{k: v for k, v in windows.items() if k in DEFAULT_ATTRIBUTION}},
+        "source": source,
+    }
+
+
 def goal_revenue(goal: Mapping, event: Mapping) -> tuple[str | None, str]:
     """(revenue as a string or None, currency) of a goal event: the property the goal names, else
     Segment's `revenue`, `total` or `value`."""
@@ -500,24 +532,25 @@ def goal_revenue(goal: Mapping, event: Mapping) -> tuple[str | None, str]:
 
 
 def choose_variant(flow: Flow, node_id: str, config: Mapping, subject: Subject) -> str:
+    """The contact's variant: the one it already has (sticky), else the decided winner, else a
+    hash of the contact on the weights (the bandit's current ones, or the configured ones).
+    Deterministic given the subject: results reach it only through `subject.experiments`."""
     variants = [v for v in config.get("variants") or [] if isinstance(v, Mapping) and v.get("id")]
     ids = [str(v["id"]) for v in variants]
     sticky = subject.assignments.get(node_id)
     if sticky in ids:
         return sticky
-    weights = [max(float(v.get("weight") or 0), 0.0) for v in variants]
-    total = sum(weights)
-    if not variants or total <= 0:
-        return ids[0] if ids else ""
+    state = subject.experiments.get(node_id) or {}
+    if state.get("winner") in ids:
+        return state["winner"]
+    current = state.get("weights") or {}
+    if current and all(variant_id in current for variant_id in ids):
+        weights = [max(float(current[variant_id]), 0.0) for variant_id in ids]
+    else:
+        weights = [max(float(v.get("weight") or 0), 0.0) for v in variants]
     journey_id = subject.journey.get("id", "")
     digest = hashlib.sha256(f"{journey_id}:{node_id}:{subject.key}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64 * total
-    running = 0.0
-    for variant_id, weight in zip(ids, weights, strict=True):
-        running += weight
-        if point < running:
-            return variant_id
-    return ids[-1]
+    return experiments.choose(int.from_bytes(digest[:8], "big") / 2**64, ids, weights)
 
 
 # -- Liquid: update_contact values and webhooks ------------------------------------------------

@@ -22,8 +22,11 @@ __all__ = [
     "StepLog",
     "Conversion",
     "ExperimentAssignment",
+    "ReportTally",
+    "ReportTotal",
     "WebhookCall",
     "EngineLease",
+    "ExperimentState",
 ]
 
 
@@ -183,9 +186,50 @@ class Conversion(WorkspaceScoped):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, blank=True, default="")
     at = models.DateTimeField(default=timezone.now)
+    # The attribution (journeys/report.py): the journey's email it is credited to, if any, and
+    # what made it count ("click", "open" or "send" within the journey's window).
+    node = models.CharField(max_length=64, blank=True, default="")
+    message_id = models.BigIntegerField(null=True, blank=True)
+    touch = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["journey", "at"], name="conversion_journey_idx")]
+
+
+class _ReportCount(WorkspaceScoped):
+    """A count (and an amount of money) of one metric of a journey, per version, UTC day and node
+    (journeys/report.py): what the report reads instead of the step log and the outbox."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    version_number = models.PositiveIntegerField(default=0)
+    day = models.DateField()
+    node = models.CharField(max_length=64, blank=True, default="")
+    metric = models.CharField(max_length=32)
+    key = models.CharField(max_length=500, blank=True, default="")  # a port, a link, a currency
+    n = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        abstract = True
+
+
+class ReportTally(_ReportCount):
+    """Appended by the workers in the transaction that did the counted thing (no row is updated,
+    so concurrent workers never wait on each other); folded into ReportTotal now and then."""
+
+    class Meta:
+        indexes = [models.Index(fields=["journey", "day"], name="report_tally_idx")]
+
+
+class ReportTotal(_ReportCount):
+    """One row per counted key: the folded tallies."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "version_number", "day", "node", "metric", "key"], name="report_total_key"
+            )
+        ]
 
 
 class ExperimentAssignment(WorkspaceScoped):
@@ -234,3 +278,25 @@ class EngineLease(models.Model):
     owner = models.CharField(max_length=64, blank=True, default="")
     until = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+
+
+class ExperimentState(WorkspaceScoped):
+    """What results decided at one experiment node with a winner rule or a bandit
+    (journeys/experiments.py): the winner (sticky assignments still win over it), the bandit's
+    current weights, the last fixed look evaluated, and when it was computed. Refreshed by the
+    workers every few seconds, never per contact."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    node = models.CharField(max_length=64)
+    weights = models.JSONField(default=dict, blank=True)  # variant -> share of new contacts (bandit)
+    looks = models.IntegerField(default=-1)  # the last fixed look evaluated (-1: none yet)
+    started_at = models.DateTimeField(null=True, blank=True)  # the node's first assignment
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # The decision: a winner, or the deadline's "keep the split" (decided_at set, winner empty).
+    winner = models.CharField(max_length=64, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)  # the figures the decision was made on
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["journey", "node"], name="experiment_state_unique")]

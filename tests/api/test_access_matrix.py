@@ -96,6 +96,10 @@ ENDPOINTS += [
     ("get", "/api/journeys/{id}/versions/1", None, set(), _live_journey),
     ("get", "/api/journeys/{id}/export", None, set(), _journey),
     ("get", "/api/journeys/{id}/counts", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/enrollments", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/report", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/experiments", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/report?download=csv", None, set(), _live_journey),
     ("post", "/api/journeys/{id}/enroll", {"user_id": "matrix-user"}, {"qa"}, _live_journey),
 ]
 

@@ -100,14 +100,21 @@ export const CATALOG = {
       "ports": [],
       "dynamic_ports": "variants",
       "config": [
-        "variants"
+        "variants",
+        "mode",
+        "floor",
+        "metric",
+        "decide"
       ],
-      "description": "Sends each contact down one variant by weight; a contact always gets the same variant.",
+      "description": "Sends each contact down one variant by weight (or by results: a winner rule, a bandit); a contact always gets the same variant.",
       "waits": false,
       "decides": true,
       "limits": {
         "weights_total": 100,
-        "min_variants": 2
+        "min_variants": 2,
+        "min_sample_default": 100,
+        "confidence_default_percent": 95,
+        "floor_default_percent": 10
       }
     },
     {
@@ -198,7 +205,13 @@ export const CATALOG = {
     "defer",
     "skip"
   ],
-  "default_max_deferral": "P3D"
+  "default_max_deferral": "P3D",
+  "default_attribution": {
+    "click": "P5D",
+    "open": "P5D",
+    "send": "P1D"
+  },
+  "max_attribution_days": 366
 } as const;
 // END CATALOG
 
@@ -233,6 +246,9 @@ export const WEEKDAYS: readonly Weekday[] = CATALOG.weekdays;
 export const WEBHOOK_METHODS: readonly WebhookMethod[] = CATALOG.webhook_methods;
 export const OVER_CAP_CHOICES: readonly OverCap[] = CATALOG.over_cap_choices;
 export const DEFAULT_MAX_DEFERRAL: string = CATALOG.default_max_deferral;
+/** A conversion's credit when the journey names no windows (journeys/report.py). */
+export const DEFAULT_ATTRIBUTION = CATALOG.default_attribution;
+export const MAX_ATTRIBUTION_DAYS: number = CATALOG.max_attribution_days;
 
 const BY_TYPE = new Map<string, NodeTypeSpec>(NODE_TYPES.map((spec) => [spec.type, spec]));
 
