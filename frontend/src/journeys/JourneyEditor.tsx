@@ -29,6 +29,7 @@ import { VersionsDrawer } from "./VersionsDrawer";
 import { SimulationDrawer } from "../qa/SimulationDrawer";
 import { useSimulationFor } from "../qa/simulation";
 import { JourneyPresence } from "../preview/JourneyPresence";
+import { JourneyTabs } from "./JourneyTabs";
 import "./journeys.css";
 
 const DRAG_TYPE = "application/x-wayline-node";
@@ -378,6 +379,7 @@ function Editor({ journey }: { journey: Journey }) {
             ) : null}
             <SaveStatus state={saveState} readOnly={readOnly} />
             <JourneyPresence journeyId={id} />
+            <JourneyTabs journeyId={id} onLeave={() => void save()} />
           </div>
           <div className="editor-actions" role="toolbar" aria-label="Journey">
             {!readOnly ? (

@@ -3,6 +3,7 @@ import { memo } from "react";
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { Icon } from "./icons";
 import { problemsOf, useCanvasView } from "./context";
+import { conversionText } from "./liveCounts";
 import { kindLabel, nodeSummary, portLabel } from "./summary";
 import { nodePorts, type CanvasNode } from "./store";
 import type { NodeCounts } from "./types";
@@ -70,6 +71,11 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
         </div>
       ) : null}
       {view.counts && !isTrigger ? <Counts counts={counts} email={kind === "email"} /> : null}
+      {view.counts && conversionText(counts) ? (
+        <div className="node-conversions" data-testid={`conversions-${id}`} title="Conversions credited to this step, and their revenue">
+          {conversionText(counts)}
+        </div>
+      ) : null}
       <div className="journey-node-ports">
         {ports.map((port, index) => {
           const left = `${((index + 1) / (ports.length + 1)) * 100}%`;

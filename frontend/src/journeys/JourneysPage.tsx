@@ -1,5 +1,5 @@
 /** The journeys feature: the list, the builder, and read-only versions. */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { Link, Route, Routes, useNavigate, useSearchParams } from "react-router-dom";
 import { errorMessage } from "../lib/api";
 import { formatDateTime } from "../lib/format";
@@ -12,12 +12,23 @@ import { who } from "./VersionsDrawer";
 import type { JourneyStatus, JourneySummary } from "./types";
 import "./journeys.css";
 
+// The report brings the chart library: loaded when opened, so the canvas does not carry it.
+const ReportPage = lazy(() => import("./ReportPage"));
+
 export default function JourneysPage() {
   return (
     <Routes>
       <Route index element={<JourneyList />} />
       <Route path=":id" element={<JourneyEditorPage />} />
       <Route path=":id/versions/:number" element={<VersionPage />} />
+      <Route
+        path=":id/report"
+        element={
+          <Suspense fallback={<Loading label="Opening the report…" />}>
+            <ReportPage />
+          </Suspense>
+        }
+      />
     </Routes>
   );
 }

@@ -1,10 +1,20 @@
 /** The trigger's side panel: what starts the journey, who may enter and when, what the frequency cap does with its emails, and the goals that end it. */
 import { ConditionBuilder } from "./ConditionBuilder";
 import { DurationInput, FieldMessages, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
+import { humanDuration } from "./duration";
 import type { Hints } from "./panels";
 import type { JourneySettings } from "./store";
-import { DEFAULT_MAX_DEFERRAL, OVER_CAP_CHOICES, RE_ENTRY_POLICIES, TRIGGER_TYPES, type OverCap, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
-import type { ExitGoal, Rule, Sending, Trigger, ValidationProblem } from "./types";
+import { DEFAULT_ATTRIBUTION, DEFAULT_MAX_DEFERRAL, OVER_CAP_CHOICES, RE_ENTRY_POLICIES, TRIGGER_TYPES, type OverCap, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
+import type { ConversionSettings, ExitGoal, Rule, Sending, Trigger, ValidationProblem } from "./types";
+
+/** The attribution windows when the definition names none (journeys/engine/nodes.py). */
+const DEFAULT_WINDOWS = DEFAULT_ATTRIBUTION;
+
+const WINDOW_LABELS: Record<keyof typeof DEFAULT_WINDOWS, string> = {
+  click: "Credit an email clicked within",
+  open: "… or opened within",
+  send: "… or sent within",
+};
 
 const TRIGGER_LABELS: Record<TriggerType, string> = {
   event: "An event happens",
@@ -43,6 +53,14 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
   const sending: Sending = settings.sending ?? {};
   const overCap: OverCap = sending.over_cap ?? "defer";
   const setSending = (next: Sending, field: string) => set({ ...settings, sending: next }, `sending.${field}`);
+  // `conversion` is a top-level key the canvas keeps as it is (settings.extra); left out when empty.
+  const conversion = (settings.extra.conversion ?? {}) as ConversionSettings;
+  const setConversion = (next: ConversionSettings, field: string) => {
+    const { conversion: _old, ...extra } = settings.extra;
+    const empty = Object.values(next).every((value) => value === undefined);
+    set({ ...settings, extra: empty ? extra : { ...extra, conversion: next } }, `conversion.${field}`);
+  };
+  const firstGoal = settings.exit_on.find((goal) => goal.event && goal.as_conversion !== false)?.event;
   const goalMessages = (index: number) => journeyProblems.filter((problem) => problem.path.startsWith(`exit_on[${index}]`)).map((problem) => problem.message);
 
   return (
@@ -163,6 +181,37 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
             messages={messagesFor(problems, "sending.max_deferral")}
           />
         ) : null}
+      </section>
+
+      <section className="panel-section" data-field="conversion">
+        <h3>Conversions</h3>
+        <p className="panel-help">The journey's report counts a conversion when a contact in it (or who left it lately) does this event, and credits it to the last email of the journey they clicked, opened or were sent within these windows.</p>
+        <FieldMessages messages={[...exactMessages(problems, "conversion"), ...exactMessages(problems, "conversion.windows")]} />
+        <TextInput
+          label="Conversion event"
+          field="conversion.event"
+          value={conversion.event ?? ""}
+          placeholder={firstGoal ?? "Order Completed"}
+          suggestions={hints.events}
+          hint={firstGoal ? `Left empty: the first goal that counts as a conversion, “${firstGoal}”.` : "Left empty: the first goal that counts as a conversion (there is none yet, so nothing is counted)."}
+          onChange={(event) => setConversion({ ...conversion, event: event.trim() ? event : undefined }, "event")}
+          messages={messagesFor(problems, "conversion.event")}
+        />
+        {(Object.keys(DEFAULT_WINDOWS) as (keyof typeof DEFAULT_WINDOWS)[]).map((touch) => (
+          <DurationInput
+            key={touch}
+            label={WINDOW_LABELS[touch]}
+            field={`conversion.windows.${touch}`}
+            value={conversion.windows?.[touch] ?? DEFAULT_WINDOWS[touch]}
+            units={["hours", "days", "weeks"]}
+            onChange={(value) => setConversion({ ...conversion, windows: { ...conversion.windows, [touch]: value } }, `windows.${touch}`)}
+            messages={messagesFor(problems, `conversion.windows.${touch}`)}
+          />
+        ))}
+        <p className="panel-help">
+          From more than zero up to a year; by default {humanDuration(DEFAULT_WINDOWS.click)} after a click,{" "}
+          {humanDuration(DEFAULT_WINDOWS.open)} after an open, {humanDuration(DEFAULT_WINDOWS.send)} after a send.
+        </p>
       </section>
 
       <section className="panel-section">

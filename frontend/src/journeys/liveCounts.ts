@@ -3,12 +3,21 @@
  * open: a snapshot on connect, then a new snapshot whenever contacts move. Reconnects by itself.
  */
 import { useEffect, useState } from "react";
-import type { CountsByNode } from "./types";
+import { formatMoney } from "./reportFormat";
+import type { CountsByNode, NodeCounts } from "./types";
 
 export type LiveState = "connecting" | "live" | "offline";
 
 export function countsSocketUrl(journeyId: number, location: Pick<Location, "protocol" | "host"> = window.location): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/journeys/${journeyId}/counts`;
+}
+
+/** "3 conversions · $240.00" for a node conversions are credited to; null for the others. */
+export function conversionText(counts: Pick<NodeCounts, "conversions" | "revenue"> | undefined, locale?: string): string | null {
+  const n = counts?.conversions ?? 0;
+  if (!n) return null;
+  const money = formatMoney(counts?.revenue, locale);
+  return `${n.toLocaleString(locale)} conversion${n === 1 ? "" : "s"}${money === "—" ? "" : ` · ${money}`}`;
 }
 
 export function useLiveCounts(journeyId: number, enabled: boolean): { counts: CountsByNode | null; state: LiveState } {

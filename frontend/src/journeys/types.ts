@@ -93,6 +93,18 @@ export interface ExitGoal {
   [key: string]: unknown;
 }
 
+/** The journey's conversion event and attribution windows (journeys/report.py); all optional. */
+export interface ConversionSettings {
+  /** left out: the first exit_on goal that counts as a conversion */
+  event?: string;
+  where?: Rule;
+  /** the event property holding the revenue; left out: revenue, total or value */
+  revenue?: string;
+  /** ISO 8601 durations after a click, an open, a send (default P5D, P5D, P1D) */
+  windows?: { click?: string; open?: string; send?: string };
+  [key: string]: unknown;
+}
+
 export interface EmailConfig {
   template?: string;
   category?: EmailCategory;
@@ -187,6 +199,8 @@ export interface JourneyDefinition {
   exit_on: ExitGoal[];
   /** left out: defer, P3D */
   sending?: Sending;
+  /** left out: conversions are the first goal's, with the default windows */
+  conversion?: ConversionSettings;
   nodes: NodeDef[];
   edges: EdgeDef[];
   layout: Record<string, Point>;
@@ -256,6 +270,15 @@ export interface NodeCounts {
   sent?: number;
   opened?: number;
   clicked?: number;
+  /** on the nodes conversions are credited to (an email node) */
+  conversions?: number;
+  revenue?: Money[];
+}
+
+/** An amount in one currency ("" when the event named none), as the server writes it: "240.00". */
+export interface Money {
+  currency: string;
+  amount: string;
 }
 
 export type CountsByNode = Record<string, NodeCounts>;
