@@ -5,6 +5,7 @@ import { Icon } from "./icons";
 import { PANELS, type Hints } from "./panels";
 import { TriggerPanel } from "./TriggerPanel";
 import { ContactsHere } from "./ContactsHere";
+import { ExperimentResults } from "./ExperimentResults";
 import { kindLabel } from "./summary";
 import { problemsOf } from "./context";
 import { isNodeKind, nodeSpec, TRIGGER_NODE } from "./nodeTypes";
@@ -73,6 +74,7 @@ export function SidePanel({ nodeId, problems, readOnly, hints, eventProperties, 
           <p>Unknown node type “{kind}”.</p>
         )}
       </fieldset>
+      {journeyId !== undefined && kind === "experiment" ? <ExperimentResults journeyId={journeyId} nodeId={nodeId} /> : null}
       <WaysOut nodeId={nodeId} readOnly={readOnly} />
       {journeyId !== undefined && nodeId !== TRIGGER_NODE ? <ContactsHere journeyId={journeyId} nodeId={nodeId} /> : null}
       {!readOnly && nodeId !== TRIGGER_NODE ? (

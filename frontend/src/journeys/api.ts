@@ -21,6 +21,7 @@ export const journeyKeys = {
   version: (id: number, number: number) => ["journeys", id, "versions", number] as const,
   problems: (id: number) => ["journeys", id, "problems"] as const,
   counts: (id: number) => ["journeys", id, "counts"] as const,
+  experiments: (id: number) => ["journeys", id, "experiments"] as const,
   library: ["journeys", "library"] as const,
 };
 
@@ -199,6 +200,39 @@ export function useContactsOnNode(id: number, node: string, enabled: boolean) {
   return useQuery({
     queryKey: [...journeyKeys.detail(id), "enrollments", node] as const,
     queryFn: ({ signal }) => api.get<Page<EnrollmentRow>>(`journeys/${id}/enrollments`, { node, status: "open", limit: "20" }, signal),
+    enabled,
+    refetchInterval: 15_000,
+  });
+}
+
+/** One experiment node's results (GET /api/journeys/{id}/experiments). */
+export interface ExperimentResult {
+  node: string;
+  metric: "conversion" | "click";
+  mode: "split" | "bandit";
+  started_at: string | null;
+  variants: {
+    id: string;
+    contacts: number;
+    /** converted (or clicked: the node's metric) after their assignment */
+    conversions: number;
+    rate: number;
+    /** 95% credible interval of the rate */
+    interval: [number, number];
+    /** probability that this variant beats the others */
+    p_best: number;
+    /** % of new contacts it gets now */
+    weight: number;
+  }[];
+  decision: { winner: string | null; decided_at: string; reason: string } | null;
+  next_look: { contacts: number; confidence: number; deadline: string | null } | null;
+}
+
+/** The journey's experiments, per variant, with the winner rule's decision: the side panel's results. */
+export function useExperiments(id: number, enabled: boolean) {
+  return useQuery({
+    queryKey: journeyKeys.experiments(id),
+    queryFn: ({ signal }) => api.get<ExperimentResult[]>(`journeys/${id}/experiments`, undefined, signal),
     enabled,
     refetchInterval: 15_000,
   });

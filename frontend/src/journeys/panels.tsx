@@ -5,6 +5,7 @@
 import type { ComponentType, ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ConditionBuilder } from "./ConditionBuilder";
+import { ExperimentRuleFields } from "./ExperimentResults";
 import { weightsProblem } from "./summary";
 import { DurationInput, FieldMessages, PairsInput, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
 import { EMAIL_CATEGORIES, WEBHOOK_METHODS, WEEKDAYS, nodeLimit, type NodeKind } from "./nodeTypes";
@@ -446,6 +447,7 @@ function ExperimentPanel({ config, set, problems }: PanelProps) {
           Split evenly
         </button>
       </div>
+      <ExperimentRuleFields config={config} set={set} problems={problems} />
     </>
   );
 }
@@ -517,7 +519,7 @@ export const PANELS: Record<NodeKind, PanelEntry> = {
   wait_for_event: { Panel: WaitPanel, fields: ["config.event", "config.timeout", "config.match", "config.where"] },
   branch: { Panel: BranchPanel, fields: ["config.condition"] },
   split: { Panel: SplitPanel, fields: ["config.paths"] },
-  experiment: { Panel: ExperimentPanel, fields: ["config.variants"] },
+  experiment: { Panel: ExperimentPanel, fields: ["config.variants", "config.mode", "config.floor", "config.metric", "config.decide"] },
   update_contact: { Panel: UpdateContactPanel, fields: ["config.set"] },
   webhook: { Panel: WebhookPanel, fields: ["config.method", "config.url", "config.headers", "config.body", "config.timeout", "config.retries"] },
   exit: { Panel: ExitPanel, fields: [] },
