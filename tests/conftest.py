@@ -26,14 +26,14 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` (SKIP LOCKED, concurrent writers) run in the PostgreSQL half of
-    .ci/run; on SQLite they are deselected, not skipped."""
+    .ci/run; tests marked `sqlite_half` (long simulated populations whose database work other
+    tests cover on both) in the SQLite half. Elsewhere they are deselected, not skipped."""
     from django.conf import settings
 
-    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        return
-    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    other = "sqlite_half" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "postgres"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
     if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("postgres")])
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker(other)])
         items[:] = kept
 
 

@@ -25,11 +25,14 @@ VARIANTS = [{"id": "a", "weight": 50}, {"id": "b", "weight": 50}]
 _seq = itertools.count(1)
 _starts = itertools.count(0)
 
+# A simulated population: its statistics do not depend on the database, and the SQL it reads runs
+# on both in the shorter tests below; run in the SQLite half of .ci/run only.
+POPULATION = pytest.mark.sqlite_half
+
 
 @pytest.fixture
 def t0():
-    """Each test's own start on the frozen clock. (Compiled versions are cached per process by id
-    and publish time: two tests publishing at the same frozen instant would share a cache entry.)"""
+    """Each test's own start on the frozen clock."""
     return at("2026-03-02T09:00:00+00:00") + timedelta(days=30 * next(_starts))
 
 
@@ -86,6 +89,7 @@ class Population:
         return ExperimentState.objects.filter(journey=self.journey, node="ab").first()
 
 
+@POPULATION
 def test_the_winner_rule_picks_b_converting_at_12_percent_over_a_at_8(workspace, fake_email, t0):
     with clock.frozen(t0):
         journey = publish(workspace, journey_with(decide={"metric": "conversion", "min_sample": 800}))
@@ -102,6 +106,7 @@ def test_the_winner_rule_picks_b_converting_at_12_percent_over_a_at_8(workspace,
         assert {fake_email.sent_to(enrollment_of(journey, c))[0][0] for c in contacts} == {"mail_b"}
 
 
+@POPULATION
 def test_over_100_a_a_runs_at_most_5_declare_a_winner(workspace, fake_email, t0):
     """100 A/A experiments (both variants convert at 10%, min_sample 100, up to 1,600 contacts:
     looks at 100, 200, 400 and, rarely, 800 per variant) decided by the function the worker calls,
@@ -184,6 +189,7 @@ def test_over_100_a_a_runs_at_most_5_declare_a_winner(workspace, fake_email, t0)
     assert min(looks) >= 2 and 0.09 < sum(rates) / len(rates) < 0.11  # every run looked thrice, at 10%
 
 
+@POPULATION
 def test_the_bandit_sends_most_of_the_last_half_of_2000_contacts_to_b(workspace, fake_email, t0):
     with clock.frozen(t0):
         journey = publish(workspace, journey_with(mode="bandit", floor=0.1))
