@@ -99,6 +99,7 @@ def test_the_report_shows_what_the_journey_earned(earned, marketer, page_for, li
     funnel = report.get_by_test_id("funnel-chart")
     expect(funnel.locator("svg .recharts-bar-rectangle").first).to_be_visible()
     expect(funnel.locator("svg")).to_contain_text("Entered")
+    expect(funnel.locator("svg")).to_contain_text("Delay · pause")  # as the canvas names the step
 
     row = report.get_by_test_id("email-row-welcome")
     figures = {name: row.locator(f'[data-figure="{name}"]') for name in ("sent", "delivered", "open_rate")}

@@ -12,6 +12,7 @@ import { ErrorBanner, Loading, useDocumentTitle } from "../lib/ui";
 import { findTemplate, useTemplates } from "../templates/api";
 import { useJourney } from "./api";
 import { JourneyTabs } from "./JourneyTabs";
+import { NODE_TYPES } from "./nodeTypes";
 import { reportCsvUrl, useJourneyReport, type JourneyReport, type ReportNode, type ReportQuery } from "./reportApi";
 import { chartDays, currenciesOf, formatAmount, formatMoney, formatRate, presetOf, presetRange, shortDay } from "./reportFormat";
 import type { JourneyDefinition } from "./types";
@@ -220,7 +221,7 @@ function DailyChart({ report }: { report: JourneyReport }) {
           <Bar yAxisId="count" dataKey="entries" name="Entries" fill={COLORS.entries} radius={[3, 3, 0, 0]} />
           <Bar yAxisId="count" dataKey="conversions" name="Conversions" fill={COLORS.conversions} radius={[3, 3, 0, 0]} />
           {currencies.map((currency, index) => (
-            <Line key={currency} yAxisId="money" type="monotone" dataKey={`revenue:${currency}`} name={currency ? `Revenue (${currency})` : "Revenue"} stroke={COLORS.revenue[index % COLORS.revenue.length]} strokeWidth={2} dot={false} />
+            <Line key={currency} yAxisId="money" type="linear" dataKey={`revenue:${currency}`} name={currency ? `Revenue (${currency})` : "Revenue"} stroke={COLORS.revenue[index % COLORS.revenue.length]} strokeWidth={2} dot={false} />
           ))}
         </ComposedChart>
       </ResponsiveContainer>
@@ -228,9 +229,11 @@ function DailyChart({ report }: { report: JourneyReport }) {
   );
 }
 
+/** A step as the canvas names it: its label, else its type's name and its id ("Delay · next_day"). */
 function stepName(step: { node: string; label: string; type: string }): string {
   if (step.node === "trigger") return "Entered";
-  return step.label || step.node;
+  const kind = NODE_TYPES.find((spec) => spec.type === step.type)?.label;
+  return step.label || (kind ? `${kind} · ${step.node}` : step.node);
 }
 
 function Funnel({ report }: { report: JourneyReport }) {
@@ -240,7 +243,7 @@ function Funnel({ report }: { report: JourneyReport }) {
       <ResponsiveContainer width="100%" height={Math.max(120, rows.length * 36 + 24)}>
         <BarChart data={rows} layout="vertical" margin={{ top: 0, right: 24, bottom: 0, left: 0 }}>
           <XAxis type="number" allowDecimals={false} fontSize={12} />
-          <YAxis type="category" dataKey="name" width={96} fontSize={12} />
+          <YAxis type="category" dataKey="name" width={150} fontSize={12} />
           <Tooltip />
           <Bar dataKey="count" name="Contacts" fill={COLORS.entries} radius={[0, 3, 3, 0]} label={{ position: "right", fontSize: 12 }} />
         </BarChart>
