@@ -11,7 +11,7 @@ import { api, ApiError, errorMessage } from "../lib/api";
 import { useCan } from "../lib/session";
 import { Banner, Loading, Tag } from "../lib/ui";
 import { useTemplates, templateRef } from "../templates/api";
-import { journeyKeys, renameJourney, saveDraft, useEventNames, useEventProperties, useJourney, useLifecycle, validateDraft } from "./api";
+import { journeyKeys, renameJourney, saveDraft, useEventNames, useEventProperties, useExperiments, useJourney, useLifecycle, validateDraft, winnersOf } from "./api";
 import { useCanvas } from "./canvasState";
 import { CanvasContext, type CanvasView } from "./context";
 import { FlowCanvas } from "./FlowCanvas";
@@ -199,6 +199,9 @@ function Editor({ journey }: { journey: Journey }) {
     [eventNames.data, triggerEvent, triggerProperties.data, nodes],
   );
   const templates = useTemplates();
+  const hasExperiments = nodes.some((node) => node.type === "experiment");
+  const experiments = useExperiments(id, hasResults && hasExperiments);
+  const winners = useMemo(() => winnersOf(experiments.data, nodes), [experiments.data, nodes]);
   const view: CanvasView = useMemo(
     () => ({
       problems,
@@ -206,8 +209,9 @@ function Editor({ journey }: { journey: Journey }) {
       readOnly,
       templateName: (ref: string) => templates.data?.find((item) => templateRef(item) === ref || String(item.id) === ref)?.name,
       triggerText: triggerSummary(settings),
+      winners,
     }),
-    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings],
+    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings, winners],
   );
 
   // -- drawing ------------------------------------------------------------------------------

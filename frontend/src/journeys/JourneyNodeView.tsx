@@ -71,6 +71,11 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
         </div>
       ) : null}
       {view.counts && !isTrigger ? <Counts counts={counts} email={kind === "email"} /> : null}
+      {view.winners?.[id] ? (
+        <div className="node-winner" data-testid={`winner-${id}`} title="The winner rule decided: new contacts go down this variant">
+          Winner: {view.winners[id]}
+        </div>
+      ) : null}
       {view.counts && conversionText(counts) ? (
         <div className="node-conversions" data-testid={`conversions-${id}`} title="Conversions credited to this step, and their revenue">
           {conversionText(counts)}

@@ -228,6 +228,18 @@ export interface ExperimentResult {
   next_look: { contacts: number; confidence: number; deadline: string | null } | null;
 }
 
+/** {experiment node: the winning variant's label (or id)} of the decided experiments, for the canvas. */
+export function winnersOf(results: ExperimentResult[] | undefined, nodes: readonly { id: string; data: { config?: unknown } }[]): Record<string, string> {
+  const winners: Record<string, string> = {};
+  for (const result of results ?? []) {
+    const winner = result.decision?.winner;
+    if (!winner) continue;
+    const config = nodes.find((node) => node.id === result.node)?.data.config as { variants?: { id: string; label?: string }[] } | undefined;
+    winners[result.node] = config?.variants?.find((variant) => variant.id === winner)?.label || winner;
+  }
+  return winners;
+}
+
 /** The journey's experiments, per variant, with the winner rule's decision: the side panel's results. */
 export function useExperiments(id: number, enabled: boolean) {
   return useQuery({

@@ -9,6 +9,8 @@ export interface CanvasView {
   templateName: (ref: string) => string | undefined;
   /** what the trigger card says ("When “Checkout Started” happens") */
   triggerText: string;
+  /** experiment node -> the winning variant's name, once the winner rule decided */
+  winners?: Record<string, string>;
 }
 
 export const CanvasContext = createContext<CanvasView>({ problems: [], counts: null, readOnly: false, templateName: () => undefined, triggerText: "" });
