@@ -12,6 +12,9 @@ Known hooks:
   (journeys/experiments.py).
 - "journey.last_touch": (enrollment, windows, at) -> (node id, message id, touch) or None: the
   email a conversion is credited to (journeys/report.py).
+- "segment.changed": (contact, [(segment, "entered" | "left"), ...]) -> None: a contact's saved
+  segment memberships changed (journeys/customers/segments.py), called inside the transaction
+  that changed them; for journeys that start on entering or leaving a segment.
 """
 
 _hooks = {}

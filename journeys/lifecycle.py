@@ -275,12 +275,12 @@ def enroll_contact(journey, contact, *, trigger=None, trigger_key=None, now=None
     audience = entry.get("audience")
     context = {"trigger": trigger} if trigger else {}
     if audience:
-        subject = step.Subject(
-            contact_context.build(contact, event=trigger, now=now),
+        subject = contact_context.facts_of(
+            contact,
+            now=now,
+            event=trigger,
             context=context,
             journey={"id": journey.pk, "name": journey.name, "version": version.number},
-            now=now,
-            history=contact_context.history_of(contact, now),
         )
         if not rules.evaluate(audience, subject):
             if record:

@@ -33,6 +33,8 @@ FOLD_EVERY = 10.0  # seconds between folds of the report's tallies (journeys/rep
 LOOP_LEASE = timedelta(seconds=10)
 LOOP = "engine-loop"
 SWEEP = "trigger-sweep"
+SEGMENT_SWEEP = "segment-sweep"
+SEGMENT_SWEEP_EVERY = timedelta(minutes=5)  # rules that change with time alone (customers/segments.py)
 
 
 def _lease_row(name):
@@ -110,6 +112,7 @@ def run():
                 folded_at = time.monotonic()
             if claimed == 0:
                 _maybe_sweep_triggers(owner)
+                _maybe_sweep_segments(owner)
                 if not connection.in_atomic_block:  # (a test's transaction)
                     close_old_connections()  # a dead PostgreSQL connection is replaced, not kept
                 time.sleep(IDLE_POLL)
@@ -161,3 +164,24 @@ def _maybe_sweep_triggers(owner):
                 log.info("trigger sweep entered %d contacts", entered)
         except Exception:
             log.exception("trigger sweep failed")
+
+
+def _maybe_sweep_segments(owner):
+    """Every SEGMENT_SWEEP_EVERY: the segments whose rules change with time alone, for the contacts
+    whose time came since the last sweep (its time is the lease row's last_run_at)."""
+    now = clock.now()
+    _lease_row(SEGMENT_SWEEP)
+    previous = EngineLease.objects.filter(name=SEGMENT_SWEEP).values_list("last_run_at", flat=True).first()
+    if previous is not None and previous > now - SEGMENT_SWEEP_EVERY:
+        return
+    # The claim: of two loops seeing the same last run, one moves it (the other sweeps nothing).
+    if not EngineLease.objects.filter(name=SEGMENT_SWEEP, last_run_at=previous).update(last_run_at=now, owner=owner):
+        return
+    from .customers import segments
+
+    try:
+        changed = segments.sweep(now, since=previous)
+        if changed:
+            log.info("segment sweep changed %d memberships", changed)
+    except Exception:
+        log.exception("segment sweep failed")

@@ -272,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "delivery.models.Message.Status",
         "InvitationStatusEnum": "accounts.models.Invitation.Status",
         "ImportStatusEnum": "journeys.models.ImportJob.Status",
+        "SegmentKindEnum": "journeys.models.Segment.Kind",
     },
 }
 

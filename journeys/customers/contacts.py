@@ -8,7 +8,8 @@ from accounts.actions import record_audit
 
 from .. import clock
 from ..models import Contact, ContactIdentity, Event, Order
-from . import contact_erased, identity, normalize_email, suppress
+from . import contact_erased, identity, normalize_email, segments, suppress
+from .context import contact_fields
 from .events import iso
 
 EDITABLE_FIELDS = ("email", "timezone", "locale", "country", "city")
@@ -25,6 +26,7 @@ def update_contact(contact, actor, changes):
         updates[f"traits.{trait}"] = value
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        before = contact_fields(contact)
         identity.apply_profile(contact, updates, at)
         for trait in changes.get("remove_traits") or []:
             contact.traits.pop(trait, None)
@@ -33,6 +35,7 @@ def update_contact(contact, actor, changes):
             contact.consent = {**contact.consent, **changes["consent"]}
         contact.updated_at = clock.now()
         contact.save()
+        segments.refresh_contact(contact, clock.now(), segments.contact_change(before, contact))
         record_audit(contact.workspace, actor, "contact.updated", f"contact {contact.pk}", fields=sorted(changes))
     return contact
 

@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+from ..engine import step
 from ..engine.step import event_fields
 from ..liquid import PERSONA, Persona
 from ..models import Event, Order, Product
@@ -272,6 +273,20 @@ def build(contact, *, workspace=None, event=None, now=None, extra: Mapping | Non
 
 
 # -- event history, for `performed` rules and waits -----------------------------------------------
+
+
+def facts_of(contact, *, now, event=None, context=None, journey=None):
+    """What a rule about this contact reads (rules.Facts): the context `build` gives, plus its
+    event history for `performed` conditions. The journey's entry audience and the saved segments
+    (customers/segments.py) both evaluate through this, so a rule means one thing in both.
+    `context`/`journey`: an enrollment's state and its journey, when there is one."""
+    return step.Subject(
+        build(contact, event=event, now=now),
+        context=dict(context or {}),
+        journey=dict(journey or {}),
+        now=now,
+        history=history_of(contact, now),
+    )
 
 
 def history_of(contact, now):

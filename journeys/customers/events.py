@@ -26,7 +26,8 @@ from django.db.models import F, Q
 
 from .. import clock, hooks, kicks
 from ..models import Contact, Event, EventName, IngestState, Order
-from . import commerce, identity, ingest
+from . import commerce, identity, ingest, segments
+from .context import contact_fields
 
 log = logging.getLogger(__name__)
 
@@ -387,6 +388,7 @@ def apply_event(event):
         # Serialise workers touching the same contact (SQLite serialises every write already).
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
     merged = contact.commerce.get("_needs_rebuild") if contact.commerce else False
+    before = contact_fields(contact)  # what segments compare with (segments.contact_change)
     Event.objects.filter(pk=event.pk).update(contact=contact)
     event.contact = contact
 
@@ -396,10 +398,16 @@ def apply_event(event):
     identity.apply_profile(contact, identity.profile_updates(event.type, traits, context), at)
     if contact.last_activity_at is None or event.timestamp > contact.last_activity_at:
         contact.last_activity_at = event.timestamp
-    if event.type == "track" and commerce.is_commerce(event.name) or merged:
+    commerce_changed = event.type == "track" and commerce.is_commerce(event.name) or bool(merged)
+    if commerce_changed:
         _apply_commerce(contact, event, rebuild=bool(merged))
     contact.updated_at = clock.now()
     contact.save()
+
+    # Saved segments this change can affect, in this transaction (a merge may change anything).
+    performed = event.name if event.type == "track" else None
+    changed = None if merged else segments.contact_change(before, contact, performed, commerce=commerce_changed)
+    segments.refresh_contact(contact, clock.now(), changed)
 
     if hooks.has_hook("event.processed"):
         hooks.hook("event.processed")(event)

@@ -16,7 +16,9 @@ import zoneinfo
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from .. import clock
 from ..models import Contact, ContactIdentity, Event, Order
+from . import segments
 
 USER_ID = ContactIdentity.Kind.USER_ID
 ANONYMOUS_ID = ContactIdentity.Kind.ANONYMOUS_ID
@@ -303,6 +305,7 @@ def merge(loser, survivor):
     Event.objects.filter(contact=loser).update(contact=survivor)
     Order.objects.filter(contact=loser).update(contact=survivor)
     Contact.objects.filter(merged_into=loser).update(merged_into=survivor)
+    segments.contacts_merged(loser, survivor, clock.now())
 
     for key, stamp in loser.field_timestamps.items():
         theirs = survivor.field_timestamps.get(key)

@@ -43,7 +43,9 @@ __all__ = [
     "Facts",
     "DictFacts",
     "EventFacts",
+    "Reads",
     "evaluate",
+    "reads",
     "validate",
     "parse_duration",
     "parse_datetime",
@@ -525,3 +527,57 @@ def _validate_performed(rule: Mapping, path: str) -> list[tuple[str, str]]:
     if rule.get("where"):
         errors += validate(rule["where"], _join(path, "where"))
     return errors
+
+
+# -- what a rule reads -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a rule depends on, so that a change to a contact re-evaluates only the rules it can
+    affect. fields: the dotted paths of its field conditions (outside `performed ... where`);
+    events: the event names its `performed` conditions count; windows: their `within` durations;
+    dates: whether a field condition compares with a date relative to now (before/after), so that
+    it can change with time alone."""
+
+    fields: frozenset = frozenset()
+    events: frozenset = frozenset()
+    windows: tuple = ()
+    dates: bool = False
+
+    @property
+    def timed(self) -> bool:
+        """Whether the rule's answer can change with time alone."""
+        return bool(self.windows) or self.dates
+
+    def reads_field(self, changed: str) -> bool:
+        """Whether a condition reads the changed path (a field under it, or a field it is under)."""
+        return any(
+            name == changed or name.startswith(changed + ".") or changed.startswith(name + ".") for name in self.fields
+        )
+
+
+def reads(rule: Any) -> Reads:
+    """What `rule` reads (see Reads). Assumes a rule that `validate` accepts."""
+    fields, events, windows = set(), set(), []
+    dates = False
+    stack = [rule]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, Mapping) or not current:
+            continue
+        if "all" in current or "any" in current:
+            stack.extend(current.get("all") or current.get("any") or [])
+        elif "not" in current:
+            stack.append(current["not"])
+        elif "performed" in current:
+            events.add(str(current["performed"]))
+            if current.get("within"):
+                try:
+                    windows.append(parse_duration(current["within"]))
+                except ValueError:
+                    pass
+        elif "field" in current:
+            fields.add(str(current["field"]))
+            dates = dates or current.get("op") in _DATE_OPS
+    return Reads(frozenset(fields), frozenset(events), tuple(sorted(windows)), dates)

@@ -16,6 +16,8 @@ __all__ = [
     "Order",
     "PriceChange",
     "Product",
+    "Segment",
+    "SegmentMembership",
     "Suppression",
 ]
 
@@ -221,3 +223,58 @@ class ImportJob(WorkspaceScoped):
     created_at = models.DateTimeField(default=dj_timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class Segment(WorkspaceScoped):
+    """A saved audience: a rule in the one rule language (journeys.engine.rules) kept as membership
+    rows incrementally (journeys.customers.segments), or a static list whose members are added and
+    removed by hand."""
+
+    class Kind(models.TextChoices):
+        DYNAMIC = "dynamic"
+        STATIC = "static"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DYNAMIC)
+    rule = models.JSONField(default=dict, blank=True)  # empty for a static list
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="segment_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class SegmentMembership(WorkspaceScoped):
+    """One stay of a contact in a segment: entering opens a row, leaving sets `left_at`, entering
+    again opens another. At most one open row per (segment, contact)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_memberships")
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of "the members of a segment now" (and its member count).
+            models.UniqueConstraint(
+                fields=["segment", "contact"],
+                condition=models.Q(left_at__isnull=True),
+                name="segment_membership_one_open",
+            )
+        ]
+        indexes = [
+            # A contact's segments.
+            models.Index(fields=["contact", "segment"], name="segment_contact_idx"),
+            # History per day: entries and exits of a segment in a period.
+            models.Index(fields=["segment", "entered_at"], name="segment_entered_idx"),
+        ]

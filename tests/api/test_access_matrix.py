@@ -174,6 +174,54 @@ ENDPOINTS += [
 ]
 
 
+# -- journeys (customer data: saved segments) --
+_SEGMENT_RULE = {"field": "contact.traits.plan", "op": "eq", "value": "pro"}
+
+
+def _segment(workspace, kind="dynamic"):
+    from journeys.models import Segment
+
+    rule = _SEGMENT_RULE if kind == "dynamic" else {}
+    return Segment.objects.create(workspace=workspace, name=f"Segment {kind}", kind=kind, rule=rule).id
+
+
+def _static_segment(workspace):
+    return _segment(workspace, "static")
+
+
+def _static_member(workspace):
+    """`{id}/members/<contact id>`: a static list holding a contact (the row's url is /api/segments/{id})."""
+    from journeys import clock
+    from journeys.customers import segments
+    from journeys.models import Contact, Segment
+
+    segment = Segment.objects.get(pk=_static_segment(workspace))
+    contact = Contact.objects.create(workspace=workspace, email=f"m{workspace.id}@example.com")
+    segments.add_members(segment, [contact], clock.now())
+    return f"{segment.id}/members/{contact.id}"
+
+
+def _static_with_contact(workspace):
+    from journeys.models import Contact
+
+    Contact.objects.get_or_create(workspace=workspace, email=f"add{workspace.id}@example.com")
+    return _static_segment(workspace)
+
+
+ENDPOINTS += [
+    ("get", "/api/segments", None, set(), None),
+    ("post", "/api/segments", {"name": "New", "rule": _SEGMENT_RULE}, {"qa"}, None),
+    ("post", "/api/segments/preview", {"rule": _SEGMENT_RULE}, set(), None),
+    ("get", "/api/segments/{id}", None, set(), _segment),
+    ("patch", "/api/segments/{id}", {"description": "d"}, {"qa"}, _segment),
+    ("delete", "/api/segments/{id}", None, {"qa"}, _segment),
+    ("get", "/api/segments/{id}/members", None, set(), _segment),
+    ("get", "/api/segments/{id}/history", None, set(), _segment),
+    ("get", "/api/segments/{id}/export", None, set(), _segment),
+    ("post", "/api/segments/{id}/members", {"emails": ["add@example.com"]}, {"qa"}, _static_with_contact),
+    ("delete", "/api/segments/{id}", None, {"qa"}, _static_member),  # DELETE .../members/<contact id>
+]
+
 # -- delivery (templates, blocks, coupons, outbox, sandbox mailbox, sending settings) --
 _MJML = (
     "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text>"

@@ -72,12 +72,15 @@ class Seeded:
         upload = client.post("/api/imports", {"kind": "contacts", "content": csv, "filename": "c.csv"}, format="json")
         assert upload.status_code == 201, upload.content
         client.post("/api/write-keys", {"name": "Shop"}, format="json")
+        rule = {"field": "contact.country", "op": "exists"}
+        segment = client.post("/api/segments", {"name": "With a country", "rule": rule}, format="json")
+        assert segment.status_code == 201, segment.content
 
     def _ids(self):
         from accounts.models import WriteKey
         from delivery.models import ContentBlock, CouponPool, Message, SandboxEmail, Template
         from editor.models import Persona
-        from journeys.models import Contact, ImportJob, Journey, Product
+        from journeys.models import Contact, ImportJob, Journey, Product, Segment
 
         def first(model, **lookup):
             rows = model.objects.filter(workspace=self.workspace, **lookup).order_by("id")
@@ -99,6 +102,7 @@ class Seeded:
             "/api/products/": first(Product),
             "/api/public/invitations/": self.invitation_token,
             "/api/sandbox/": first(SandboxEmail),
+            "/api/segments/": first(Segment),
             "/api/templates/": first(Template),
             "/api/tokens/": self.spare_token.id,  # never the token the run authenticates with
             "/api/write-keys/": first(WriteKey),
