@@ -4,6 +4,7 @@
  * the last 30 days"). Problems from the server land on the row and input they name.
  */
 import { useEffect, useId, useState } from "react";
+import "./conditionBuilder.css";
 import { DurationInput, FieldMessages, Suggestions, exactMessages, messagesFor } from "./fields";
 import type { CountOperator, FieldRule, Operator, PerformedRule, Rule, Scalar, ValidationProblem } from "./types";
 

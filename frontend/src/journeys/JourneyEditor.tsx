@@ -31,29 +31,13 @@ import { useSimulationFor } from "../qa/simulation";
 import { JourneyPresence } from "../preview/JourneyPresence";
 import { JourneyTabs } from "./JourneyTabs";
 import "./journeys.css";
+import { CONTACT_FIELDS } from "./ruleFields";
 
 const DRAG_TYPE = "application/x-wayline-node";
 const AUTOSAVE_MS = 700;
 const CLIPBOARD_KEY = "wayline.canvas.clipboard";
 
 const STATUS_TONE: Record<JourneyStatus, "neutral" | "good" | "warn" | "bad"> = { draft: "neutral", live: "good", paused: "warn", archived: "bad" };
-
-const CONTACT_FIELDS = [
-  "contact.email",
-  "contact.country",
-  "contact.city",
-  "contact.timezone",
-  "contact.locale",
-  "contact.lifetime_value",
-  "contact.orders_count",
-  "contact.last_activity_at",
-  "contact.created_at",
-  "contact.traits.first_name",
-  "contact.traits.plan",
-  "cart.total",
-  "cart.currency",
-  "cart.items.size",
-];
 
 export function JourneyEditorPage() {
   const id = Number(useParams().id);

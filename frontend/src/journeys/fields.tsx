@@ -1,5 +1,6 @@
 /** Small form pieces of the side panels: labelled inputs with suggestions, durations, problems. */
 import { useEffect, useId, useState, type ReactNode } from "react";
+import "./fields.css";
 import { DURATION_UNITS, joinDuration, splitDuration, type DurationUnit } from "./duration";
 import type { ValidationProblem } from "./types";
 
