@@ -13,6 +13,7 @@ import { ApiError } from "../lib/api";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, SelectField, TextField, fieldError } from "../lib/ui";
 import { usePreview, useSaveSegment, useSegment } from "./api";
+import { SegmentUnavailable } from "./SegmentPage";
 import { contactCount, hasBlankCondition, memberLabel, ruleProblems } from "./segmentRules";
 import type { Segment, SegmentKind } from "./types";
 
@@ -30,15 +31,7 @@ export function SegmentEditorPage() {
   const segment = useSegment(segmentId);
   if (segmentId === null) return <SegmentForm segment={null} />;
   if (segment.isPending) return <Loading />;
-  if (segment.error || !segment.data) {
-    return (
-      <div className="page">
-        <PageHeader title="Segment" />
-        <ErrorBanner error={segment.error} />
-        <Link to="/segments">Back to segments</Link>
-      </div>
-    );
-  }
+  if (segment.error || !segment.data) return <SegmentUnavailable error={segment.error} />;
   return <SegmentForm key={segment.data.id} segment={segment.data} />;
 }
 

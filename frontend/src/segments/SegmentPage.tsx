@@ -14,19 +14,22 @@ import { KindTag } from "./SegmentsPage";
 import { contactCount, isEmptyRule, memberLabel, parseEmails } from "./segmentRules";
 import type { HistoryDay, Segment } from "./types";
 
+/** A segment that could not be loaded (gone, another workspace's, the network): why, and a way back. */
+export function SegmentUnavailable({ error }: { error: unknown }) {
+  return (
+    <div className="page">
+      <PageHeader title="Segment" />
+      <ErrorBanner error={error} />
+      <Link to="/segments">Back to segments</Link>
+    </div>
+  );
+}
+
 export function SegmentPage() {
   const id = Number(useParams().id);
   const segment = useSegment(id);
   if (segment.isPending) return <Loading />;
-  if (segment.error || !segment.data) {
-    return (
-      <div className="page">
-        <PageHeader title="Segment" />
-        <ErrorBanner error={segment.error} />
-        <Link to="/segments">Back to segments</Link>
-      </div>
-    );
-  }
+  if (segment.error || !segment.data) return <SegmentUnavailable error={segment.error} />;
   return <SegmentView segment={segment.data} />;
 }
 
