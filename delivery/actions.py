@@ -355,7 +355,7 @@ def enqueue_messages(workspace, specs, now=None, send_here=False):
         found[row.idempotency_key] = row
     found.update({message.idempotency_key: message for message in ours})
     for status in (Message.Status.FAILED, Message.Status.SUPPRESSED):
-        report.tally_messages(status, [m for m in ours if m.status == status], now)
+        report.tally_messages([m for m in ours if m.status == status], now, status)
     queued = [m for m in ours if m.status == Message.Status.QUEUED]
     if queued and send_here:
         transaction.on_commit(lambda: _send_rendered(workspace, queued), robust=True)
@@ -718,7 +718,7 @@ def _hand_off(messages, sending, now):
                     status=Message.Status.SUPPRESSED, reason=decision.reason, lease_until=None, updated_at=now
                 )
                 decided[message.pk] = Message.Status.SUPPRESSED
-                report.tally_messages(report.SUPPRESSED, [message], now)
+                report.tally_messages([message], now, report.SUPPRESSED)
             elif decision.action == policies.DEFER:
                 Message.objects.filter(pk=message.pk).update(
                     status=Message.Status.DEFERRED,
@@ -770,7 +770,7 @@ def _send_handed(messages, sending, now):
     if sent:
         with transaction.atomic():  # the status and its count together
             _record_sent(sent)
-            report.tally_messages(report.SENT, [message for message, _ in sent], now)
+            report.tally_messages([message for message, _ in sent], now, report.SENT)
         statuses.update({message.pk: Message.Status.SENT for message, _ in sent})
     return statuses
 
@@ -814,7 +814,7 @@ def _delivery_failed(message, error, now):
             MessageEvent.objects.create(
                 workspace_id=message.workspace_id, message=message, kind=MessageEvent.Kind.BOUNCE, detail=detail, at=now
             )
-        report.tally_messages(report.BOUNCED if error.suppress else report.FAILED, [message], now)
+        report.tally_messages([message], now, report.BOUNCED if error.suppress else report.FAILED)
         return Message.Status.FAILED
     delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
     Message.objects.filter(pk=message.pk).update(
@@ -859,7 +859,7 @@ def resolve_in_doubt(message, actor, resolution):
     now = clock.now()
     if resolution == "sent":
         message.status, message.sent_at, message.reason = Message.Status.SENT, message.handed_off_at, ""
-        report.tally_messages(report.SENT, [message], now)
+        report.tally_messages([message], now, report.SENT)
     elif resolution == "resend":
         message.status, message.next_attempt_at, message.handed_off_at = Message.Status.QUEUED, now, None
         message.reason = "Resent after an in-doubt hand-off."
@@ -1019,7 +1019,7 @@ def record_open(message, now=None, user_agent=""):
         MessageEvent.objects.create(
             workspace=message.workspace, message=message, kind=MessageEvent.Kind.OPEN, detail={"machine": True}, at=now
         )
-        report.tally_messages(report.MACHINE_OPENS, [message], now)
+        report.tally_messages([message], now, report.MACHINE_OPENS)
         return
     with transaction.atomic():
         first = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now)
@@ -1031,9 +1031,7 @@ def record_open(message, now=None, user_agent=""):
         if counted:
             kind = MessageEvent.Kind.OPEN
             MessageEvent.objects.create(workspace=message.workspace, message=message, kind=kind, at=now)
-            report.tally_messages(report.OPENS, [message], now)
-        if first:
-            report.tally_messages(report.OPENED, [message], now)
+        report.tally_messages([message], now, *([report.OPENS] if counted else []), *([report.OPENED] if first else []))
 
 
 def record_click(message, url, now=None):
@@ -1046,9 +1044,7 @@ def record_click(message, url, now=None):
         MessageEvent.objects.create(
             workspace=message.workspace, message=message, kind=MessageEvent.Kind.CLICK, url=url[:2000], at=now
         )
-        report.tally_messages(report.CLICKS, [message], now, key=url)
-        if first:
-            report.tally_messages(report.CLICKED, [message], now)
+        report.tally_messages([message], now, (report.CLICKS, url), *([report.CLICKED] if first else []))
 
 
 def unsubscribe(message, topic=None, now=None):
@@ -1063,7 +1059,7 @@ def unsubscribe(message, topic=None, now=None):
             contact.updated_at = now
             contact.save(update_fields=["consent", "updated_at"])
         if Message.objects.filter(pk=message.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now):
-            report.tally_messages(report.UNSUBSCRIBED, [message], now)
+            report.tally_messages([message], now, report.UNSUBSCRIBED)
             MessageEvent.objects.create(
                 workspace=message.workspace,
                 message=message,
@@ -1112,7 +1108,7 @@ def handle_esp_event(event):
         return message
     reason = "complained" if kind == "complained" else "bounced"
     customers.suppress(message.workspace_id, getattr(event, "recipient", None) or message.to_email, reason=reason)
-    report.tally_messages(report.COMPLAINED if reason == "complained" else report.BOUNCED, [message], clock.now())
+    report.tally_messages([message], clock.now(), report.COMPLAINED if reason == "complained" else report.BOUNCED)
     MessageEvent.objects.create(
         workspace=message.workspace,
         message=message,

@@ -3,7 +3,7 @@
 Counting. Whatever is counted appends `ReportTally` rows in the transaction that does it
 (`tally`): the step log through `lifecycle.write_steps` (entered, left by port), entries through
 `enroll_contact`, emails through delivery (sent, failed, suppressed, bounced, opened, clicked,
-unsubscribed, complained; `tally_messages`), conversions through `convert`. Rows are only ever
+unsubscribed, complained: `tally_messages`), conversions through `convert`. Rows are only ever
 appended, so workers never wait on each other's counts; `fold` (the engine loop, now and then)
 moves them into `ReportTotal`, one row per (version, UTC day, node, metric, key). The report sums
 both, so it is exact as soon as the counted thing commits, and reads neither the step log nor the
@@ -212,11 +212,12 @@ def entry_counts(enrollments, at):
         yield (enrollment.workspace_id, enrollment.journey_id, version, at, TRIGGER_NODE, ENTRY, "", 1, None)
 
 
-def tally_messages(metric, messages, at, key=""):
-    """Count `metric` for these outbox rows (journey_id, node_id, enrollment_id, workspace_id;
-    test sends and messages outside journeys are not counted). `key`: one for all, or a callable."""
+def tally_messages(messages, at, *metrics):
+    """Count each of `metrics` (a name, or a (name, key) pair) once for each of these outbox rows
+    (journey_id, node_id, enrollment_id, workspace_id; test sends and messages outside journeys are
+    not counted): one lookup of their versions for all."""
     messages = [m for m in messages if getattr(m, "journey_id", None) and not getattr(m, "is_test", False)]
-    if not messages:
+    if not messages or not metrics:
         return
     versions = dict(
         Enrollment.objects.filter(id__in={m.enrollment_id for m in messages if m.enrollment_id}).values_list(
@@ -224,19 +225,11 @@ def tally_messages(metric, messages, at, key=""):
         )
     )
     progress({m.journey_id for m in messages})  # the canvas's live counts show sends, opens, clicks
+    pairs = [metric if isinstance(metric, tuple) else (metric, "") for metric in metrics]
     tally(
-        (
-            m.workspace_id,
-            m.journey_id,
-            versions.get(m.enrollment_id, 0),
-            at,
-            m.node_id,
-            metric,
-            key(m) if callable(key) else key,
-            1,
-            None,
-        )
+        (m.workspace_id, m.journey_id, versions.get(m.enrollment_id, 0), at, m.node_id, metric, key, 1, None)
         for m in messages
+        for metric, key in pairs
     )
 
 
