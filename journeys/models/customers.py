@@ -17,6 +17,7 @@ __all__ = [
     "PriceChange",
     "Product",
     "Segment",
+    "SegmentCheck",
     "SegmentMembership",
     "Suppression",
 ]
@@ -246,6 +247,12 @@ class Segment(WorkspaceScoped):
     )
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(default=dj_timezone.now)
+    # Bumped by every save: a worker's cache of the workspace's dynamic segments is current while
+    # the workspace's highest version is the one it read (journeys.customers.segments).
+    version = models.PositiveIntegerField(default=1)
+    # The evaluation of every contact after a rule is set (a worker, journeys.customers.segments.rebuild):
+    # {"state": "running" | "done" | "failed", "done": contacts evaluated, "total": contacts}.
+    rebuild = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="segment_name_unique")]
@@ -278,3 +285,19 @@ class SegmentMembership(WorkspaceScoped):
             # History per day: entries and exits of a segment in a period.
             models.Index(fields=["segment", "entered_at"], name="segment_entered_idx"),
         ]
+
+
+class SegmentCheck(WorkspaceScoped):
+    """When a contact's answer to a timed segment rule can next change by time alone (an event
+    leaving a "within" window, a date passing): the sweep evaluates only the rows that are due,
+    so its cost follows what changes, not how many contacts there are. One row per (segment,
+    contact), written whenever the contact is evaluated for the segment; none when nothing timed
+    can change the answer."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="checks")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="segment_checks")
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "contact"], name="segment_check_unique")]
+        indexes = [models.Index(fields=["due_at"], name="segment_check_due_idx")]
