@@ -271,15 +271,10 @@ def _words(delta: timedelta) -> str:
     return f"{seconds} seconds"
 
 
-def convert_event(contact_id, data, event, now):
-    """A contact's event: each enrollment of theirs whose journey converts on it (open, or finished
-    within the window) converts, once. Returns the conversions made."""
-    horizon = now - MAX_WINDOW
-    enrollments = (
-        Enrollment.objects.filter(contact_id=contact_id, conversion__isnull=True)
-        .filter(Q(status__in=Enrollment.OPEN) | Q(finished_at__gte=horizon))
-        .select_related("version")
-    )
+def convert_event(enrollments, data, event, now):
+    """A contact's event: each of its `enrollments` (not converted yet: open, or finished within
+    MAX_WINDOW; the caller loads them, journeys/triggers.on_event) whose journey converts on it
+    converts, once. Returns the conversions made."""
     from .lifecycle import flow_for, is_stale
 
     made = []

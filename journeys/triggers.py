@@ -15,14 +15,14 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from . import clock, conf, engine, kicks, report
 from .customers import context as contact_context
 from .engine import rules
 from .lifecycle import OPEN, enroll_contact, flow_for, is_stale, reach_goal, record_skip, step_row, write_steps
-from .models import Contact, Enrollment, Journey
+from .models import Contact, Conversion, Enrollment, Journey
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,17 @@ def on_event(event):
             id=event.pk,
             received_at=now.isoformat(),
         )
-        open_enrollments = list(
-            Enrollment.objects.filter(contact_id=contact.pk, status__in=OPEN).select_related("version", "journey")
+        # The contact's enrollments that the event can touch, in one query: the open ones (goals,
+        # waits) and those finished within the attribution window (conversions).
+        enrollments = list(
+            Enrollment.objects.filter(contact_id=contact.pk)
+            .filter(Q(status__in=OPEN) | Q(finished_at__gte=now - report.MAX_WINDOW))
+            .annotate(converted=Exists(Conversion.objects.filter(enrollment=OuterRef("pk"))))
+            .select_related("version", "journey")
         )
+        open_enrollments = [e for e in enrollments if e.status in OPEN]
         finished = _apply_goals(open_enrollments, event, data, now)
-        report.convert_event(contact.pk, data, event, now)
+        report.convert_event([e for e in enrollments if not e.converted], data, event, now)
         _resume_waits([e for e in open_enrollments if e.pk not in finished], contact, data, event, now)
         _start_journeys(event, contact, data, now)
 

@@ -52,8 +52,10 @@ def fresh_flows():
     """Compiled versions are kept per process by (id, publish time); a test's rolled-back version
     id is used again by the next test, which may publish at the same frozen time."""
     from journeys import lifecycle
+    from journeys.customers import segments
 
     lifecycle._FLOWS.clear()
+    segments._CACHE.clear()  # so are workspaces' segments, by workspace id
     yield
 
 

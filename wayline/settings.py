@@ -204,6 +204,8 @@ JOURNEYS_BATCH_SIZE = envint("JOURNEYS_BATCH_SIZE", 500)  # enrollments a worker
 JOURNEYS_LEASE_SECONDS = envfloat("JOURNEYS_LEASE_SECONDS", 30)  # a claim's lease; then another worker takes over
 JOURNEYS_KICKS = envchoice("JOURNEYS_KICKS", "on", ("on", "off"))  # off: nothing is enqueued (benchmarks, tests)
 JOURNEYS_TRIGGER_SWEEP_SECONDS = envfloat("JOURNEYS_TRIGGER_SWEEP_SECONDS", 300)  # inactivity and date triggers
+# A worker's copy of a workspace's saved segments is read again after this (customers/segments.py).
+JOURNEYS_SEGMENT_CACHE_SECONDS = envfloat("JOURNEYS_SEGMENT_CACHE_SECONDS", 1.0)
 JOURNEYS_SWEEP_CHUNK = envint("JOURNEYS_SWEEP_CHUNK", 1000)  # contacts a trigger sweep reads at once
 JOURNEYS_MAX_TRIGGER_AGE_HOURS = envfloat("JOURNEYS_MAX_TRIGGER_AGE_HOURS", 24)  # older events start no journey
 JOURNEYS_WEBHOOK_CONCURRENCY = envint("JOURNEYS_WEBHOOK_CONCURRENCY", 8)  # calls a worker makes at once

@@ -298,9 +298,7 @@ def history_of(contact, now):
         return facts.count_events
 
     def count(name, within, where):
-        events = Event.objects.filter(workspace_id=contact.workspace_id, contact_id=contact.pk, name=name)
-        if within is not None:
-            events = events.filter(timestamp__gte=now - within, timestamp__lte=now)
+        events = _counted(contact, name, within, now)
         if not where:
             return events.count()
         matching = 0
@@ -310,3 +308,28 @@ def history_of(contact, now):
         return matching
 
     return count
+
+
+def _counted(contact, name, within, now):
+    """The stored events a `performed name within` condition counts for this contact."""
+    events = Event.objects.filter(workspace_id=contact.workspace_id, contact_id=contact.pk, name=name)
+    if within is not None:
+        events = events.filter(timestamp__gte=now - within, timestamp__lte=now)
+    return events
+
+
+def oldest_counted_of(contact, now):
+    """oldest(name, within, where): the time of the oldest event a `performed` condition counts
+    for this contact now (the first to leave its window), or None (rules.next_change)."""
+    from ..engine import rules
+
+    def oldest(name, within, where):
+        events = _counted(contact, name, within, now).order_by("timestamp")
+        if not where:
+            return events.values_list("timestamp", flat=True).first()
+        for at, properties in events.values_list("timestamp", "properties")[:HISTORY_SCAN_LIMIT]:
+            if rules.evaluate(where, rules.EventFacts(properties or {}, now=now)):
+                return at
+        return None
+
+    return oldest

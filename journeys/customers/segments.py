@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
-from .. import hooks
+from .. import clock, hooks, kicks
 from ..engine import rules
-from ..models import Contact, Segment, SegmentMembership
+from ..models import Contact, Segment, SegmentCheck, SegmentMembership
 from . import context
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ ENTERED, LEFT = "entered", "left"
 PAGE = 500  # contacts evaluated per page by rebuild, sweep and preview
 PREVIEW_MAX_CONTACTS = 5000  # a preview evaluates no more contacts than this (the count says so)
 PREVIEW_SAMPLE = 10
-SWEEP_LOOKBACK = timedelta(hours=1)  # a sweep that does not know when the last one ran looks this far back
+INLINE_REBUILD = 2000  # a workspace of up to this many contacts rebuilds a segment in the request
+SWEEP_BUDGET = 50_000  # due checks one sweep evaluates at most (the next sweep goes on)
 
 # The roots a segment's field conditions may read (a segment has no trigger event nor journey).
 FIELD_ROOTS = ("contact", "cart", "orders", "viewed")
@@ -141,6 +144,8 @@ def contact_change(before: dict, contact, event_name=None, commerce=False) -> Ch
 
 
 def _enter(segment, contact_id, now) -> bool:
+    if not _still_there(segment):
+        return False
     try:
         with transaction.atomic():
             SegmentMembership.objects.create(
@@ -149,6 +154,17 @@ def _enter(segment, contact_id, now) -> bool:
     except IntegrityError:
         return False  # another writer opened it first (the partial unique constraint)
     return True
+
+
+def _still_there(segment) -> bool:
+    """Whether the segment still exists, holding it until the caller's transaction ends so that a
+    deletion waits for the membership row (a worker's cached segment may have been deleted since;
+    the row's foreign key is checked only at commit). SQLite serialises writers already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Segment._meta.db_table} WHERE id = %s FOR KEY SHARE", [segment.pk])
+            return cursor.fetchone() is not None
+    return Segment.objects.filter(pk=segment.pk).exists()
 
 
 def _leave(segment, contact_id, now) -> bool:
@@ -171,18 +187,68 @@ def _open_ids(segment, contact_ids) -> set:
 def _evaluate_page(segment, contacts, now) -> list[tuple[int, str]]:
     """Bring the membership of these contacts in a dynamic segment up to date: [(contact id, change)]."""
     inside = _open_ids(segment, (c.pk for c in contacts))
-    changes = []
+    timed = reads_of(segment.rule).timed
+    changes, due = [], {}
     for contact in contacts:
-        match = contact.merged_into_id is None and rules.evaluate(segment.rule, context.facts_of(contact, now=now))
+        facts = context.facts_of(contact, now=now)
+        match = contact.merged_into_id is None and rules.evaluate(segment.rule, facts)
         if match and contact.pk not in inside and _enter(segment, contact.pk, now):
             changes.append((contact.pk, ENTERED))
         elif not match and contact.pk in inside and _leave(segment, contact.pk, now):
             changes.append((contact.pk, LEFT))
+        if timed:
+            due[contact.pk] = _next_check(segment, contact, facts, now)
+    _write_checks(segment, due)
     return changes
 
 
+def _next_check(segment, contact, facts, now):
+    if contact.merged_into_id is not None:
+        return None
+    return rules.next_change(segment.rule, facts, now, context.oldest_counted_of(contact, now))
+
+
+def _write_checks(segment, due):
+    """Keep when each contact's answer can next change by time alone ({contact id: time or None})."""
+    if not due:
+        return
+    later = [
+        SegmentCheck(workspace_id=segment.workspace_id, segment_id=segment.pk, contact_id=contact_id, due_at=at)
+        for contact_id, at in due.items()
+        if at is not None
+    ]
+    never = [contact_id for contact_id, at in due.items() if at is None]
+    if never:
+        SegmentCheck.objects.filter(segment_id=segment.pk, contact_id__in=never).delete()
+    if later:
+        SegmentCheck.objects.bulk_create(
+            later, update_conflicts=True, unique_fields=["segment", "contact"], update_fields=["due_at"]
+        )
+
+
+# A worker's copy of each workspace's dynamic segments, read again after CACHE_SECONDS (or at once
+# after a save in this process): an event then costs no query for them. A segment saved in another
+# process is seen within CACHE_SECONDS; `rebuild` evaluates again the contacts changed meanwhile.
+_CACHE: dict[int, tuple[float, list]] = {}
+
+
+def cache_seconds() -> float:
+    return float(settings.JOURNEYS_SEGMENT_CACHE_SECONDS)
+
+
+def forget(workspace_id):
+    """Drop this process's copy of the workspace's segments (a segment was saved or deleted)."""
+    _CACHE.pop(workspace_id, None)
+
+
 def dynamic_segments(workspace_id):
-    return list(Segment.objects.filter(workspace_id=workspace_id, kind=Segment.Kind.DYNAMIC).order_by("id"))
+    hit = _CACHE.get(workspace_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    found = list(Segment.objects.filter(workspace_id=workspace_id, kind=Segment.Kind.DYNAMIC).order_by("id"))
+    if cache_seconds() > 0:
+        _CACHE[workspace_id] = (time.monotonic() + cache_seconds(), found)
+    return found
 
 
 def refresh_contact(contact, now, changed: Change | None = None) -> list[tuple[Segment, str]]:
@@ -208,6 +274,8 @@ def refresh_contact(contact, now, changed: Change | None = None) -> list[tuple[S
             changes.append((segment, ENTERED))
         elif not match and segment.pk in inside and _leave(segment, contact.pk, now):
             changes.append((segment, LEFT))
+        if reads_of(segment.rule).timed and _still_there(segment):
+            _write_checks(segment, {contact.pk: _next_check(segment, contact, facts, now)})
     if changes and hooks.has_hook("segment.changed"):
         hooks.hook("segment.changed")(contact, changes)
     return changes
@@ -234,64 +302,111 @@ def _pages(queryset, size=PAGE):
         after = page[-1].pk
 
 
-def rebuild(segment, now) -> dict:
+def rebuild(segment, now, catch_up=True) -> dict:
     """Evaluate every contact of the workspace for a dynamic segment (created, or its rule
-    changed), a page at a time, each page in its own transaction. Returns {"entered", "left"}.
-
-    Runs in the request for now; a fuller version would run it in a worker through kicks and show
-    its progress, as imports do."""
+    changed), a page at a time, each page in its own transaction, keeping the progress on the
+    segment (`rebuild`: {"state", "done", "total"}). Then, once every worker has seen the saved
+    rule (CACHE_SECONDS), the contacts changed since it was saved are evaluated again: an event a
+    worker processed with the rule it had cached is brought up to date. Returns {"entered", "left"}."""
     counts = {ENTERED: 0, LEFT: 0}
     if segment.kind != Segment.Kind.DYNAMIC:
         return {"entered": 0, "left": 0}
+    saved_at = segment.updated_at
     contacts = Contact.objects.filter(workspace_id=segment.workspace_id)
-    for page in _pages(contacts):
-        with transaction.atomic():
-            changes = _evaluate_page(segment, page, now)
-            _fire(segment, changes)
-        for _, change in changes:
-            counts[change] += 1
+    total, done = contacts.count(), 0
+    _progress(segment, "running", 0, total)
+    try:
+        for page in _pages(contacts):
+            with transaction.atomic():
+                changes = _evaluate_page(segment, page, now)
+                _fire(segment, changes)
+            for _, change in changes:
+                counts[change] += 1
+            done += len(page)
+            _progress(segment, "running", done, total)
+        if catch_up and cache_seconds() > 0:
+            _wait_for_caches(max(0.0, (saved_at - clock.now()).total_seconds() + 2 * cache_seconds()))
+            changed = contacts.filter(updated_at__gte=saved_at - timedelta(seconds=2 * cache_seconds()))
+            for page in _pages(changed):
+                with transaction.atomic():
+                    changes = _evaluate_page(segment, page, clock.now())
+                    _fire(segment, changes)
+                for _, change in changes:
+                    counts[change] += 1
+    except Exception:
+        _progress(segment, "failed", done, total)
+        raise
+    _progress(segment, "done", total, total)
     return {"entered": counts[ENTERED], "left": counts[LEFT]}
 
 
-def sweep(now, since=None) -> int:
-    """Re-evaluate, for dynamic segments whose rule can change with time alone, the contacts whose
-    time may have come since the last sweep (`since`; unknown: SWEEP_LOOKBACK ago). Returns how
-    many memberships changed.
+def _wait_for_caches(seconds):
+    time.sleep(seconds)
 
-    - `performed ... within W` rules: a contact's answer changes when one of its events leaves the
-      window, at (event time + W). Such an event is at most the contact's last activity, so the
-      contacts to look at are the members (who may leave) and those whose last activity is after
-      `since - W` (whose events crossed the window since the last sweep).
-    - `before` / `after` a relative date on a field (a trait date, the last order's date): the
-      crossing time depends on the field's value, which no index holds here: the whole segment is
-      re-evaluated (rebuild).
 
-    A fuller version would keep per contact and segment the next time its answer can change
-    (`next_check_at`, computed from the rule and the contact's facts at each evaluation) in an
-    indexed column, and sweep only the rows that are due, so a sweep costs what changes."""
-    since = since or now - SWEEP_LOOKBACK
-    changed = 0
-    for segment in Segment.objects.filter(kind=Segment.Kind.DYNAMIC).order_by("id"):
-        found = reads_of(segment.rule)
-        if not segment.rule or not found.timed:
-            continue
-        try:
-            if found.dates:
-                result = rebuild(segment, now)
-                changed += result["entered"] + result["left"]
-                continue
-            window = max(found.windows)
-            members = SegmentMembership.objects.filter(segment=segment, left_at__isnull=True).values("contact_id")
-            candidates = Contact.objects.filter(workspace_id=segment.workspace_id).filter(
-                Q(last_activity_at__gt=since - window) | Q(pk__in=members)
-            )
-            for page in _pages(candidates):
+def _progress(segment, state, done, total):
+    segment.rebuild = {"state": state, "done": done, "total": total}
+    Segment.objects.filter(pk=segment.pk).update(rebuild=segment.rebuild)
+
+
+def rebuild_later(segment):
+    """Evaluate every contact for a new or changed rule. A workspace of up to INLINE_REBUILD
+    contacts is evaluated at once (the answer shows its members); a larger one by a worker, after
+    the caller's transaction commits, while the segment page shows its progress. A worker also
+    follows an inline rebuild, to bring up to date contacts changed meanwhile by workers that had
+    the segment cached (rebuild's second pass)."""
+    if Contact.objects.filter(workspace_id=segment.workspace_id).count() <= INLINE_REBUILD:
+        rebuild(segment, clock.now(), catch_up=False)
+    else:
+        _progress(segment, "queued", 0, None)
+    if not kicks.sync_queue():
+        task = ("journeys.customers.tasks.rebuild_segment", segment.pk, segment.version)
+        transaction.on_commit(lambda: kicks.enqueue(*task))
+
+
+def rebuild_task(segment_id, version):
+    """The worker's rebuild of a segment, unless the segment was deleted or saved again since (a
+    later version has its own rebuild)."""
+    segment = Segment.objects.filter(pk=segment_id, version=version).first()
+    if segment is not None:
+        rebuild(segment, clock.now())
+
+
+def sweep(now, since=None, budget=SWEEP_BUDGET) -> int:
+    """Re-evaluate the (segment, contact) pairs whose answer may have changed by time alone since
+    they were last evaluated: the SegmentCheck rows due by now, oldest first, at most `budget`.
+    A sweep's cost is what is due, whatever the number of contacts. Returns how many memberships
+    changed. (`since` is the previous sweep's time, which the checks make unnecessary.)"""
+    changed = evaluated = 0
+    segments_by_id = {}
+    while evaluated < budget:
+        due = list(
+            SegmentCheck.objects.filter(due_at__lte=now)
+            .order_by("due_at")
+            .values_list("segment_id", "contact_id")[: min(PAGE, budget - evaluated)]
+        )
+        if not due:
+            break
+        by_segment = {}
+        for segment_id, contact_id in due:
+            by_segment.setdefault(segment_id, []).append(contact_id)
+        for segment_id, contact_ids in by_segment.items():
+            if segment_id not in segments_by_id:
+                segments_by_id[segment_id] = Segment.objects.filter(pk=segment_id).first()
+            segment = segments_by_id[segment_id]
+            try:
                 with transaction.atomic():
-                    changes = _evaluate_page(segment, page, now)
+                    # Evaluated now: the rows are rewritten with the next time, or removed.
+                    SegmentCheck.objects.filter(segment_id=segment_id, contact_id__in=contact_ids).delete()
+                    if segment is None or segment.kind != Segment.Kind.DYNAMIC or not segment.rule:
+                        continue
+                    contacts = list(Contact.objects.filter(pk__in=contact_ids).order_by("pk"))
+                    changes = _evaluate_page(segment, contacts, now)
                     _fire(segment, changes)
                 changed += len(changes)
-        except Exception:  # one broken segment must not stop the others
-            log.exception("sweeping segment %s failed", segment.pk)
+            except Exception:  # one broken segment must not stop the others
+                log.exception("sweeping segment %s failed", segment_id)
+        evaluated += len(due)
     return changed
 
 
@@ -333,7 +448,8 @@ def create_segment(workspace, actor, data, now) -> Segment:
             )
     except IntegrityError:  # the same name, created meanwhile by another request
         raise SegmentError("A segment with this name exists already.", fields={"name": ["Already used."]}) from None
-    rebuild(segment, now)
+    forget(workspace.pk)
+    rebuild_later(segment)
     return segment
 
 
@@ -353,11 +469,20 @@ def update_segment(segment, actor, data, now) -> Segment:
     try:
         with transaction.atomic():
             segment.save()
+            Segment.objects.filter(pk=segment.pk).update(version=F("version") + 1)
     except IntegrityError:
         raise SegmentError("A segment with this name exists already.", fields={"name": ["Already used."]}) from None
+    segment.refresh_from_db(fields=["version"])
+    forget(segment.workspace_id)
     if rule_changed:
-        rebuild(segment, now)
+        rebuild_later(segment)
     return segment
+
+
+def delete_segment(segment):
+    """Delete a segment with its memberships and checks."""
+    segment.delete()
+    forget(segment.workspace_id)
 
 
 def contacts_merged(loser, survivor, now):

@@ -43,6 +43,9 @@ class SegmentSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=Segment.Kind.choices, required=False, default=Segment.Kind.DYNAMIC)
     rule = serializers.JSONField(required=False, help_text="a condition in the rule language; {} for a static list")
     member_count = serializers.IntegerField(read_only=True, help_text="contacts in the segment now")
+    rebuild = serializers.JSONField(
+        read_only=True, help_text='the evaluation of every contact after the rule was set: {"state", "done", "total"}'
+    )
     created_by = serializers.EmailField(source="created_by.email", read_only=True, allow_null=True, default=None)
     updated_by = serializers.EmailField(source="updated_by.email", read_only=True, allow_null=True, default=None)
 
@@ -55,6 +58,7 @@ class SegmentSerializer(serializers.ModelSerializer):
             "kind",
             "rule",
             "member_count",
+            "rebuild",
             "created_by",
             "updated_by",
             "created_at",
@@ -183,7 +187,7 @@ class SegmentViewSet(
 
     def perform_destroy(self, instance):
         record_audit(instance.workspace, self.request.user, "segment.deleted", instance.name)
-        instance.delete()
+        segments.delete_segment(instance)
 
     @extend_schema(request=PreviewRequestSerializer, responses=PreviewSerializer)
     @action(detail=False, methods=["post"])

@@ -1,6 +1,6 @@
 """django-q2 entry points for customer data. Thin: each is a kick that says "look now"."""
 
-from . import events, imports
+from . import events, imports, segments
 
 
 def process_events(workspace_id):
@@ -9,6 +9,10 @@ def process_events(workspace_id):
 
 def run_import(job_id):
     imports.run_import(job_id)
+
+
+def rebuild_segment(segment_id, version):
+    segments.rebuild_task(segment_id, version)
 
 
 def sweep():

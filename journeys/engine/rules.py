@@ -581,3 +581,58 @@ def reads(rule: Any) -> Reads:
             fields.add(str(current["field"]))
             dates = dates or current.get("op") in _DATE_OPS
     return Reads(frozenset(fields), frozenset(events), tuple(sorted(windows)), dates)
+
+
+def next_change(rule: Any, facts: Facts, now: datetime, oldest_event=None) -> datetime | None:
+    """The earliest moment after `now` at which the rule's answer for these facts can change by time
+    alone, or None when nothing timed can change it (a new event or a changed field may, but those
+    re-evaluate the rule when they happen). Conservative: the answer may stay the same then.
+
+    - `performed ... within W`: an event leaves the window W after it happened, so the next change
+      is the oldest counted event's time + W; `oldest_event(name, within, where)` gives that time
+      (None: no such event). Without it, the smallest of W and one day from now.
+    - a field `before` / `after` a date relative to now (`-P30D`, `now`): the comparison flips when
+      now + offset reaches the field's date, at (field's date - offset)."""
+    moments = []
+    stack = [rule]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, Mapping) or not current:
+            continue
+        if "all" in current or "any" in current:
+            stack.extend(current.get("all") or current.get("any") or [])
+        elif "not" in current:
+            stack.append(current["not"])
+        elif "performed" in current and current.get("within"):
+            try:
+                within = parse_duration(current["within"])
+            except ValueError:
+                continue
+            if oldest_event is None:
+                moments.append(now + min(within, timedelta(days=1)))
+                continue
+            oldest = oldest_event(str(current["performed"]), within, current.get("where") or None)
+            if oldest is not None:
+                moments.append(oldest + within)
+        elif "field" in current and current.get("op") in _DATE_OPS:
+            offset = _relative_offset(current.get("value"))
+            actual = parse_datetime(facts.value(str(current["field"])))
+            if offset is not None and actual is not None:
+                moments.append(actual - offset)
+    future = [moment for moment in moments if moment > now]
+    return min(future) if future else None
+
+
+def _relative_offset(value: Any) -> timedelta | None:
+    """The offset from now of a relative date ("now": zero, "-P30D"), None for an absolute one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.lower() == "now":
+        return timedelta(0)
+    if text[:1] in "+-P" and text[:2] != "--":
+        try:
+            return parse_duration(text)
+        except ValueError:
+            return None
+    return None
