@@ -11,7 +11,7 @@ import io
 from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Lower, TruncDate
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -250,10 +250,17 @@ class SegmentViewSet(
             wanted = {email: identity.email_address(email) for email in emails}
             by_email = {}
             addresses = {address for address in wanted.values() if address}
-            for contact in scoped(Contact, request.workspace).filter(merged_into=None, email__in=addresses):
+            contacts = scoped(Contact, request.workspace).filter(merged_into=None)
+            for contact in contacts.filter(email__in=addresses):
                 by_email.setdefault(contact.email, contact)
+            # A pasted address in other letter case than the stored one is the same person to a
+            # marketer: those not found as written are looked up again ignoring case.
+            others = {address.lower() for address in addresses if address not in by_email}
+            if others:
+                for contact in contacts.annotate(lowered=Lower("email")).filter(lowered__in=others).order_by("pk"):
+                    by_email.setdefault(contact.email.lower(), contact)
             for email, address in wanted.items():
-                contact = by_email.get(address)
+                contact = by_email.get(address) or (by_email.get(address.lower()) if address else None)
                 if contact is None:
                     not_found.append(email)
                 else:

@@ -193,6 +193,16 @@ def test_static_lists_take_members_by_id_and_email(workspace, marketer, api):
     assert bob.pk == listed["results"][0]["id"]
 
 
+def test_pasted_emails_match_whatever_their_letter_case(workspace, marketer, api):
+    Contact.objects.create(workspace=workspace, user_id="ann", email="ann.lee@example.com")
+    Contact.objects.create(workspace=workspace, user_id="cy", email="Cy@Example.com")
+    vip = make_segment(api, marketer, name="VIP", kind="static")
+    pasted = {"emails": [" Ann.Lee@EXAMPLE.com", "cy@example.com", "nobody@example.com"]}
+    added = api(marketer).post(f"/api/segments/{vip.pk}/members", pasted, format="json")
+    assert added.json() == {"added": 2, "not_found": ["nobody@example.com"]}
+    assert members(vip) == {"ann", "cy"}
+
+
 def test_a_dynamic_segment_refuses_hand_made_members(workspace, marketer, api):
     ann = Contact.objects.create(workspace=workspace, user_id="ann", traits={"plan": "pro"})
     segment = make_segment(api, marketer, rule=PRO)
