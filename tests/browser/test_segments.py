@@ -87,6 +87,28 @@ def test_a_marketer_builds_a_rule_and_sees_who_matches_while_editing(shoppers, m
     assert page.console_errors == []
 
 
+def test_a_large_workspace_shows_the_rebuild_progress_until_the_members_are_counted(
+    shoppers, workspace, marketer, page_for, monkeypatch
+):
+    """Over INLINE_REBUILD contacts a worker counts the members: the page says so, follows its
+    progress and shows the count when it is done."""
+    monkeypatch.setattr(segments, "INLINE_REBUILD", 1)
+    segment = segments.create_segment(
+        workspace, marketer, {"name": "Pro", "rule": {"field": "contact.traits.plan", "op": "eq", "value": "pro"}},
+        timezone.now(),
+    )  # fmt: skip
+    page = page_for(marketer)
+    page.goto(f"/segments/{segment.pk}")
+    progress = page.get_by_test_id("rebuild-progress")
+    expect(progress).to_contain_text("Waiting for a worker to count the members")
+    expect(page.get_by_test_id("member-count")).to_have_text("0")
+
+    segments.rebuild_task(segment.pk, segment.version)  # the worker's task
+    expect(progress).to_have_count(0)
+    expect(page.get_by_test_id("member-count")).to_have_text("3")
+    assert page.console_errors == []
+
+
 def test_a_static_list_is_filled_by_pasting_emails_and_deleted_after_a_confirmation(shoppers, marketer, page_for):
     page = page_for(marketer)
     page.goto("/segments/new")

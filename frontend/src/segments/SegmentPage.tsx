@@ -63,6 +63,7 @@ function SegmentView({ segment }: { segment: Segment }) {
             {segment.member_count.toLocaleString("en")}
           </div>
           <div className="muted">{segment.member_count === 1 ? "member now" : "members now"}</div>
+          <RebuildBar segment={segment} />
         </div>
         <div className="segment-summary-rule">
           <KindTag kind={segment.kind} />{" "}
@@ -259,5 +260,28 @@ function DeleteSegment({ segment }: { segment: Segment }) {
         </button>
       )}
     </section>
+  );
+}
+
+/** A worker is evaluating every contact for the rule just saved: how far it is. */
+function RebuildBar({ segment }: { segment: Segment }) {
+  const progress = segment.rebuild && "state" in segment.rebuild ? segment.rebuild : null;
+  if (progress === null || progress.state === "done") return null;
+  if (progress.state === "failed") {
+    return (
+      <p className="error" role="alert">
+        Counting the members stopped on an error; save the rule again to retry.
+      </p>
+    );
+  }
+  const total = progress.total ?? 0;
+  const percent = total > 0 ? Math.min(100, Math.round((100 * progress.done) / total)) : 0;
+  return (
+    <div className="segment-rebuild" data-testid="rebuild-progress">
+      <progress max={100} value={percent} aria-label="Members counted" />
+      <span className="muted">
+        {progress.state === "queued" ? "Waiting for a worker to count the members…" : `Counting members: ${percent}% of ${total.toLocaleString("en")} contacts`}
+      </span>
+    </div>
   );
 }

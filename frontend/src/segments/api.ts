@@ -16,6 +16,12 @@ export const segmentKeys = {
 export const SEGMENT_PAGE = 50;
 export const MEMBER_PAGE = 25;
 export const PREVIEW_DEBOUNCE_MS = 400;
+export const REBUILD_POLL_MS = 1000;
+
+export function isRebuilding(segment: Segment | undefined): boolean {
+  const state = segment?.rebuild && "state" in segment.rebuild ? segment.rebuild.state : undefined;
+  return state === "queued" || state === "running";
+}
 
 export function useSegments(search: string, offset: number) {
   return useQuery({
@@ -30,6 +36,8 @@ export function useSegment(id: number | null) {
     queryKey: segmentKeys.detail(id ?? 0),
     queryFn: ({ signal }) => api.get<Segment>(`segments/${id}`, undefined, signal),
     enabled: id !== null,
+    // While a worker evaluates every contact, the page follows its progress.
+    refetchInterval: (query) => (isRebuilding(query.state.data) ? REBUILD_POLL_MS : false),
   });
 }
 

@@ -3,6 +3,12 @@ import type { Rule } from "../journeys/types";
 
 export type SegmentKind = "dynamic" | "static";
 
+export interface RebuildProgress {
+  state: "queued" | "running" | "done" | "failed";
+  done: number;
+  total: number | null;
+}
+
 export interface Segment {
   id: number;
   name: string;
@@ -12,6 +18,8 @@ export interface Segment {
   rule: Rule;
   /** contacts in the segment now */
   member_count: number;
+  /** the evaluation of every contact after the rule was set (a worker's, for a large workspace) */
+  rebuild: RebuildProgress | Record<string, never>;
   created_by: string | null;
   updated_by: string | null;
   created_at: string;
