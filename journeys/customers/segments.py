@@ -10,10 +10,17 @@ entering again opens another; the partial unique constraint keeps one open row p
   event's transaction, journeys/customers/events.py), re-evaluate the workspace's dynamic segments
   that the change can affect and fire the "segment.changed" hook with what changed.
 - `rebuild(segment, now)`: evaluate every contact of the workspace, in pages by id (a new or
-  edited rule).
-- `sweep(now, since)`: rules that change with time alone (performed within, before/after a date),
-  run by the engine loop every few minutes (journeys/loop.py).
+  edited rule): in the request for a small workspace, else in a worker with its progress on the
+  segment (`rebuild_later`).
+- `sweep(now)`: rules that change with time alone (performed within, before/after a date), run by
+  the engine loop every few minutes (journeys/loop.py). Each evaluation of a timed rule keeps, in
+  a SegmentCheck row, when that contact's answer can next change (rules.next_change); the sweep
+  evaluates only the rows that are due, so its cost is what is due, not the number of contacts.
 - `preview(workspace, rule, now)`: the count and a sample of a rule, without saving.
+
+A worker keeps the workspace's dynamic segments for JOURNEYS_SEGMENT_CACHE_SECONDS (a second), so
+an event costs no query for them; a save in another process is seen within that time, and the
+rebuild that follows a save evaluates again the contacts changed meanwhile.
 
 Opening and closing rows are conditional writes, so that two writers (an event's refresh and a
 rebuild or a sweep of the same contact) never open two rows nor close one twice: the loser of an
