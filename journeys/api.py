@@ -22,7 +22,7 @@ from accounts.serializers import NUMBER_MAX, IdField
 
 from . import clock, drafts, experiments, lifecycle, publishing, report, stats
 from .engine import library, nodes
-from .models import Contact, Enrollment, Journey, JourneyVersion
+from .models import Broadcast, Contact, Enrollment, Journey, JourneyVersion
 
 EXPORT_FORMAT = "wayline.journey/1"
 
@@ -478,6 +478,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
             search = self.request.query_params.get("q")
             if search:
                 queryset = queryset.filter(name__icontains=search)
+            queryset = queryset.exclude(broadcasts__kind=Broadcast.Kind.TEMPLATE)  # a broadcast's own
         return queryset
 
     def list(self, request):

@@ -63,3 +63,8 @@ def kick_taken():
 
 def engine_loop():
     enqueue("journeys.tasks.engine_loop")
+
+
+def broadcast(broadcast_id):
+    """A broadcast's next page of members (journeys/broadcasts.py, `enter_page`)."""
+    enqueue("journeys.tasks.broadcast_page", broadcast_id, task_name=f"broadcast-{broadcast_id}")

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import Q
 
-from . import clock, conf, kicks, report, worker
+from . import broadcasts, clock, conf, kicks, report, worker
 from .models import EngineLease
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def run():
             if claimed == 0:
                 _maybe_sweep_triggers(owner)
                 _maybe_sweep_segments(owner)
+                broadcasts.start_due(clock.now())  # scheduled broadcasts whose time came
                 if not connection.in_atomic_block:  # (a test's transaction)
                     close_old_connections()  # a dead PostgreSQL connection is replaced, not kept
                 time.sleep(IDLE_POLL)

@@ -20,6 +20,13 @@ def engine_loop():
     return loop.run()
 
 
+def broadcast_page(broadcast_id):
+    """A broadcast's next page of members (journeys/broadcasts.py, `enter_page`)."""
+    from . import broadcasts
+
+    return broadcasts.enter_page(broadcast_id)
+
+
 def ensure_loop(**kwargs):
     """Scheduled every minute: start the timer loop if it died."""
     return loop.ensure_running()

@@ -1,8 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from . import api, broadcasts_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("journeys", api.JourneyViewSet, basename="journey")
+router.register("broadcasts", broadcasts_api.BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [*router.urls]

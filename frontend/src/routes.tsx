@@ -21,6 +21,7 @@ export const featureRoutes: FeatureRoute[] = [
   { path: "templates/*", component: lazy(() => import("./templates/TemplatesPage")), layout: "full" },
   { path: "contacts/*", component: lazy(() => import("./contacts/ContactsPage")) },
   { path: "segments/*", component: lazy(() => import("./segments/SegmentsPage")) },
+  { path: "broadcasts/*", component: lazy(() => import("./broadcasts/BroadcastsPage")) },
   { path: "catalog/*", component: lazy(() => import("./catalog/CatalogPage")) },
   { path: "data-sources", component: lazy(() => import("./datasources/DataSourcesPage")) },
   { path: "qa/*", component: lazy(() => import("./qa/QAPage")) },

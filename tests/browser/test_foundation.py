@@ -14,7 +14,18 @@ from tests.factories import PASSWORD, make_workspace
 
 pytestmark = pytest.mark.browser
 
-MAIN_NAV = ["Journeys", "Templates", "Contacts", "Segments", "Catalog", "Data sources", "Outbox", "QA", "Settings"]
+MAIN_NAV = [
+    "Journeys",
+    "Templates",
+    "Contacts",
+    "Segments",
+    "Broadcasts",
+    "Catalog",
+    "Data sources",
+    "Outbox",
+    "QA",
+    "Settings",
+]
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 

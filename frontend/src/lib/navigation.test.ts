@@ -14,7 +14,7 @@ const labels = (items: { label: string }[]) => items.map((item) => item.label);
 describe("navigation by role", () => {
   it("shows every section to every role that may read the workspace", () => {
     for (const role of Object.keys(ROLE_CAPABILITIES)) {
-      expect(labels(mainNavigation({ capabilities: ROLE_CAPABILITIES[role] }))).toEqual(["Journeys", "Templates", "Contacts", "Segments", "Catalog", "Data sources", "Outbox", "QA", "Settings"]);
+      expect(labels(mainNavigation({ capabilities: ROLE_CAPABILITIES[role] }))).toEqual(["Journeys", "Templates", "Contacts", "Segments", "Broadcasts", "Catalog", "Data sources", "Outbox", "QA", "Settings"]);
     }
   });
 

@@ -13,6 +13,7 @@ export const MAIN_NAV: NavItem[] = [
   { key: "templates", label: "Templates", to: "/templates", capability: "read" },
   { key: "contacts", label: "Contacts", to: "/contacts", capability: "read" },
   { key: "segments", label: "Segments", to: "/segments", capability: "read" },
+  { key: "broadcasts", label: "Broadcasts", to: "/broadcasts", capability: "read" },
   { key: "catalog", label: "Catalog", to: "/catalog", capability: "read" },
   { key: "data-sources", label: "Data sources", to: "/data-sources", capability: "read" },
   { key: "outbox", label: "Outbox", to: "/outbox", capability: "read" },
