@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 
 from accounts.models import WorkspaceScoped
@@ -61,6 +62,15 @@ class Contact(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "email"]),
             models.Index(fields=["workspace", "-last_activity_at"], name="contact_activity_idx"),
+            # The contact known only by an email that an identify adopts (identity._adopt_email_contact
+            # matches the address ignoring case): without it, each identify with an email scanned
+            # the workspace's contacts.
+            models.Index(
+                models.F("workspace"),
+                Upper("email"),
+                condition=models.Q(user_id__isnull=True, merged_into__isnull=True),
+                name="contact_email_only_ci_idx",
+            ),
         ]
 
     def __str__(self):
