@@ -40,6 +40,10 @@ def _draft_trigger(journey, key):
     return value if isinstance(value, str) else ""
 
 
+def _event_of(journey):
+    return journey.trigger_event if journey.trigger_type == "event" else ""  # ("segment:<id>" is internal)
+
+
 def summary(journey, figures=None):
     figures = figures or {}
     live = journey.live_version
@@ -49,7 +53,7 @@ def summary(journey, figures=None):
         "description": journey.description,
         "status": journey.status,
         "trigger_type": _draft_trigger(journey, "type") if not live else journey.trigger_type,
-        "trigger_event": _draft_trigger(journey, "event") if not live else journey.trigger_event,
+        "trigger_event": _draft_trigger(journey, "event") if not live else _event_of(journey),
         "in_journey": figures.get("in_journey", 0),
         "entered_7d": figures.get("entered_7d", 0),
         "converted_7d": figures.get("converted_7d", 0),

@@ -11,7 +11,7 @@ from accounts.errors import DomainError
 
 from . import clock, hooks
 from .engine import definition as validator
-from .models import Journey
+from .models import Journey, Segment
 
 
 def actor_user(actor):
@@ -31,7 +31,10 @@ def check_definition(definition, workspace) -> list[validator.Problem]:
     from .webhooks import is_forbidden
 
     return validator.validate_definition(
-        definition, resolve_template=_template_resolver(workspace), address_forbidden=is_forbidden
+        definition,
+        resolve_template=_template_resolver(workspace),
+        address_forbidden=is_forbidden,
+        segment_exists=lambda pk: Segment.objects.filter(workspace=workspace, pk=pk).exists(),
     )
 
 

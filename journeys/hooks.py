@@ -15,6 +15,9 @@ Known hooks:
 - "segment.changed": (contact, [(segment, "entered" | "left"), ...]) -> None: a contact's saved
   segment memberships changed (journeys/customers/segments.py), called inside the transaction
   that changed them; for journeys that start on entering or leaving a segment.
+- "catalog.changed": (workspace id, [{product, sku, name, ..., old_price, new_price, old_stock,
+  new_stock}]) -> None: products changed price or stock (journeys/customers/catalog.py), called
+  inside the catalog's transaction; for price-drop and back-in-stock journeys.
 """
 
 _hooks = {}

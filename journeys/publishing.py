@@ -60,6 +60,16 @@ def migration_plan(journey, definition, node_map=None):
     return {"nodes": nodes, "totals": totals}, problems
 
 
+def trigger_key(trigger) -> str:
+    """What the journey row keeps to find the live journeys a happening starts (indexed): the
+    event's name, or "segment:<id>" for a segment trigger."""
+    if trigger.get("type") == "event":
+        return trigger.get("event", "")
+    if trigger.get("type") == "segment":
+        return f"segment:{int(trigger['segment'])}"
+    return ""
+
+
 def publish_journey(journey, actor, *, revision=None, node_map=None, dry_run=False):
     """Publish the draft as a new immutable version. Enrollments in flight stay on their version
     unless `node_map` ({old node id: new node id, or None to exit them}) moves them.
@@ -113,7 +123,7 @@ def publish_journey(journey, actor, *, revision=None, node_map=None, dry_run=Fal
         journey.live_version = version
         journey.status = Journey.Status.PAUSED if was_paused else Journey.Status.LIVE
         journey.trigger_type = trigger.get("type", "")
-        journey.trigger_event = trigger.get("event", "") if trigger.get("type") == "event" else ""
+        journey.trigger_event = trigger_key(trigger)
         journey.updated_by = actor_user(actor) or journey.updated_by
         journey.updated_at = now
         journey.save()

@@ -2,6 +2,7 @@
 them); thin: each hands over to the module that does the work. Only app wiring imports this."""
 
 import logging
+from datetime import datetime
 
 from django.db import close_old_connections
 
@@ -25,6 +26,13 @@ def broadcast_page(broadcast_id):
     from . import broadcasts
 
     return broadcasts.enter_page(broadcast_id)
+
+
+def catalog_changed(workspace_id, changes, at=None):
+    """Price-drop and back-in-stock journeys for a batch of product changes (journeys/triggers.py)."""
+    from . import triggers
+
+    return triggers.catalog_changed(workspace_id, changes, datetime.fromisoformat(at) if at else None)
 
 
 def ensure_loop(**kwargs):

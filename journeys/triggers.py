@@ -4,6 +4,13 @@
   applying the event to the contact: goals (exit_on) first, then waits that the event ends, then
   the journeys it starts. Every decision that is not obvious is recorded in the step log (an
   event for a paused journey, trigger conditions not met, a wait that ignored the event and why).
+- `on_segment_changed(contact, changes)`: the "segment.changed" hook, in the transaction that
+  changed the memberships: journeys triggered by entering or leaving a segment start, and a
+  contact that leaves the segment of an "entered" journey with `exit_when_left` leaves it.
+- `on_catalog_changed(workspace_id, changes)`: the "catalog.changed" hook; queues
+  `catalog_changed`, which starts price_drop and back_in_stock journeys for the contacts who showed
+  interest in the product (viewed, carted, wishlisted) within the trigger's window, once per
+  contact and product per window.
 - `sweep_triggers(now)`: inactivity and date_attribute journeys, run periodically by the engine
   loop (journeys/loop.py). Candidates are read a page at a time (keyset on the id) and never
   through an open cursor: every entry commits, and its kick (django-q2's ORM broker) may close
@@ -13,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -21,8 +29,19 @@ from django.db.models.functions import Coalesce
 from . import clock, conf, engine, kicks, report
 from .customers import context as contact_context
 from .engine import rules
-from .lifecycle import OPEN, enroll_contact, flow_for, is_stale, reach_goal, record_skip, step_row, write_steps
-from .models import Contact, Conversion, Enrollment, Journey
+from .engine.nodes import DEFAULT_INTEREST_WINDOW, INTEREST_EVENTS
+from .lifecycle import (
+    OPEN,
+    enroll_contact,
+    finish_open,
+    flow_for,
+    is_stale,
+    reach_goal,
+    record_skip,
+    step_row,
+    write_steps,
+)
+from .models import Contact, Conversion, Enrollment, Event, Journey
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +133,7 @@ def _start_journeys(event, contact, data, now):
     journeys = Journey.objects.filter(
         workspace_id=event.workspace_id,
         status__in=[Journey.Status.LIVE, Journey.Status.PAUSED],
+        trigger_type="event",
         trigger_event=event.name,
         live_version__isnull=False,
     ).select_related("live_version")
@@ -130,6 +150,168 @@ def _start_journeys(event, contact, data, now):
             record_skip(journey, contact, "event_too_old", now, message_id=event.message_id)
             continue
         enroll_contact(journey, contact, trigger=data, trigger_key=f"event:{event.pk}", now=now)
+
+
+# -- segment triggers --------------------------------------------------------------------------
+
+
+def on_segment_changed(contact, changes):
+    """A contact entered or left saved segments ([(segment, "entered" | "left")]): start the
+    journeys triggered by that change; end, in "entered" journeys that say so, the trip of a
+    contact that left."""
+    now = clock.now()
+    by_key = {f"segment:{segment.pk}": (segment, change) for segment, change in changes}
+    journeys = Journey.objects.filter(
+        workspace_id=contact.workspace_id,
+        status__in=[Journey.Status.LIVE, Journey.Status.PAUSED],
+        trigger_type="segment",
+        trigger_event__in=list(by_key),
+        live_version__isnull=False,
+    ).select_related("live_version")
+    for journey in journeys:
+        segment, change = by_key[journey.trigger_event]
+        trigger = flow_for(journey.live_version).trigger
+        wanted = trigger.get("on", "entered")
+        if change == wanted:
+            if journey.status == Journey.Status.PAUSED:
+                record_skip(journey, contact, "journey_paused", now, segment=segment.pk)
+                continue
+            data = engine.event_data(
+                f"Segment {change.capitalize()}", {"segment": segment.pk, "name": segment.name}, now
+            )
+            # One entry per stay in (or out of) the segment: the key holds the time of the change.
+            key = f"segment:{segment.pk}:{change}:{now.isoformat()}"
+            enroll_contact(journey, contact, trigger=data, trigger_key=key, now=now)
+        elif wanted == "entered" and trigger.get("exit_when_left"):
+            staying = Enrollment.objects.filter(journey=journey, contact_id=contact.pk, status__in=OPEN)
+            ids = list(staying.values_list("pk", flat=True))
+            if ids:
+                finish_open(ids, Enrollment.Status.EXITED, "left_segment", now, detail={"segment": segment.pk})
+
+
+# -- catalog triggers --------------------------------------------------------------------------
+
+CATALOG_TRIGGERS = ("price_drop", "back_in_stock")
+
+
+def on_catalog_changed(workspace_id, changes):
+    """Products changed price or stock ([{product, sku, old_price, new_price, old_stock,
+    new_stock}], inside the catalog's transaction): if a live journey may start from it, queue
+    `catalog_changed` for after the commit (finding the interested contacts reads the events)."""
+    live = Journey.objects.filter(
+        workspace_id=workspace_id, status=Journey.Status.LIVE, trigger_type__in=CATALOG_TRIGGERS
+    )
+    if changes and live.exists():
+        transaction.on_commit(
+            lambda: kicks.enqueue("journeys.tasks.catalog_changed", workspace_id, changes, clock.now().isoformat())
+        )
+
+
+def catalog_changed(workspace_id, changes, now=None):
+    """Start the workspace's live price_drop and back_in_stock journeys that these changes meet,
+    for every contact interested in the product. Returns how many entered."""
+    now = now or clock.now()
+    journeys = Journey.objects.filter(
+        workspace_id=workspace_id,
+        status=Journey.Status.LIVE,
+        trigger_type__in=CATALOG_TRIGGERS,
+        live_version__isnull=False,
+    ).select_related("live_version")
+    entered = 0
+    for journey in journeys:
+        trigger = flow_for(journey.live_version).trigger
+        for change in changes:
+            happening = catalog_event(trigger, change, now)
+            if happening is not None:
+                try:
+                    entered += _enter_interested(journey, trigger, change, happening, now)
+                except Exception:
+                    log.exception("catalog trigger of journey %s failed", journey.pk)
+    return entered
+
+
+def _decimal(value):
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def catalog_event(trigger, change, now):
+    """The trigger event this product change makes for this trigger ("Price Dropped" or "Back In
+    Stock", with the product, the old and the new price), or None when it does not meet it."""
+    old, new = _decimal(change.get("old_price")), _decimal(change.get("new_price"))
+    if trigger.get("type") == "price_drop":
+        if old is None or new is None or old <= 0 or new >= old:
+            return None
+        percent = (old - new) * 100 / old
+        if trigger.get("min_percent") not in (None, "") and percent < Decimal(str(trigger["min_percent"])):
+            return None
+        if trigger.get("below") not in (None, "") and new >= Decimal(str(trigger["below"])):
+            return None
+        name = "Price Dropped"
+    elif trigger.get("type") == "back_in_stock":
+        before, after = change.get("old_stock"), change.get("new_stock")
+        if before is None or after is None or before > 0 or after <= 0:
+            return None
+        percent, name = None, "Back In Stock"
+    else:
+        return None
+    price = new if new is not None else old
+    properties = {
+        "product_id": change["sku"],
+        "sku": change["sku"],
+        "name": change.get("name", ""),
+        "url": change.get("url", ""),
+        "image_url": change.get("image_url", ""),
+        "category": change.get("category", ""),
+        "currency": change.get("currency", ""),
+        "price": float(price) if price is not None else None,
+        "old_price": float(old) if old is not None else None,
+        "new_price": float(new) if new is not None else None,
+        "stock": change.get("new_stock"),
+    }
+    if percent is not None:
+        properties["percent_off"] = float(round(percent, 1))
+    return engine.event_data(name, properties, now)
+
+
+def interested_contacts(workspace_id, sku, interest, since):
+    """Ids of contacts who viewed, carted or wishlisted (`interest`) the product since `since`."""
+    names = [INTEREST_EVENTS[item] for item in interest if item in INTEREST_EVENTS]
+    return (
+        Event.objects.filter(
+            workspace_id=workspace_id, type="track", name__in=names, timestamp__gte=since, contact__isnull=False
+        )
+        .filter(Q(properties__sku=sku) | Q(properties__product_id=sku))
+        .order_by("contact_id")
+        .values_list("contact_id", flat=True)
+        .distinct()
+    )
+
+
+def _enter_interested(journey, trigger, change, happening, now):
+    window = rules.parse_duration(trigger.get("window") or DEFAULT_INTEREST_WINDOW)
+    interest = trigger.get("interest") or list(INTEREST_EVENTS)
+    ids = list(interested_contacts(journey.workspace_id, change["sku"], interest, now - window))
+    # Once per contact and product per window: the key names the product and the window's slot
+    # (two workers on the same change enter once), and an entry for this product within the last
+    # window (a slot earlier) is looked up.
+    prefix = f"{trigger['type']}:{change['product']}:"
+    key = f"{prefix}{int(now.timestamp() // max(window.total_seconds(), 1))}"
+    entered = 0
+    for start in range(0, len(ids), 500):
+        page = ids[start : start + 500]
+        recent = set(
+            Enrollment.objects.filter(
+                journey=journey, contact_id__in=page, trigger_key__startswith=prefix, entered_at__gt=now - window
+            ).values_list("contact_id", flat=True)
+        )
+        for contact in Contact.objects.filter(pk__in=[pk for pk in page if pk not in recent]).order_by("pk"):
+            with transaction.atomic():
+                _, reason = enroll_contact(journey, contact, trigger=happening, trigger_key=key, now=now)
+            entered += reason == "entered"
+    return entered
 
 
 # -- periodic triggers -------------------------------------------------------------------------
@@ -242,4 +424,11 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-__all__ = ["on_event", "sweep_triggers", "date_occurrence"]
+__all__ = [
+    "on_event",
+    "on_segment_changed",
+    "on_catalog_changed",
+    "catalog_changed",
+    "sweep_triggers",
+    "date_occurrence",
+]

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.actions import record_audit
 
-from .. import clock
+from .. import clock, hooks
 from ..models import PriceChange, Product
 
 PRODUCT_FIELDS = ("name", "url", "image_url", "price", "currency", "stock", "category", "tags", "attributes")
@@ -25,7 +25,7 @@ def upsert_products(workspace, items, actor=None):
                 workspace=workspace, sku__in=[item["sku"] for item in items]
             )
         }
-        created, updated, changes = [], [], []
+        created, updated, changes, moved = [], [], [], []
         for item in items:
             product = existing.get(item["sku"])
             if product is None:
@@ -36,7 +36,7 @@ def upsert_products(workspace, items, actor=None):
                 existing[item["sku"]] = product
                 created.append(product)
                 continue
-            old_price = product.price
+            old_price, old_stock = product.price, product.stock
             dirty = False
             for key in PRODUCT_FIELDS:
                 if key in item and getattr(product, key) != item[key]:
@@ -55,6 +55,8 @@ def upsert_products(workspace, items, actor=None):
                             changed_at=now,
                         )
                     )
+                if Decimal(old_price) != Decimal(product.price) or old_stock != product.stock:
+                    moved.append(_change(product, old_price, old_stock))
         Product.objects.bulk_create(created)
         for product in created:
             changes.append(
@@ -65,9 +67,28 @@ def upsert_products(workspace, items, actor=None):
         if updated:
             Product.objects.bulk_update(updated, [*PRODUCT_FIELDS, "updated_at"])
         PriceChange.objects.bulk_create(changes)
+        if moved and hooks.has_hook("catalog.changed"):
+            hooks.hook("catalog.changed")(workspace.pk, moved)
         if actor is not None:
             record_audit(workspace, actor, "products.upserted", "", created=len(created), updated=len(updated))
     return {"created": len(created), "updated": len({p.pk for p in updated})}
+
+
+def _change(product, old_price, old_stock):
+    """A price or stock change as the "catalog.changed" hook gets it (plain JSON: it is queued)."""
+    return {
+        "product": product.pk,
+        "sku": product.sku,
+        "name": product.name,
+        "url": product.url,
+        "image_url": product.image_url,
+        "category": product.category,
+        "currency": product.currency,
+        "old_price": str(old_price),
+        "new_price": str(product.price),
+        "old_stock": old_stock,
+        "new_stock": product.stock,
+    }
 
 
 def update_product(product, actor, changes):

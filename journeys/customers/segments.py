@@ -43,7 +43,7 @@ from django.db.models import F
 
 from .. import clock, hooks, kicks
 from ..engine import rules
-from ..models import Contact, Segment, SegmentCheck, SegmentMembership
+from ..models import Broadcast, Contact, Journey, Segment, SegmentCheck, SegmentMembership
 from . import context
 
 log = logging.getLogger(__name__)
@@ -487,7 +487,27 @@ def update_segment(segment, actor, data, now) -> Segment:
 
 
 def delete_segment(segment):
-    """Delete a segment with its memberships and checks."""
+    """Delete a segment with its memberships and checks. Refused (409) while a journey not archived
+    starts from it or a broadcast to it is scheduled or running."""
+    journeys = Journey.objects.filter(
+        workspace_id=segment.workspace_id, trigger_type="segment", trigger_event=f"segment:{segment.pk}"
+    ).exclude(status=Journey.Status.ARCHIVED)
+    names = [f"“{name}”" for name in journeys.values_list("name", flat=True)[:3]]
+    if names:
+        raise SegmentError(
+            f"The journey {', '.join(names)} starts from this segment: change its trigger or archive it first.",
+            code="segment_in_use",
+            status_code=409,
+        )
+    sending = Broadcast.objects.filter(
+        segment=segment, status__in=[Broadcast.Status.SCHEDULED, Broadcast.Status.RUNNING]
+    )
+    if sending.exists():
+        raise SegmentError(
+            "A broadcast to this segment is scheduled or sending: cancel it first.",
+            code="segment_in_use",
+            status_code=409,
+        )
     segment.delete()
     forget(segment.workspace_id)
 

@@ -194,8 +194,11 @@ class SegmentViewSet(
         return self._answer(segment)
 
     def perform_destroy(self, instance):
+        try:
+            segments.delete_segment(instance)
+        except segments.SegmentError as error:
+            raise _domain(error) from None
         record_audit(instance.workspace, self.request.user, "segment.deleted", instance.name)
-        segments.delete_segment(instance)
 
     @extend_schema(request=PreviewRequestSerializer, responses=PreviewSerializer)
     @action(detail=False, methods=["post"])

@@ -9,6 +9,7 @@ passes them.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -19,11 +20,15 @@ from .. import liquid
 from . import experiments, rules
 from .nodes import (
     DECISION_TYPES,
+    DEFAULT_INTEREST_WINDOW,
     EMAIL_CATEGORIES,
+    INTEREST_EVENTS,
     MAX_ATTRIBUTION_DAYS,
     NODE_TYPES,
     OVER_CAP_CHOICES,
+    PRICE_DROP_PERCENT,
     RE_ENTRY_POLICIES,
+    SEGMENT_CHANGES,
     TRIGGER_NODE,
     TRIGGER_TYPES,
     WAIT_TYPES,
@@ -60,10 +65,11 @@ def as_fields(problems: list[Problem]) -> dict:
 
 
 class _Collector:
-    def __init__(self, resolve_template=None, address_forbidden=None):
+    def __init__(self, resolve_template=None, address_forbidden=None, segment_exists=None):
         self.problems: list[Problem] = []
         self.resolve_template = resolve_template
         self.address_forbidden = address_forbidden
+        self.segment_exists = segment_exists
 
     def add(self, code, message, path, node=None, field=""):
         self.problems.append(Problem(code, message, path, node, field))
@@ -93,6 +99,7 @@ def validate_definition(
     *,
     resolve_template: Callable[[str], int | None] | None = None,
     address_forbidden: Callable[[str], str | None] | None = None,
+    segment_exists: Callable[[int], bool] | None = None,
 ) -> list[Problem]:
     """All problems of a definition; an empty list means it can be published.
 
@@ -100,7 +107,7 @@ def validate_definition(
     are only checked for presence); `address_forbidden(ip)` -> why webhooks may not reach that
     address, or None (without it, literal private addresses are not checked).
     """
-    out = _Collector(resolve_template, address_forbidden)
+    out = _Collector(resolve_template, address_forbidden, segment_exists)
     if not isinstance(definition, Mapping):
         out.add("invalid", "A journey definition is a JSON object.", "definition")
         return out.problems
@@ -149,6 +156,10 @@ def _validate_trigger(trigger, out: _Collector):
             )
         else:
             out.duration(trigger["duration"], "trigger.duration", TRIGGER_NODE, "duration")
+    elif kind == "segment":
+        _validate_segment_trigger(trigger, out)
+    elif kind in ("price_drop", "back_in_stock"):
+        _validate_catalog_trigger(trigger, out)
     elif kind == "date_attribute":
         attribute = trigger.get("attribute")
         if not isinstance(attribute, str) or not attribute.startswith("contact."):
@@ -163,6 +174,46 @@ def _validate_trigger(trigger, out: _Collector):
             out.duration(trigger["offset"], "trigger.offset", TRIGGER_NODE, "offset", positive=False)
         if trigger.get("time") and parse_time_of_day(trigger["time"]) is None:
             out.add("bad_time", "A time of day is HH:MM, e.g. 09:00.", "trigger.time", TRIGGER_NODE, "time")
+
+
+def _validate_segment_trigger(trigger, out: _Collector):
+    segment = trigger.get("segment")
+    if isinstance(segment, str) and segment.isdigit():
+        segment = int(segment)
+    if not isinstance(segment, int) or isinstance(segment, bool) or segment <= 0:
+        message = "Choose the segment that starts the journey."
+        out.add("missing_segment", message, "trigger.segment", TRIGGER_NODE, "segment")
+    elif out.segment_exists is not None and not out.segment_exists(segment):
+        message = "This segment no longer exists in the workspace: choose another one."
+        out.add("unknown_segment", message, "trigger.segment", TRIGGER_NODE, "segment")
+    change = trigger.get("on", "entered")
+    if change not in SEGMENT_CHANGES:
+        message = f"Start the journey when a contact enters or leaves the segment, not “{change}”."
+        out.add("invalid", message, "trigger.on", TRIGGER_NODE, "on")
+    if not isinstance(trigger.get("exit_when_left", False), bool):
+        message = "Say yes or no: does a contact leave the journey when it leaves the segment?"
+        out.add("invalid", message, "trigger.exit_when_left", TRIGGER_NODE, "exit_when_left")
+
+
+def _validate_catalog_trigger(trigger, out: _Collector):
+    """price_drop: `min_percent` (1–99) and/or `below` (a price); both: `interest` (viewed, carted,
+    wishlisted) within `window` (a duration)."""
+    if trigger["type"] == "price_drop":
+        percent, below = trigger.get("min_percent"), trigger.get("below")
+        if percent in (None, "") and below in (None, ""):
+            message = "Say how much the price must fall: at least a percentage, or below a price."
+            out.add("missing_threshold", message, "trigger.min_percent", TRIGGER_NODE, "min_percent")
+        low, high = PRICE_DROP_PERCENT
+        if percent not in (None, "") and not (_number(percent) and low <= percent <= high):
+            message = f"A price drop is between {low}% and {high}%."
+            out.add("bad_threshold", message, "trigger.min_percent", TRIGGER_NODE, "min_percent")
+        if below not in (None, "") and not (_number(below) and math.isfinite(below) and below > 0):
+            out.add("bad_threshold", "A price is a number above zero.", "trigger.below", TRIGGER_NODE, "below")
+    interest = trigger.get("interest", list(INTEREST_EVENTS))
+    if not isinstance(interest, list) or not interest or any(item not in INTEREST_EVENTS for item in interest):
+        message = f"Choose who is interested: contacts who {', '.join(INTEREST_EVENTS)} the product."
+        out.add("bad_interest", message, "trigger.interest", TRIGGER_NODE, "interest")
+    out.duration(trigger.get("window") or DEFAULT_INTEREST_WINDOW, "trigger.window", TRIGGER_NODE, "window")
 
 
 def _validate_entry(entry, out: _Collector):

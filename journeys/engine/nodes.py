@@ -14,7 +14,14 @@ with the one port "next".
 from dataclasses import dataclass
 
 TRIGGER_NODE = "trigger"
-TRIGGER_TYPES = ("event", "inactivity", "date_attribute", "api")
+TRIGGER_TYPES = ("event", "inactivity", "date_attribute", "api", "segment", "price_drop", "back_in_stock")
+# A segment trigger starts the journey when a contact enters (or leaves) a saved segment.
+SEGMENT_CHANGES = ("entered", "left")
+# The catalog triggers start it for contacts who showed interest in the product within a window,
+# once per contact and product per window: what counts as interest, and the event it is read from.
+INTEREST_EVENTS = {"viewed": "Product Viewed", "carted": "Product Added", "wishlisted": "Product Added to Wishlist"}
+DEFAULT_INTEREST_WINDOW = "P30D"
+PRICE_DROP_PERCENT = (1, 99)  # the smallest and largest drop a price_drop trigger may ask for
 RE_ENTRY_POLICIES = ("once", "after_exit", "cooldown")
 EMAIL_CATEGORIES = ("marketing", "transactional")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -183,6 +190,10 @@ def catalog() -> dict:
             for kind in NODE_TYPES.values()
         ],
         "trigger_types": list(TRIGGER_TYPES),
+        "segment_changes": list(SEGMENT_CHANGES),
+        "interests": list(INTEREST_EVENTS),
+        "default_interest_window": DEFAULT_INTEREST_WINDOW,
+        "price_drop_percent": list(PRICE_DROP_PERCENT),
         "re_entry_policies": list(RE_ENTRY_POLICIES),
         "email_categories": list(EMAIL_CATEGORIES),
         "weekdays": list(WEEKDAYS),

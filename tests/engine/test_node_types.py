@@ -38,4 +38,12 @@ def test_an_edge_without_port_means_the_only_port():
 def test_the_catalog_is_plain_json():
     data = catalog()
     assert [item["type"] for item in data["node_types"]] == list(NODE_TYPES)
-    assert data["trigger_types"] == ["event", "inactivity", "date_attribute", "api"]
+    assert data["trigger_types"] == [
+        "event",
+        "inactivity",
+        "date_attribute",
+        "api",
+        "segment",
+        "price_drop",
+        "back_in_stock",
+    ]

@@ -34,7 +34,15 @@ export default function JourneysPage() {
 }
 
 const STATUS_TONE: Record<JourneyStatus, "neutral" | "good" | "warn" | "bad"> = { draft: "neutral", live: "good", paused: "warn", archived: "bad" };
-const TRIGGER_TEXT: Record<string, string> = { event: "Event", inactivity: "Inactivity", date_attribute: "Contact date", api: "API" };
+const TRIGGER_TEXT: Record<string, string> = {
+  event: "Event",
+  inactivity: "Inactivity",
+  date_attribute: "Contact date",
+  api: "API",
+  segment: "Segment",
+  price_drop: "Price drop",
+  back_in_stock: "Back in stock",
+};
 
 function triggerText(journey: JourneySummary): string {
   const kind = journey.trigger_type || "";

@@ -4,7 +4,8 @@ import { DurationInput, FieldMessages, SelectInput, TextInput, exactMessages, me
 import { humanDuration } from "./duration";
 import type { Hints } from "./panels";
 import type { JourneySettings } from "./store";
-import { DEFAULT_ATTRIBUTION, DEFAULT_MAX_DEFERRAL, OVER_CAP_CHOICES, RE_ENTRY_POLICIES, TRIGGER_TYPES, type OverCap, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
+import { useSegments } from "../segments/api";
+import { DEFAULT_ATTRIBUTION, DEFAULT_INTEREST_WINDOW, DEFAULT_MAX_DEFERRAL, INTERESTS, OVER_CAP_CHOICES, PRICE_DROP_PERCENT, RE_ENTRY_POLICIES, TRIGGER_TYPES, type Interest, type OverCap, type ReEntryPolicy, type TriggerType } from "./nodeTypes";
 import type { ConversionSettings, ExitGoal, Rule, Sending, Trigger, ValidationProblem } from "./types";
 
 /** The attribution windows when the definition names none (journeys/engine/nodes.py). */
@@ -21,7 +22,12 @@ const TRIGGER_LABELS: Record<TriggerType, string> = {
   inactivity: "A contact has been inactive",
   date_attribute: "A contact date comes near",
   api: "An API call enrolls a contact",
+  segment: "A contact enters or leaves a segment",
+  price_drop: "A product's price drops",
+  back_in_stock: "A product is back in stock",
 };
+
+const INTEREST_LABELS: Record<Interest, string> = { viewed: "Viewed it", carted: "Added it to the cart", wishlisted: "Wishlisted it" };
 
 const RE_ENTRY_LABELS: Record<ReEntryPolicy, string> = {
   once: "Once ever",
@@ -77,6 +83,9 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
             if (type === "event") Object.assign(base, { event: "", where: { all: [] } });
             if (type === "inactivity") base.duration = "P30D";
             if (type === "date_attribute") Object.assign(base, { attribute: "contact.traits.renewal_date", offset: "-P7D", time: "09:00" });
+            if (type === "segment") Object.assign(base, { on: "entered", exit_when_left: true });
+            if (type === "price_drop") Object.assign(base, { min_percent: 10, interest: [...INTERESTS], window: DEFAULT_INTEREST_WINDOW });
+            if (type === "back_in_stock") Object.assign(base, { interest: [...INTERESTS], window: DEFAULT_INTEREST_WINDOW });
             setTrigger(base, "type");
           }}
           messages={messagesFor(problems, "type")}
@@ -135,6 +144,8 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
             <TextInput label="At local time" type="time" field="time" value={trigger.time ?? ""} onChange={(time) => setTrigger({ ...trigger, time }, "time")} messages={messagesFor(problems, "time")} />
           </>
         ) : null}
+        {trigger.type === "segment" ? <SegmentTrigger trigger={trigger} setTrigger={setTrigger} problems={problems} /> : null}
+        {trigger.type === "price_drop" || trigger.type === "back_in_stock" ? <CatalogTrigger trigger={trigger} setTrigger={setTrigger} problems={problems} /> : null}
         {trigger.type === "api" ? <p className="panel-help">Enroll a contact with <code>POST /api/journeys/&lt;id&gt;/enroll</code> and a payload; the payload is the trigger event's properties.</p> : null}
       </section>
 
@@ -236,6 +247,82 @@ export function TriggerPanel({ settings, set, problems, journeyProblems, hints, 
           + Goal
         </button>
       </section>
+    </>
+  );
+}
+
+interface TriggerFieldsProps {
+  trigger: Trigger;
+  setTrigger: (next: Trigger, field: string) => void;
+  problems: ValidationProblem[];
+}
+
+/** Entering or leaving a saved segment; leaving may end the trip of those who entered. */
+function SegmentTrigger({ trigger, setTrigger, problems }: TriggerFieldsProps) {
+  const segments = useSegments("", 0);
+  const choices = segments.data?.results ?? [];
+  const chosen = trigger.segment ? String(trigger.segment) : "";
+  const options = [
+    { value: "", label: segments.isLoading ? "Loading segments…" : choices.length ? "Choose a segment" : "No segments yet: create one on the Segments page" },
+    ...choices.map((segment) => ({ value: String(segment.id), label: `${segment.name} (${segment.member_count.toLocaleString()})` })),
+  ];
+  if (chosen && !choices.some((segment) => String(segment.id) === chosen)) options.push({ value: chosen, label: `Segment #${chosen}` });
+  return (
+    <>
+      <SelectInput label="Segment" field="segment" value={chosen} options={options} onChange={(value) => setTrigger({ ...trigger, segment: value ? Number(value) : undefined }, "segment")} messages={messagesFor(problems, "segment")} />
+      <SelectInput
+        label="When a contact"
+        field="on"
+        value={trigger.on ?? "entered"}
+        options={[
+          { value: "entered", label: "enters the segment" },
+          { value: "left", label: "leaves the segment" },
+        ]}
+        onChange={(on) => setTrigger({ ...trigger, on, exit_when_left: on === "entered" ? trigger.exit_when_left : undefined }, "on")}
+        messages={messagesFor(problems, "on")}
+      />
+      {(trigger.on ?? "entered") === "entered" ? (
+        <label className="checkbox" data-field="exit_when_left">
+          <input type="checkbox" checked={trigger.exit_when_left === true} onChange={(event) => setTrigger({ ...trigger, exit_when_left: event.target.checked }, "exit_when_left")} /> Leave the journey on leaving the segment
+        </label>
+      ) : null}
+      <p className="panel-help">Membership is updated as each event arrives, so the journey starts within a second of the change.</p>
+    </>
+  );
+}
+
+/** A price drop (by a percentage and/or below a price) or a restock, for contacts interested in the product. */
+function CatalogTrigger({ trigger, setTrigger, problems }: TriggerFieldsProps) {
+  const interest = trigger.interest ?? [...INTERESTS];
+  const [low, high] = PRICE_DROP_PERCENT;
+  const numberOrUndefined = (text: string) => (text.trim() === "" ? undefined : Number(text));
+  return (
+    <>
+      {trigger.type === "price_drop" ? (
+        <div className="inline-fields">
+          <TextInput label="Drops by at least (%)" type="number" field="min_percent" value={trigger.min_percent === undefined ? "" : String(trigger.min_percent)} hint={`${low} to ${high}`} onChange={(text) => setTrigger({ ...trigger, min_percent: numberOrUndefined(text) }, "min_percent")} messages={messagesFor(problems, "min_percent")} />
+          <TextInput label="Or falls below (price)" type="number" field="below" value={trigger.below === undefined ? "" : String(trigger.below)} onChange={(text) => setTrigger({ ...trigger, below: numberOrUndefined(text) }, "below")} messages={messagesFor(problems, "below")} />
+        </div>
+      ) : null}
+      <fieldset className="trigger-interest" data-field="interest">
+        <legend>For contacts who</legend>
+        {INTERESTS.map((item) => (
+          <label key={item} className="checkbox">
+            <input
+              type="checkbox"
+              checked={interest.includes(item)}
+              onChange={(event) => setTrigger({ ...trigger, interest: event.target.checked ? [...interest, item] : interest.filter((other) => other !== item) }, "interest")}
+            />{" "}
+            {INTEREST_LABELS[item]}
+          </label>
+        ))}
+        <FieldMessages messages={messagesFor(problems, "interest")} />
+      </fieldset>
+      <DurationInput label="Within the last" field="window" value={trigger.window ?? DEFAULT_INTEREST_WINDOW} units={["days", "weeks"]} onChange={(window) => setTrigger({ ...trigger, window }, "window")} messages={messagesFor(problems, "window")} hint="Each contact enters once per product in this window." />
+      <p className="panel-help">
+        The trigger event carries the product: <code>{"{{ event.properties.name }}"}</code>, <code>{"{{ event.old_price | money }}"}</code>, <code>{"{{ event.new_price | money }}"}</code>
+        {trigger.type === "price_drop" ? <>, <code>{"{{ event.percent_off }}"}</code></> : null}.
+      </p>
     </>
   );
 }

@@ -174,7 +174,24 @@ export const CATALOG = {
     "event",
     "inactivity",
     "date_attribute",
-    "api"
+    "api",
+    "segment",
+    "price_drop",
+    "back_in_stock"
+  ],
+  "segment_changes": [
+    "entered",
+    "left"
+  ],
+  "interests": [
+    "viewed",
+    "carted",
+    "wishlisted"
+  ],
+  "default_interest_window": "P30D",
+  "price_drop_percent": [
+    1,
+    99
   ],
   "re_entry_policies": [
     "once",
@@ -240,6 +257,10 @@ export const TRIGGER_NODE = "trigger";
 export const NODE_TYPES: readonly NodeTypeSpec[] = CATALOG.node_types;
 export const NODE_KINDS: readonly NodeKind[] = NODE_TYPES.map((spec) => spec.type);
 export const TRIGGER_TYPES: readonly TriggerType[] = CATALOG.trigger_types;
+export type Interest = (typeof CATALOG.interests)[number];
+export const INTERESTS: readonly Interest[] = CATALOG.interests;
+export const DEFAULT_INTEREST_WINDOW: string = CATALOG.default_interest_window;
+export const PRICE_DROP_PERCENT: readonly [number, number] = [CATALOG.price_drop_percent[0], CATALOG.price_drop_percent[1]];
 export const RE_ENTRY_POLICIES: readonly ReEntryPolicy[] = CATALOG.re_entry_policies;
 export const EMAIL_CATEGORIES: readonly EmailCategory[] = CATALOG.email_categories;
 export const WEEKDAYS: readonly Weekday[] = CATALOG.weekdays;

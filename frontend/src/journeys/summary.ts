@@ -139,6 +139,14 @@ export function triggerSummary(settings: Pick<JourneySettings, "trigger">): stri
       return trigger.attribute ? `Around ${trigger.attribute}` : "Choose a contact date";
     case "api":
       return "Enrolled through the API";
+    case "segment":
+      return trigger.segment ? `On ${trigger.on === "left" ? "leaving" : "entering"} a segment` : "Choose a segment";
+    case "price_drop": {
+      const parts = [trigger.min_percent ? `by ${trigger.min_percent}% or more` : "", trigger.below ? `below ${trigger.below}` : ""].filter(Boolean);
+      return parts.length ? `When a price drops ${parts.join(" and ")}` : "Choose how much the price must drop";
+    }
+    case "back_in_stock":
+      return "When a product is back in stock";
     default:
       return String(trigger.type ?? "");
   }

@@ -66,6 +66,16 @@ export interface Trigger {
   direction?: "before" | "after";
   offset?: string;
   time?: string;
+  /** segment: the saved segment, entering or leaving it, and whether leaving ends the trip */
+  segment?: number;
+  on?: "entered" | "left";
+  exit_when_left?: boolean;
+  /** price_drop: by at least this percentage, and/or below this price */
+  min_percent?: number;
+  below?: number;
+  /** price_drop, back_in_stock: who showed interest in the product, and how recently */
+  interest?: ("viewed" | "carted" | "wishlisted")[];
+  window?: string;
   [key: string]: unknown;
 }
 
