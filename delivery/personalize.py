@@ -20,9 +20,10 @@ from journeys import clock
 from journeys.customers import context as contact_context
 from journeys.customers.context import PRODUCT_FIELDS, LiveProducts, product_data
 from journeys.engine import Subject, rules
-from journeys.liquid import PERSONA
+from journeys.liquid import HTML_ONLY, LIVE_IMAGE_URL, PERSONA
 from journeys.models import Order, Product
 
+from . import live_images
 from .models import Coupon
 
 RECOMMENDATIONS = 6
@@ -233,6 +234,16 @@ def links_for(token, site_url=None):
     }
 
 
+def live_image_extras(workspace, token, now):
+    """What `{% live_image %}` needs (journeys/liquid.py): a message's signed image URLs, or for a
+    preview the picture itself; and the marker that keeps the <img> out of the text part."""
+    if token == "preview":
+        make_url = live_images.preview_maker(workspace.pk, now)
+    else:
+        make_url = live_images.url_maker(token, now)
+    return {LIVE_IMAGE_URL: make_url, HTML_ONLY: live_images.html_only}
+
+
 def _adaptive(blocks, subject):
     """Which adaptive blocks show for this subject (their show-if rules, on the same facts)."""
     conditions = {name: block.get("condition") for name, block in (blocks or {}).items() if block.get("condition")}
@@ -276,7 +287,7 @@ def build_context(
         facts, history = _blank_context(workspace, now), None
     journey = dict(journey_context.get("journey") or {})
     subject = Subject(facts, context=dict(journey_context), journey=journey, now=now, history=history)
-    extras = {"links": links_for(token)}
+    extras = {"links": links_for(token), **live_image_extras(workspace, token, now)}
     if contact is not None and "recommendations" in roots:
         recommender = batch.recommender if batch else Recommender(workspace)
         extras["recommendations"] = recommender.recommend(contact, facts["cart"]["items"])

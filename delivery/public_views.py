@@ -1,6 +1,8 @@
-"""Public pages under /t/: the open pixel, signed click redirects, unsubscribe (a GET page that
-never unsubscribes, and the RFC 8058 one-click POST that works without cookies), the preference
-center and view in browser. The message token in the URL is the only credential."""
+"""Public pages under /t/: the open pixel, signed click redirects, live images, unsubscribe (a GET
+page that never unsubscribes, and the RFC 8058 one-click POST that works without cookies), the
+preference center and view in browser. The message token in the URL is the only credential."""
+
+import logging
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
@@ -8,11 +10,15 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from . import actions
+from journeys import clock
+
+from . import actions, live_images
 from .models import DEFAULT_TOPICS, SendingSettings
 from .tracking import PIXEL_GIF, click_key, decode_target, is_safe_target, verify
+
+log = logging.getLogger(__name__)
 
 
 def _message(token):
@@ -42,6 +48,28 @@ def click(request, token):
         raise Http404
     actions.record_click(message, url)
     return HttpResponseRedirect(url)
+
+
+@require_GET
+@never_cache  # drawn at each open (our own cache keeps that to once a minute)
+def live_image(request, token, kind):
+    """A live image of a message (delivery/live_images.py), drawn now. A URL we did not sign, or
+    that has expired, is a bare 404; anything else that goes wrong is the transparent pixel."""
+    try:
+        now = clock.now()
+        checked = live_images.checked_request(token, kind, request.GET, now)
+        if checked is None:
+            return HttpResponse(status=404)
+        message = actions.message_by_token(token)
+        if message is None:
+            return HttpResponse(status=404)
+        sku, options = checked
+        find = live_images.product_finder(message.workspace_id)
+        png = live_images.live_png(message.workspace_id, kind, sku, options, now, find)
+    except Exception:  # noqa: BLE001 - an image in an email never answers an error
+        log.exception("live image failed")
+        png = live_images.PIXEL_PNG
+    return HttpResponse(png, content_type="image/png")
 
 
 def _topics(message):

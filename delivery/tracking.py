@@ -20,6 +20,12 @@ def click_key(secret):
     return hashlib.sha256(b"wayline.click\x00" + secret.encode()).digest()
 
 
+def live_image_key(secret):
+    """The key of live image URLs (delivery/live_images.py): not the click key, so that no
+    signature made for one kind of URL is valid for the other."""
+    return hashlib.sha256(b"wayline.live-image\x00" + secret.encode()).digest()
+
+
 @functools.lru_cache(maxsize=16)
 def _pads(key):
     """HMAC-SHA256's inner and outer hashes with `key` hashed in (RFC 2104), started once per key:

@@ -19,10 +19,21 @@ iterations, output size, context depth, local namespace size), and on top of the
 
 Filters that need to know who the email is for (timezone, locale, currency) read the render's
 `PERSONA` global: a small `Persona` the context builder puts there.
+
+One tag of our own, for the HTML environment (TEXT_ENV refuses it when parsing):
+`{% live_image "price" sku: "SKU-1" %}` (kinds in LIVE_IMAGE_KINDS; `countdown` takes `until:`
+instead of a sku; optional `color:` / `background:` hex colours and `alt:`) writes an <img> whose
+picture is drawn when the email is opened. The tag checks its arguments when the template is parsed
+and gets the image's URL from the render data's `LIVE_IMAGE_URL` callable (delivery signs one per
+message); without one it shows a placeholder. `HTML_ONLY` in the data keeps the <img> out of the
+email's text part.
 """
 
+import base64
 import datetime as dt
 import functools
+import html as htmllib
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -33,11 +44,22 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from liquid import BoundTemplate, Environment, RenderContext
+from liquid.ast import Node
+from liquid.builtin.expressions import KeywordArgument, StringLiteral, parse_primitive
 from liquid.builtin.expressions.primitive import RangeLiteral
 from liquid.builtin.filters.misc import _to_date
 from liquid.builtin.tags.for_tag import ForLoop, ForNode, ForTag
-from liquid.exceptions import BreakLoop, ContinueLoop, LiquidError, OutputStreamLimitError, ResourceLimitError
+from liquid.exceptions import (
+    BreakLoop,
+    ContinueLoop,
+    LiquidError,
+    LiquidSyntaxError,
+    OutputStreamLimitError,
+    ResourceLimitError,
+)
 from liquid.filter import with_context
+from liquid.tag import Tag
+from liquid.token import TOKEN_COLON, TOKEN_COMMA, TOKEN_EOF, TOKEN_STRING, TOKEN_TAG, TOKEN_WORD
 from liquid.undefined import is_undefined
 
 PERSONA = "_persona"  # the global that carries timezone / locale / currency for the filters
@@ -400,9 +422,172 @@ RangeLiteral._make_range = _bounded_range
 FILTERS = {"money": money, "date": date, "product": product}
 
 
+# -- the live image tag ----------------------------------------------------------------------------
+
+LIVE_IMAGE_URL = "_live_image_url"  # render data: callable(kind, sku, options) -> the image's URL
+HTML_ONLY = "_html_only"  # render data: callable(markup) -> markup the text part leaves out
+LIVE_IMAGE_KINDS = ("price", "stock", "countdown")
+LIVE_IMAGE_OPTIONS = ("sku", "until", "color", "background", "alt")
+LIVE_IMAGE_SIZE = (600, 150)  # pixels drawn; shown at half that (sharp on high-density screens)
+LIVE_IMAGE_MAX_SKU = 100  # Product.sku's length
+DEFAULT_COLOR, DEFAULT_BACKGROUND = "1a1a1a", "ffffff"  # dark text on white
+_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_ALT = {"price": "Current price", "stock": "Stock", "countdown": "Time left"}
+# A transparent 1x1 PNG: what a preview without a signed URL shows.
+PLACEHOLDER_PNG = base64.b64decode(
+    b"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgYGBgAAAABQABeqhXUAAAAABJRU5ErkJggg=="
+)
+PLACEHOLDER_URL = "data:image/png;base64," + base64.b64encode(PLACEHOLDER_PNG).decode()
+
+
+def hex_color(value):
+    """A hex colour ("#1A1A1A", "1a1a1a", "#fff") -> "1a1a1a" / "ffffff"; None if it is none."""
+    match = _HEX.fullmatch(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    digits = match.group(1).lower()
+    return "".join(c * 2 for c in digits) if len(digits) == 3 else digits
+
+
+def countdown_until(value):
+    """An ISO 8601 moment -> aware UTC datetime, or None. A moment without a zone is UTC."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def live_image_options(kind, values, strict=True):
+    """The checked, normalized options of a live image (see LiveImageTag) from its evaluated
+    arguments -> (sku, {"color", "background", "until"?}, alt); raises ValueError saying what is
+    wrong. Not `strict` (values from the data, when rendering), a colour that is no hex colour is
+    the default one."""
+    if kind not in LIVE_IMAGE_KINDS:
+        raise ValueError(f"live_image: the kind must be one of {', '.join(LIVE_IMAGE_KINDS)}, not “{kind}”")
+    sku = values.get("sku")
+    sku = "" if sku is None or is_undefined(sku) else str(sku).strip()
+    if len(sku) > LIVE_IMAGE_MAX_SKU:
+        raise ValueError(f"live_image: the sku is longer than {LIVE_IMAGE_MAX_SKU} characters")
+    options = {}
+    for name, default in (("color", DEFAULT_COLOR), ("background", DEFAULT_BACKGROUND)):
+        value = values.get(name)
+        if value is None or is_undefined(value):
+            options[name] = default
+        elif (options.setdefault(name, hex_color(value) or (None if strict else default))) is None:
+            raise ValueError(f"live_image: {name} must be a hex colour such as “#1a1a1a”, not “{value}”")
+    if kind == "countdown":
+        until = countdown_until(values.get("until"))
+        if until is None:
+            raise ValueError('live_image: a countdown needs until: "2026-12-24T00:00:00Z" (an ISO 8601 moment)')
+        options["until"] = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif not sku:
+        raise ValueError(f'live_image: a {kind} image needs sku: "…" (the product\'s sku)')
+    alt = values.get("alt")
+    alt = _ALT[kind] if alt is None or is_undefined(alt) else str(alt)[:200]
+    return sku, options, alt
+
+
+class LiveImageNode(Node):
+    __slots__ = ("kind", "arguments")
+
+    def __init__(self, token, kind, arguments):
+        super().__init__(token)
+        self.kind, self.arguments = kind, arguments
+        self.blank = False
+
+    def __str__(self):
+        return f"{{% live_image {self.kind!r} {', '.join(str(a) for a in self.arguments)} %}}"
+
+    def render_to_output(self, context, buffer):
+        values = dict(argument.evaluate(context) for argument in self.arguments)
+        try:
+            sku, options, alt = live_image_options(self.kind, values, strict=False)
+        except ValueError:  # the data gave no sku or no moment: no image, and the email still goes
+            return 0
+        make_url = context.globals.get(LIVE_IMAGE_URL)
+        url = make_url(self.kind, sku, options) if callable(make_url) else PLACEHOLDER_URL
+        width, height = (n // 2 for n in LIVE_IMAGE_SIZE)
+        markup = (
+            f'<img src="{htmllib.escape(url)}" alt="{htmllib.escape(alt)}" width="{width}" height="{height}" '
+            'style="display:block;max-width:100%;height:auto;border:0;" />'
+        )
+        html_only = context.globals.get(HTML_ONLY)
+        return buffer.write(html_only(markup) if callable(html_only) else markup)
+
+    def expressions(self):
+        for argument in self.arguments:
+            yield argument.value
+
+
+class LiveImageTag(Tag):
+    """`{% live_image "price" sku: "SKU-1" color: "#1a1a1a" background: "#ffffff" %}`. The kind is
+    a string literal; arguments given as literals are checked here, when the template is parsed
+    (saved), the others when it renders."""
+
+    name = "live_image"
+    block = False
+    node_class = LiveImageNode
+
+    def _arguments(self, tokens, tag):
+        """`name: value` pairs, commas between them optional (`sku: "A" color: "#fff"` and
+        `sku: "A", color: "#fff"` both read)."""
+        arguments = []
+        while True:
+            if tokens.current.kind == TOKEN_COMMA:
+                next(tokens)
+            if tokens.current.kind == TOKEN_EOF:
+                return arguments
+            if tokens.current.kind != TOKEN_WORD:
+                raise LiquidSyntaxError(
+                    f'live_image expects options such as sku: "…", found {tokens.current.kind}', token=tag
+                )
+            name = next(tokens)
+            tokens.eat(TOKEN_COLON)
+            arguments.append(KeywordArgument(name, name.value, parse_primitive(self.env, tokens)))
+
+    def parse(self, stream):
+        token = stream.eat(TOKEN_TAG)
+        if not self.env.autoescape:
+            raise LiquidSyntaxError(
+                "live_image belongs in the email's body, not in a subject, a webhook or a contact value",
+                token=token,
+            )
+        needs = f'live_image needs a kind first: {" / ".join(repr(k) for k in LIVE_IMAGE_KINDS)}, then sku: "…"'
+        try:
+            tokens = stream.into_inner(tag=token, eat=False)
+        except LiquidSyntaxError as error:  # nothing after the tag's name
+            raise LiquidSyntaxError(needs, token=token) from error
+        if tokens.current.kind != TOKEN_STRING:
+            raise LiquidSyntaxError(needs, token=token)
+        kind = next(tokens).value
+        arguments = self._arguments(tokens, token)
+        names = [argument.name for argument in arguments]
+        for name in names:
+            if name not in LIVE_IMAGE_OPTIONS:
+                raise LiquidSyntaxError(
+                    f"live_image has no option “{name}” (options: {', '.join(LIVE_IMAGE_OPTIONS)})", token=token
+                )
+            if names.count(name) > 1:
+                raise LiquidSyntaxError(f"live_image: “{name}” is given twice", token=token)
+        # Values from the data are known only when rendering: stand-ins that pass until then.
+        stand_in = {"sku": "x", "until": "2000-01-01T00:00:00Z"}
+        check = {
+            a.name: a.value.value if isinstance(a.value, StringLiteral) else stand_in.get(a.name) for a in arguments
+        }
+        try:
+            live_image_options(kind, check)
+        except ValueError as error:
+            raise LiquidSyntaxError(str(error), token=token) from error
+        return self.node_class(token, kind, arguments)
+
+
 def _make(autoescape):
     env = SandboxEnvironment(autoescape=autoescape, strict_filters=True)
     env.add_tag(SandboxForTag)
+    env.add_tag(LiveImageTag)  # in TEXT_ENV only to say that it has no place there
     del env.tags["tablerow"]  # a loop without the sandbox's per-iteration checks; not for email
     env.filters.update(FILTERS)
     for name, func in list(env.filters.items()):
@@ -430,6 +615,9 @@ def render_text(source, data, seconds=RENDER_SECONDS):
 
 __all__ = [
     "HTML_ENV",
+    "HTML_ONLY",
+    "LIVE_IMAGE_KINDS",
+    "LIVE_IMAGE_URL",
     "TEXT_ENV",
     "LiquidError",
     "PERSONA",

@@ -4,7 +4,6 @@ through the engine, delivery's batched path and a real SMTP server; a second dro
 sends nothing more. The threshold decides, interest has a window, and bad thresholds are refused
 with the path of the bad part."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,14 +14,15 @@ from journeys.models import Enrollment, Journey
 
 from .conftest import make_template, simple_mjml
 
-BODY = "{{ event.properties.name }} is now {{ event.new_price | money: event.currency }}, was {{ event.old_price | money }}."
+PRODUCT = "{{ event.properties.name }}"
+BODY = f"{PRODUCT} is now {{{{ event.new_price | money: event.currency }}}}, was {{{{ event.old_price | money }}}}."
 
 
 @pytest.fixture
 def sending(workspace, settings):
     settings.JOURNEYS_KICKS = "off"  # the test runs the workers' steps itself
-    make_template(workspace, slug="price-drop", mjml=simple_mjml(BODY), subject="{{ event.properties.name }} is cheaper")
-    make_template(workspace, slug="restock", mjml=simple_mjml("{{ event.properties.name }} is back."), subject="It is back")
+    make_template(workspace, slug="price-drop", mjml=simple_mjml(BODY), subject=f"{PRODUCT} is cheaper")
+    make_template(workspace, slug="restock", mjml=simple_mjml(f"{PRODUCT} is back."), subject="It is back")
 
 
 def product(client, sku="TENT-1", price="200.00", stock=5):
