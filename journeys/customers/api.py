@@ -613,8 +613,16 @@ class ProductViewSet(
 # -- Imports ---------------------------------------------------------------------------------------
 
 
+class ImportListSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
+    mapping = serializers.SerializerMethodField(help_text="the column mapping chosen; null: columns read by name")
+    list = serializers.SerializerMethodField(help_text="the static list that receives the imported contacts")
+    list_added = serializers.SerializerMethodField(help_text="contacts that entered the list (once done)")
 
     class Meta:
         model = ImportJob
@@ -631,10 +639,18 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "updated_count",
             "row_errors",
             "error",
+            "mapping",
+            "list",
+            "list_added",
             "created_at",
             "started_at",
             "finished_at",
         ]
+
+    def _plan(self, job):
+        if not hasattr(job, "_plan"):
+            job._plan = imports.job_plan(job)
+        return job._plan
 
     def get_progress(self, job) -> int:
         if job.status == ImportJob.Status.DONE:
@@ -644,14 +660,35 @@ class ImportJobSerializer(serializers.ModelSerializer):
         # Checking rows is the first 90 %; saving them all in one transaction the last 10 %.
         return min(99, int(90 * job.rows_done / job.rows_total) + (9 if job.phase == "saving" else 0))
 
+    @extend_schema_field(serializers.DictField(child=serializers.CharField(), allow_null=True))
+    def get_mapping(self, job):
+        return self._plan(job).get("mapping")
+
+    @extend_schema_field(ImportListSerializer(allow_null=True))
+    def get_list(self, job):
+        return self._plan(job).get("list")
+
+    def get_list_added(self, job) -> int | None:
+        return self._plan(job).get("added")
+
 
 class ImportUploadSerializer(serializers.Serializer):
-    """A CSV file (multipart), or its text as `content` with a `filename` (JSON)."""
+    """A CSV file (multipart), or its text as `content` with a `filename` (JSON). For contacts, an
+    optional column `mapping` (JSON: {column: target}, see the preview) and a static list to fill:
+    `list` (an existing one's id) or `new_list` (the name of a list to create)."""
 
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
     file = serializers.FileField(required=False)
     content = serializers.CharField(required=False, trim_whitespace=False)
     filename = serializers.CharField(required=False, max_length=255)
+    mapping = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="{column: target}; a target is email, user_id, first_name, last_name, phone, timezone, locale,"
+        " country, city, traits.<name>, consent.<topic> or skip. Without it, columns are read by their names.",
+    )
+    list = serializers.IntegerField(required=False, allow_null=True, help_text="a static list of the workspace")
+    new_list = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="a new list's name")
 
     def validate(self, data):
         if not data.get("file") and not data.get("content"):
@@ -659,7 +696,50 @@ class ImportUploadSerializer(serializers.Serializer):
         return data
 
 
+class ImportPreviewRequestSerializer(serializers.Serializer):
+    """A CSV file (multipart), or its text as `content` (JSON)."""
+
+    file = serializers.FileField(required=False)
+    content = serializers.CharField(required=False, trim_whitespace=False)
+
+    def validate(self, data):
+        if not data.get("file") and not data.get("content"):
+            raise serializers.ValidationError({"file": ["Choose a CSV file."]})
+        return data
+
+
+class ImportPreviewSerializer(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField(allow_blank=True), help_text="the header, in order")
+    suggested = serializers.DictField(child=serializers.CharField(), help_text="{column: target}")
+    rows = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True)),
+        help_text=f"the first {imports.PREVIEW_ROWS} rows, one cell per column (cut to {imports.PREVIEW_CELL_CHARS})",
+    )
+    fields = serializers.ListField(child=serializers.CharField(), help_text="the contact fields a column can go to")
+
+
+def _uploaded_text(data):
+    """(text, filename) of an upload: the file's bytes as UTF-8, or the `content` sent as JSON."""
+    upload = data.get("file")
+    if upload is None:
+        return data["content"], data.get("filename") or "import.csv"
+    if upload.size > imports.MAX_IMPORT_BYTES:
+        raise DomainError(
+            "The file is larger than 20 MB; split it.", code="file_too_large", fields={"file": ["Too large."]}
+        )
+    try:
+        return upload.read().decode("utf-8-sig"), upload.name
+    except UnicodeDecodeError:
+        raise DomainError(
+            "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.",
+            code="not_utf8",
+            fields={"file": ["Not UTF-8."]},
+        ) from None
+
+
 class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Imports need `edit` to start (and to preview a file), `read` to follow."""
+
     queryset = ImportJob.objects.order_by("-created_at", "-id")
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -671,19 +751,31 @@ class ImportJobViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request):
         body = ImportUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        upload = body.validated_data.get("file")
-        if upload is None:
-            content, name = body.validated_data["content"], body.validated_data.get("filename") or "import.csv"
-        else:
-            if upload.size > imports.MAX_IMPORT_BYTES:
-                raise DomainError("The file is larger than 20 MB; split it.", code="file_too_large")
-            try:
-                content, name = upload.read().decode("utf-8-sig"), upload.name
-            except UnicodeDecodeError:
-                raise DomainError(
-                    "The file is not UTF-8 text. Save it as CSV UTF-8 and try again.",
-                    code="not_utf8",
-                    fields={"file": ["Not UTF-8."]},
-                ) from None
-        job = imports.start_import(request.workspace, request.user, body.validated_data["kind"], name, content)
+        content, name = _uploaded_text(body.validated_data)
+        job = imports.start_import(
+            request.workspace,
+            request.user,
+            body.validated_data["kind"],
+            name,
+            content,
+            mapping=body.validated_data.get("mapping"),
+            list_id=body.validated_data.get("list"),
+            new_list=body.validated_data.get("new_list") or "",
+        )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": ImportPreviewRequestSerializer,
+            "application/json": ImportPreviewRequestSerializer,
+        },
+        responses=ImportPreviewSerializer,
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """The columns and first rows of a contact CSV with a suggested mapping, before importing it.
+        Saves nothing; reads no more than the header and the first rows."""
+        body = ImportPreviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        content, _name = _uploaded_text(body.validated_data)
+        return Response(imports.preview_contacts(content))

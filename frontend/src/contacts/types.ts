@@ -90,8 +90,25 @@ export interface ImportJob {
   updated_count: number;
   row_errors: { row: number; field: string; error: string }[];
   error: string;
+  /** the column mapping chosen; null: columns read by name */
+  mapping: Record<string, string> | null;
+  /** the static list that receives the imported contacts */
+  list: { id: number; name: string } | null;
+  /** contacts that entered the list (once done) */
+  list_added: number | null;
   created_at: string;
   finished_at: string | null;
+}
+
+/** POST /api/imports/preview: a contact CSV's header and first rows, with a suggested mapping. */
+export interface ImportPreview {
+  columns: string[];
+  /** {column: target}: a field, "traits.<name>", "consent.<topic>" or "skip" */
+  suggested: Record<string, string>;
+  /** the first rows, one cell per column */
+  rows: string[][];
+  /** the contact fields a column can go to */
+  fields: string[];
 }
 
 export function eventLabel(event: Pick<TrackedEvent, "type" | "name">): string {
