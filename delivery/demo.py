@@ -115,6 +115,34 @@ TEMPLATES = {
     {% include "product-grid" %}""",
         ),
     },
+    "price-drop": {
+        "name": "Price drop",
+        "subject": "{{ event.properties.name }} is now {{ event.new_price | money: event.currency }}",
+        "mjml": _email(
+            "It just got cheaper",
+            "Something you looked at costs less now",
+            """    <mj-section background-color="#ffffff"><mj-column>
+      <mj-text font-size="18px">{{ event.properties.name }} dropped {{ event.percent_off }}%.</mj-text>
+      <mj-text>It was {{ event.old_price | money: event.currency }}; it is now
+        <b>{{ event.new_price | money: event.currency }}</b>. Today's price, when you open this email:</mj-text>
+      <mj-raw>{% live_image "price" sku: event.sku color: "#1f2a44" background: "#ffffff" %}</mj-raw>
+      <mj-button href="{{ event.url | default: 'https://shop.example' }}">See it</mj-button>
+    </mj-column></mj-section>""",
+        ),
+    },
+    "back-in-stock": {
+        "name": "Back in stock",
+        "subject": "{{ event.properties.name }} is back",
+        "mjml": _email(
+            "It is back",
+            "Something you wanted is in stock again",
+            """    <mj-section background-color="#ffffff"><mj-column>
+      <mj-text font-size="18px">{{ event.properties.name }} is back in stock.</mj-text>
+      <mj-raw>{% live_image "stock" sku: event.sku color: "#1f2a44" background: "#ffffff" %}</mj-raw>
+      <mj-button href="{{ event.url | default: 'https://shop.example' }}">Get it before it goes</mj-button>
+    </mj-column></mj-section>""",
+        ),
+    },
     "win-back": {
         "name": "Win-back",
         "subject": "We miss you, {{ contact.first_name | default: 'friend' }}",

@@ -1,5 +1,6 @@
 """Ready-made journeys: valid, publishable starting points. They reference templates by slug
-(cart-reminder, welcome, browse-abandonment, win-back, cross-sell), which delivery seeds."""
+(cart-reminder, welcome, browse-abandonment, win-back, cross-sell, price-drop, back-in-stock), which
+delivery seeds."""
 
 import copy
 
@@ -176,6 +177,44 @@ ITEMS = [
                 {"from": "test", "port": "email", "to": "cross_sell"},
                 {"from": "test", "port": "holdout", "to": "holdout_exit"},
             ],
+        },
+    },
+]
+
+ITEMS += [
+    {
+        "key": "price-drop",
+        "name": "Price drop",
+        "description": "A product someone viewed or carted in the last 30 days gets 10% cheaper: tell them, once.",
+        "definition": {
+            "trigger": {
+                "type": "price_drop",
+                "min_percent": 10,
+                "interest": ["viewed", "carted", "wishlisted"],
+                "window": "P30D",
+            },
+            "entry": {"re_entry": "after_exit", "audience": {"field": "contact.email", "op": "exists"}},
+            "exit_on": [],
+            "nodes": [
+                {"id": "tell", "type": "email", "config": {"template": "price-drop", "category": "marketing"}},
+                {"id": "done", "type": "exit", "config": {}},
+            ],
+            "edges": [{"from": "trigger", "to": "tell"}, {"from": "tell", "to": "done"}],
+        },
+    },
+    {
+        "key": "back-in-stock",
+        "name": "Back in stock",
+        "description": "A product someone carted or wishlisted comes back in stock: tell them while it lasts.",
+        "definition": {
+            "trigger": {"type": "back_in_stock", "interest": ["carted", "wishlisted"], "window": "P30D"},
+            "entry": {"re_entry": "after_exit", "audience": {"field": "contact.email", "op": "exists"}},
+            "exit_on": [],
+            "nodes": [
+                {"id": "tell", "type": "email", "config": {"template": "back-in-stock", "category": "marketing"}},
+                {"id": "done", "type": "exit", "config": {}},
+            ],
+            "edges": [{"from": "trigger", "to": "tell"}, {"from": "tell", "to": "done"}],
         },
     },
 ]

@@ -13,7 +13,15 @@ from journeys.models import Contact, Enrollment, Event
 
 _seq = itertools.count(1)
 
-TEMPLATES = {"cart-reminder": 101, "welcome": 102, "browse-abandonment": 103, "win-back": 104, "cross-sell": 105}
+TEMPLATES = {
+    "cart-reminder": 101,
+    "welcome": 102,
+    "browse-abandonment": 103,
+    "win-back": 104,
+    "cross-sell": 105,
+    "price-drop": 106,
+    "back-in-stock": 107,
+}
 
 
 @pytest.fixture(autouse=True)
