@@ -436,8 +436,9 @@ def _check(workspace, name, kind, rule, segment=None):
         raise SegmentError(f"{first[0]}: {first[1][0]}", fields=fields)
 
 
-def create_segment(workspace, actor, data, now) -> Segment:
-    """A new segment; a dynamic one is filled with the contacts that match it now."""
+def create_segment(workspace, actor, data, now, ready_key="") -> Segment:
+    """A new segment; a dynamic one is filled with the contacts that match it now. `ready_key`:
+    a ready segment Wayline keeps (journeys/predictions/ready.py)."""
     kind, rule = data.get("kind") or Segment.Kind.DYNAMIC, data.get("rule") or {}
     _check(workspace, data["name"], kind, rule)
     try:
@@ -452,6 +453,7 @@ def create_segment(workspace, actor, data, now) -> Segment:
                 updated_by=actor,
                 created_at=now,
                 updated_at=now,
+                ready_key=ready_key,
             )
     except IntegrityError:  # the same name, created meanwhile by another request
         raise SegmentError("A segment with this name exists already.", fields={"name": ["Already used."]}) from None
@@ -460,8 +462,14 @@ def create_segment(workspace, actor, data, now) -> Segment:
     return segment
 
 
-def update_segment(segment, actor, data, now) -> Segment:
-    """Rename, describe or change the rule; a changed rule re-evaluates every contact."""
+READY_KEPT = "Wayline keeps this ready segment's rule up to date: create a segment of your own to change it."
+
+
+def update_segment(segment, actor, data, now, ready=False) -> Segment:
+    """Rename, describe or change the rule; a changed rule re-evaluates every contact. The rule of
+    a ready segment changes only from journeys/predictions/ready.py (`ready`)."""
+    if segment.ready_key and not ready and "rule" in data and data["rule"] != segment.rule:
+        raise SegmentError(READY_KEPT, code="ready_segment", fields={"rule": [READY_KEPT]})
     if "kind" in data and data["kind"] != segment.kind:
         raise SegmentError(
             "The kind of a segment cannot change: create a new one.", fields={"kind": ["Fixed once created."]}
@@ -488,7 +496,11 @@ def update_segment(segment, actor, data, now) -> Segment:
 
 def delete_segment(segment):
     """Delete a segment with its memberships and checks. Refused (409) while a journey not archived
-    starts from it or a broadcast to it is scheduled or running."""
+    starts from it or a broadcast to it is scheduled or running, and for a ready segment."""
+    if segment.ready_key:
+        raise SegmentError(
+            "Wayline keeps this ready segment; it cannot be deleted.", code="ready_segment", status_code=409
+        )
     journeys = Journey.objects.filter(
         workspace_id=segment.workspace_id, trigger_type="segment", trigger_event=f"segment:{segment.pk}"
     ).exclude(status=Journey.Status.ARCHIVED)

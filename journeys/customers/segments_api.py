@@ -59,12 +59,13 @@ class SegmentSerializer(serializers.ModelSerializer):
             "rule",
             "member_count",
             "rebuild",
+            "ready_key",
             "created_by",
             "updated_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "ready_key", "created_at", "updated_at"]
         validators = []  # the name's uniqueness is the action's business (a 400 naming the field)
 
 

@@ -263,6 +263,9 @@ class Segment(WorkspaceScoped):
     # The evaluation of every contact after a rule is set (a worker, journeys.customers.segments.rebuild):
     # {"state": "running" | "done" | "failed", "done": contacts evaluated, "total": contacts}.
     rebuild = models.JSONField(default=dict, blank=True)
+    # A ready segment the workspace gets without writing rules (journeys/predictions/ready.py):
+    # "rfm_champions", "churn_risk_high", ...; its rule is kept by Wayline. Empty: a marketer's own.
+    ready_key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="segment_name_unique")]

@@ -10,7 +10,7 @@ import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, TextField } from "../lib/ui";
 import { MEMBER_PAGE, exportUrl, useAddMembers, useDeleteSegment, useHistory, useMembers, useRemoveMember, useSegment } from "./api";
-import { KindTag } from "./SegmentsPage";
+import { KindTag, ReadyTag } from "./SegmentsPage";
 import { contactCount, isEmptyRule, memberLabel, parseEmails } from "./segmentRules";
 import type { HistoryDay, Segment } from "./types";
 
@@ -49,7 +49,7 @@ function SegmentView({ segment }: { segment: Segment }) {
             <a className="button" href={exportUrl(segment.id)} download>
               Export CSV
             </a>
-            {canEdit ? (
+            {canEdit && !segment.ready_key ? (
               <Link className="button" to={`/segments/${segment.id}/edit`}>
                 Edit
               </Link>
@@ -66,15 +66,16 @@ function SegmentView({ segment }: { segment: Segment }) {
           <RebuildBar segment={segment} />
         </div>
         <div className="segment-summary-rule">
-          <KindTag kind={segment.kind} />{" "}
+          <KindTag kind={segment.kind} /> {segment.ready_key ? <ReadyTag /> : null}{" "}
           {isList ? <span>A list: the people you add stay until you take them off.</span> : <RuleText rule={segment.rule} />}
+          {segment.ready_key ? <div className="muted">A ready segment: Wayline keeps its rule up to date with your shop's own figures, each night.</div> : null}
           <div className="muted">Updated {formatDateTime(segment.updated_at)}</div>
         </div>
       </section>
       <MembershipChart segmentId={segment.id} />
       {isList && canEdit ? <AddMembers segmentId={segment.id} /> : null}
       <Members segment={segment} canRemove={isList && canEdit} />
-      {canEdit ? <DeleteSegment segment={segment} /> : null}
+      {canEdit && !segment.ready_key ? <DeleteSegment segment={segment} /> : null}
     </div>
   );
 }

@@ -24,6 +24,11 @@ export default function SegmentsPage() {
 
 export const KIND_LABEL: Record<SegmentKind, string> = { dynamic: "Rule", static: "List" };
 
+/** A ready segment: its rule is Wayline's (journeys/predictions/ready.py). */
+export function ReadyTag() {
+  return <Tag tone="neutral">Ready</Tag>;
+}
+
 export function KindTag({ kind }: { kind: SegmentKind }) {
   return <Tag tone={kind === "dynamic" ? "accent" : "neutral"}>{KIND_LABEL[kind]}</Tag>;
 }
@@ -106,7 +111,7 @@ function SegmentList() {
                     {segment.description ? <span className="cell-sub">{segment.description}</span> : null}
                   </td>
                   <td>
-                    <KindTag kind={segment.kind} />
+                    <KindTag kind={segment.kind} /> {segment.ready_key ? <ReadyTag /> : null}
                   </td>
                   <td className="num" aria-label={contactCount(segment.member_count)}>
                     {segment.member_count.toLocaleString("en")}

@@ -20,6 +20,8 @@ export interface Segment {
   member_count: number;
   /** the evaluation of every contact after the rule was set (a worker's, for a large workspace) */
   rebuild: RebuildProgress | Record<string, never>;
+  /** a ready segment Wayline keeps (RFM groups, predictions); "" for one of the workspace's own */
+  ready_key: string;
   created_by: string | null;
   updated_by: string | null;
   created_at: string;
