@@ -13,7 +13,15 @@ def test_seed_creates_the_templates_the_demo_journeys_send_and_is_idempotent(wor
     demo.seed(workspace)
     assert TemplateVersion.objects.count() == versions
     slugs = set(Template.objects.values_list("slug", flat=True))
-    assert slugs == {"cart-reminder", "welcome", "browse-abandonment", "cross-sell", "win-back"}
+    assert slugs == {
+        "cart-reminder",
+        "welcome",
+        "browse-abandonment",
+        "cross-sell",
+        "win-back",
+        "price-drop",
+        "back-in-stock",
+    }
     assert ContentBlock.objects.filter(condition__isnull=False).count() == 1
 
     make_products(workspace)
