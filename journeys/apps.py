@@ -11,6 +11,7 @@ class JourneysConfig(AppConfig):
 
         from . import hooks, lifecycle, tasks, triggers
         from .customers import tasks as customer_tasks
+        from .predictions import tasks as prediction_tasks
 
         # The customer-data half reaches the journey side only through these hooks: ingestion
         # calls the first after applying each event, identity resolution the second after a merge.
@@ -21,3 +22,4 @@ class JourneysConfig(AppConfig):
         post_spawn.connect(tasks.on_worker_spawn, dispatch_uid="journeys.worker_spawn")
         post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="journeys.schedule")
         post_migrate.connect(customer_tasks.ensure_schedule, sender=self, dispatch_uid="journeys.events_sweep")
+        post_migrate.connect(prediction_tasks.ensure_schedule, sender=self, dispatch_uid="journeys.predictions_nightly")

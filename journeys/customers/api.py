@@ -91,6 +91,10 @@ class ContactSerializer(ContactListSerializer):
     identities = serializers.SerializerMethodField()
     orders = serializers.SerializerMethodField()
     suppressed = serializers.SerializerMethodField()
+    prediction = serializers.SerializerMethodField(
+        help_text="what the customer-value models predict (the `predicted` root of the contact context) "
+        "and `explanation`, the same in plain words; {} before any fit has predicted this contact"
+    )
 
     class Meta(ContactListSerializer.Meta):
         fields = ContactListSerializer.Meta.fields + [
@@ -102,6 +106,7 @@ class ContactSerializer(ContactListSerializer):
             "orders",
             "merged_into",
             "suppressed",
+            "prediction",
             "updated_at",
         ]
 
@@ -113,6 +118,25 @@ class ContactSerializer(ContactListSerializer):
 
     def get_orders(self, contact) -> list[dict]:
         return OrderSerializer(contact.orders.order_by("-placed_at")[:100], many=True).data
+
+    def get_prediction(self, contact) -> dict:
+        from .. import clock
+        from ..predictions import clv
+        from .context import predicted_of
+
+        predicted = predicted_of(contact)
+        if not predicted:
+            return {}
+        row = contact.prediction
+        explanation = clv.explain(
+            row.inputs or {},
+            row.orders_next_90d,
+            row.probability_active,
+            row.clv_365d,
+            clock.now().date(),
+            locale=contact.locale or "en_US",
+        )
+        return {**predicted, "clv_365d": float(row.clv_365d or 0), "explanation": explanation}
 
     def get_suppressed(self, contact) -> bool:
         from . import is_suppressed

@@ -10,6 +10,7 @@ that only asks for `contact.country` costs no cart, order or catalog query. The 
 - `cart`: the current cart with today's price and stock per line (`cart_of`);
 - `orders`: the latest orders, newest first; `viewed`: recently viewed products;
 - `products`: the catalog by sku with live price and stock (`"SKU-1" | product` in Liquid);
+- `predicted`: what the latest customer-value fit predicts (`predicted_of`; {} before any);
 - `workspace`, `now`, and whatever the caller adds (`event`, `journey`, `links`, ...).
 
 A contact that was never saved (a QA persona) is read the same way; its orders and catalog
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 
 from ..engine import step
 from ..engine.step import event_fields
@@ -207,6 +209,29 @@ def orders_of(contact, limit=RECENT_ORDERS) -> list[dict]:
     ]
 
 
+def predicted_of(contact) -> dict:
+    """The `predicted` root (journeys/predictions/): orders_next_90d, probability_active,
+    clv_365d (a Decimal), churn_risk ("low", "medium", "high"), next_order_date (an ISO date or
+    None) and fitted_at; {} when no customer-value fit has predicted this contact. One query per
+    context, none when the contact was loaded with select_related("prediction")."""
+    if not contact.pk:
+        return dict(getattr(contact, "predicted_data", None) or {})
+    try:
+        prediction = contact.prediction
+    except ObjectDoesNotExist:
+        return {}
+    if prediction.clv_fitted_at is None:
+        return {}
+    return {
+        "orders_next_90d": prediction.orders_next_90d,
+        "probability_active": prediction.probability_active,
+        "clv_365d": prediction.clv_365d,
+        "churn_risk": prediction.churn_risk,
+        "next_order_date": _iso(prediction.next_order_date),
+        "fitted_at": _iso(prediction.clv_fitted_at),
+    }
+
+
 def viewed_of(contact) -> list[dict]:
     return [dict(p) for p in contact.recently_viewed or [] if isinstance(p, Mapping)]
 
@@ -261,6 +286,7 @@ def build(contact, *, workspace=None, event=None, now=None, extra: Mapping | Non
         "cart": lambda: cart_of(contact, catalog),
         "orders": lambda: orders_of(contact),
         "viewed": lambda: viewed_of(contact),
+        "predicted": lambda: predicted_of(contact),
         "products": lambda: LiveProducts(workspace_id),
         "workspace": lambda: {"name": workspace.name if workspace is not None else contact.workspace.name},
     }

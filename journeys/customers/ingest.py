@@ -164,7 +164,9 @@ def too_large(limit):
 
 # -- Timestamps ----------------------------------------------------------------------------------
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no event of a contact we can reach happened before
+# No event of a contact we can reach happened before (e-commerce began about then; a device whose
+# clock was reset says 1970): historical imports such as 1997's orders are kept.
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=1)  # how far ahead of receivedAt a client's clock may be and still be kept
 
 
@@ -205,7 +207,7 @@ def _bad_time(field, value):
 
 
 def in_range(moment, received_at):
-    """Whether a client's time may be stored: from 2000 to a day after the call arrived."""
+    """Whether a client's time may be stored: from 1995 to a day after the call arrived."""
     return moment is not None and EARLIEST <= moment <= received_at + MAX_AHEAD
 
 
@@ -216,7 +218,7 @@ def corrected_timestamp(original, sent_at, received_at):
     client device's clock skew (however wrong the device's clock, as long as both times come from
     it). Without sentAt the client's own time is taken as is (historical imports); without any
     time, receivedAt. A time in the future is clamped to receivedAt: an event cannot have happened
-    after it arrived, and nothing may be scheduled from such a time. A result before 2000, or one
+    after it arrived, and nothing may be scheduled from such a time. A result before 1995, or one
     that cannot be computed (year 1 sent in year 9999), is replaced by receivedAt, as Segment
     replaces a timestamp too far in the past or future with its receivedAt.
     """

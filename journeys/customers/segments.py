@@ -17,6 +17,8 @@ entering again opens another; the partial unique constraint keeps one open row p
   a SegmentCheck row, when that contact's answer can next change (rules.next_change); the sweep
   evaluates only the rows that are due, so its cost is what is due, not the number of contacts.
 - `preview(workspace, rule, now)`: the count and a sample of a rule, without saving.
+- `refresh_predicted(workspace_id, contact_ids, now)`: after a customer-value fit, the segments
+  that read `predicted.*`, for the contacts it predicted.
 
 A worker keeps the workspace's dynamic segments for JOURNEYS_SEGMENT_CACHE_SECONDS (a second), so
 an event costs no query for them; a save in another process is seen within that time, and the
@@ -56,7 +58,7 @@ INLINE_REBUILD = 2000  # a workspace of up to this many contacts rebuilds a segm
 SWEEP_BUDGET = 50_000  # due checks one sweep evaluates at most (the next sweep goes on)
 
 # The roots a segment's field conditions may read (a segment has no trigger event nor journey).
-FIELD_ROOTS = ("contact", "cart", "orders", "viewed")
+FIELD_ROOTS = ("contact", "cart", "orders", "viewed", "predicted")
 MAX_FIELD_PARTS = 8  # contact.traits.address.city has 4
 MAX_RULE_DEPTH = 10  # nested all/any/not
 MAX_RULE_CONDITIONS = 200
@@ -286,6 +288,23 @@ def refresh_contact(contact, now, changed: Change | None = None) -> list[tuple[S
     if changes and hooks.has_hook("segment.changed"):
         hooks.hook("segment.changed")(contact, changes)
     return changes
+
+
+def refresh_predicted(workspace_id, contact_ids, now) -> int:
+    """After a fit wrote these contacts' predictions (journeys/predictions/fit.py): re-evaluate
+    the dynamic segments whose rule reads `predicted.*` for them, a page at a time, each page in
+    its own transaction. Nothing to do (no query for contacts) when no segment reads it.
+    Returns how many memberships changed."""
+    changed = Change(frozenset({"predicted"}))
+    if not any(s.rule and changed.affects(reads_of(s.rule)) for s in dynamic_segments(workspace_id)):
+        return 0
+    ids, count = sorted(set(contact_ids)), 0
+    for start in range(0, len(ids), PAGE):
+        page = Contact.objects.filter(workspace_id=workspace_id, pk__in=ids[start : start + PAGE])
+        with transaction.atomic():
+            for contact in page.select_related("prediction").order_by("pk"):
+                count += len(refresh_contact(contact, now, changed))
+    return count
 
 
 def _fire(segment, changes):

@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from ..customers import segments
-from ..models import Contact, ContactPrediction, Order, Segment
+from ..models import ContactPrediction, Order, Segment
 
 MIN_CUSTOMERS = 20  # below this many contacts with orders, quantiles mean nothing: none are made
 NEW_WITHIN_DAYS = 30
@@ -56,13 +56,12 @@ def thresholds(workspace, now) -> dict | None:
     last = (
         Order.objects.filter(workspace=workspace, status="completed", contact__merged_into__isnull=True)
         .values("contact_id")
-        .annotate(last=Max("placed_at"))
+        .annotate(last=Max("placed_at"), count=Count("id"))
     )
     days = [(now - row["last"]).total_seconds() / 86400 for row in last]
     if len(days) < MIN_CUSTOMERS:
         return None
-    buyers = Contact.objects.filter(workspace=workspace, merged_into__isnull=True, orders_count__gt=0)
-    counts = list(buyers.values_list("orders_count", flat=True))
+    counts = [row["count"] for row in last]
     values = [
         value for value in ContactPrediction.objects.filter(workspace=workspace).values_list("clv_365d", flat=True)
     ]

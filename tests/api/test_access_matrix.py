@@ -222,6 +222,22 @@ ENDPOINTS += [
     ("delete", "/api/segments/{id}", None, {"qa"}, _static_member),  # DELETE .../members/<contact id>
 ]
 
+
+def _broadcast(workspace):
+    from journeys.models import Broadcast, Segment
+
+    segment = Segment.objects.get(pk=_static_segment(workspace))
+    return Broadcast.objects.create(workspace=workspace, name="Sale", segment=segment, template="t").id
+
+
+ENDPOINTS += [
+    ("get", "/api/broadcasts", None, set(), None),
+    ("get", "/api/broadcasts/{id}", None, set(), _broadcast),
+    ("delete", "/api/broadcasts/{id}", None, {"qa"}, _broadcast),
+    ("get", "/api/predictions", None, set(), None),
+    ("post", "/api/predictions/fit", None, {"qa"}, None),
+]
+
 # -- delivery (templates, blocks, coupons, outbox, sandbox mailbox, sending settings) --
 _MJML = (
     "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ contact.first_name }}</mj-text>"

@@ -98,9 +98,14 @@ def test_a_year_1_timestamp_is_not_stored(tracker):
     assert event.payload["timestamp"] == "0001-01-01T00:00:00Z"
 
 
-def test_a_timestamp_before_2000_is_received_at(tracker):
-    event = track(tracker, timestamp="1999-12-31T23:59:59Z")
+def test_a_timestamp_before_1995_is_received_at(tracker):
+    event = track(tracker, timestamp="1994-12-31T23:59:59Z")
     assert event.timestamp == event.received_at
+
+
+def test_a_historical_order_of_1997_keeps_its_time(tracker):
+    event = track(tracker, timestamp="1997-03-02T12:00:00Z")
+    assert event.timestamp.isoformat() == "1997-03-02T12:00:00+00:00"
 
 
 def test_a_device_clock_years_off_is_still_corrected_by_sent_at(tracker):
