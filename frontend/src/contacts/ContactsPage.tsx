@@ -191,6 +191,7 @@ function ContactProfile() {
         <div>
           <ProfileCard contact={data} />
           <CartCard contact={data} />
+          <PredictionCard contact={data} />
           <OrdersCard contact={data} />
           <ViewedCard items={data.recently_viewed} />
         </div>
@@ -419,6 +420,34 @@ function CartCard({ contact }: { contact: Contact }) {
           </tbody>
         </table>
       )}
+    </section>
+  );
+}
+
+const RISK_TONE = { low: "good", medium: "warn", high: "bad" } as const;
+
+/** What the customer-value models predict for this contact, in plain words (journeys/predictions/clv.py). */
+function PredictionCard({ contact }: { contact: Contact }) {
+  const prediction = contact.prediction;
+  if (!prediction || !("churn_risk" in prediction)) return null;
+  return (
+    <section className="card" aria-labelledby="prediction-heading">
+      <div className="card-header">
+        <h2 id="prediction-heading">Predicted</h2>
+        <Tag tone={RISK_TONE[prediction.churn_risk]}>Churn risk: {prediction.churn_risk}</Tag>
+      </div>
+      <p data-testid="prediction-explanation">{prediction.explanation}</p>
+      <dl className="facts">
+        <dt>Orders in the next 90 days</dt>
+        <dd>{prediction.orders_next_90d.toFixed(1)}</dd>
+        <dt>Likely still a customer</dt>
+        <dd>{Math.round(prediction.probability_active * 100)}%</dd>
+        <dt>Value over the next year</dt>
+        <dd>{money(prediction.clv_365d, contact.orders[0]?.currency)}</dd>
+        <dt>Next order expected</dt>
+        <dd>{prediction.next_order_date ?? "—"}</dd>
+      </dl>
+      <p className="muted">Fitted {formatDateTime(prediction.fitted_at)} on the workspace's orders (BG/NBD and Gamma-Gamma models).</p>
     </section>
   );
 }

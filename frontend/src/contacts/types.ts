@@ -55,7 +55,20 @@ export interface Contact extends ContactSummary {
   orders: Order[];
   merged_into: number | null;
   suppressed: boolean;
+  /** what the customer-value models predict (the `predicted` root of rules and templates); {} before any fit */
+  prediction: Prediction | Record<string, never>;
   updated_at: string;
+}
+
+export interface Prediction {
+  orders_next_90d: number;
+  probability_active: number;
+  clv_365d: number;
+  churn_risk: "low" | "medium" | "high";
+  next_order_date: string | null;
+  fitted_at: string;
+  /** the same in plain words */
+  explanation: string;
 }
 
 export interface TrackedEvent {

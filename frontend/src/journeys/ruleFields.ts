@@ -14,4 +14,9 @@ export const CONTACT_FIELDS = [
   "cart.total",
   "cart.currency",
   "cart.items.size",
+  "predicted.churn_risk",
+  "predicted.clv_365d",
+  "predicted.orders_next_90d",
+  "predicted.probability_active",
+  "predicted.next_order_date",
 ];

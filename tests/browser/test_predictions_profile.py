@@ -1,0 +1,40 @@
+"""A contact's predictions on its profile, in plain words (issue 14): what the customer-value fit
+stored, as the marketer reads it, on a desktop and on a phone."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from journeys import clock
+from journeys.models import Contact, ContactPrediction
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_profile_shows_the_prediction_and_its_explanation(page_for, marketer, workspace):
+    contact = Contact.objects.create(workspace=workspace, user_id="ann", email="ann@example.com", orders_count=3)
+    last = clock.now().date() - timedelta(days=14)
+    ContactPrediction.objects.create(
+        workspace=workspace,
+        contact=contact,
+        orders_next_90d=1.24,
+        probability_active=0.82,
+        clv_365d=Decimal("54.00"),
+        churn_risk="low",
+        next_order_date=date(2027, 1, 15),
+        inputs={"orders": 3, "weeks_first_to_last": 20, "last_order_on": last.isoformat(), "currency": "USD"},
+        clv_fitted_at=clock.now(),
+    )
+    for viewport in (None, {"width": 390, "height": 844}):
+        page = page_for(marketer, viewport=viewport) if viewport else page_for(marketer)
+        page.goto(f"/contacts/{contact.pk}")
+        card = page.get_by_role("region", name="Predicted")
+        expect(card).to_contain_text("Churn risk: low")
+        expect(page.get_by_test_id("prediction-explanation")).to_have_text(
+            "3 orders in 20 weeks, the last 2 weeks ago: likely to order about 1.2 times in the next 90 days "
+            "(82% likely still active). Expected to spend $54.00 in the next year."
+        )
+        expect(card).to_contain_text("2027-01-15")
+        assert page.console_errors == []
