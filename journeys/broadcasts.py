@@ -35,7 +35,7 @@ from accounts.actions import record_audit
 from accounts.errors import DomainError
 
 from . import clock, drafts, hooks, kicks, lifecycle, publishing
-from .engine.nodes import WEEKDAYS
+from .engine.nodes import WEEKDAYS, limit
 from .models import Broadcast, Contact, Enrollment, Journey, Segment, SegmentMembership
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ PAGE = 500  # members entered per transaction
 STALLED = timedelta(minutes=2)  # a running broadcast with no page done for this long is kicked again
 EMPTY_SEGMENT = "This segment has no members: nobody would receive it."
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Schedule best_time: each contact's email goes at its best hour within this window of entering.
+BEST_TIME_WITHIN = f"PT{limit('email', 'send_time_within_default_hours')}H"
 
 Status, Kind, Schedule = Broadcast.Status, Broadcast.Kind, Broadcast.Schedule
 
@@ -78,6 +80,10 @@ def problems(broadcast, now) -> dict[str, list[str]]:
             errors["send_at"] = ["This time has passed: choose a time to come."]
     if broadcast.schedule == Schedule.LOCAL_TIME and not TIME_OF_DAY.match(broadcast.local_time or ""):
         errors["local_time"] = ["A time of day as HH:MM (00:00 to 23:59)."]
+    if broadcast.schedule == Schedule.BEST_TIME and broadcast.kind == Kind.JOURNEY:
+        errors["schedule"] = [
+            "Each contact's best time is for sending a template; a journey's emails choose their own."
+        ]
     return errors
 
 
@@ -210,15 +216,19 @@ def _begin(broadcast, actor, now):
 
 def own_definition(broadcast) -> dict:
     """The journey a template broadcast sends through: api trigger → [delay until the local time of
-    day, in each contact's timezone] → email → exit. Entered once per contact."""
+    day, in each contact's timezone] → email (at each contact's best time within 24 hours, for
+    schedule best_time) → exit. Entered once per contact."""
     nodes, edges, first = [], [], "email"
     if broadcast.schedule == Schedule.LOCAL_TIME:
         first = "local_time"
         config = {"mode": "time_of_day", "time": broadcast.local_time, "weekdays": list(WEEKDAYS)}
         nodes.append({"id": "local_time", "type": "delay", "config": config})
         edges.append({"from": "local_time", "to": "email"})
+    email = {"template": broadcast.template}
+    if broadcast.schedule == Schedule.BEST_TIME:
+        email["send_time"] = {"mode": "best", "within": BEST_TIME_WITHIN}
     nodes += [
-        {"id": "email", "type": "email", "config": {"template": broadcast.template}},
+        {"id": "email", "type": "email", "config": email},
         {"id": "exit", "type": "exit", "config": {}},
     ]
     edges = [{"from": "trigger", "to": first}, *edges, {"from": "email", "to": "exit"}]

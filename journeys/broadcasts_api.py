@@ -28,7 +28,12 @@ class BroadcastInputSerializer(serializers.Serializer):
         max_length=80, required=False, allow_blank=True, help_text="kind template: the template's slug"
     )
     journey = IdField(required=False, allow_null=True, help_text="kind journey: the live journey to enter")
-    schedule = serializers.ChoiceField(choices=Broadcast.Schedule.choices, default=Broadcast.Schedule.NOW)
+    schedule = serializers.ChoiceField(
+        choices=Broadcast.Schedule.choices,
+        default=Broadcast.Schedule.NOW,
+        help_text="now, at send_at, at local_time in each contact's zone, or best_time: each contact's best"
+        " hour within 24 hours (template broadcasts)",
+    )
     send_at = serializers.DateTimeField(required=False, allow_null=True, help_text="schedule at: when")
     local_time = serializers.CharField(
         max_length=5, required=False, allow_blank=True, help_text="schedule local_time: HH:MM in each contact's zone"

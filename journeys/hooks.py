@@ -18,6 +18,10 @@ Known hooks:
 - "catalog.changed": (workspace id, [{product, sku, name, ..., old_price, new_price, old_stock,
   new_stock}]) -> None: products changed price or stock (journeys/customers/catalog.py), called
   inside the catalog's transaction; for price-drop and back-in-stock journeys.
+- "send_time.engagements": (workspace id, since, until) -> [(contact id, merged into id, message id,
+  at)]: human opens and clicks (delivery/engagement.py), for journeys/predictions/sendtime.py;
+  "send_time.workspaces": (since) -> workspace ids with any; "sending.quiet_hours": (workspace id)
+  -> (start, end) or (None, None).
 """
 
 _hooks = {}

@@ -24,6 +24,7 @@ from . import clock, conf, engine, experiments, hooks, kicks
 from .facts import subject_for
 from .lifecycle import OPEN, finish, flow_for, progress, step_row, write_enrollments, write_steps
 from .models import Contact, Enrollment, ExperimentAssignment, Journey, JourneyVersion, WebhookCall
+from .predictions import sendtime
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +322,7 @@ def _advance_one(enrollment, token, flows, assignments, now, logs, result):
         workspace=enrollment.workspace,
     )
     subject.experiments = result.experiments.get(enrollment.journey_id, {})
+    subject.best_send_time = sendtime.chooser(enrollment.contact)  # read only by a "best time" email node
     visits = dict(enrollment.visits or {})
     position = engine.Position(
         enrollment.current_node, enrollment.node_entered_at, int(visits.get(enrollment.current_node, 1) or 1)

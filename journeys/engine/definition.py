@@ -29,6 +29,7 @@ from .nodes import (
     PRICE_DROP_PERCENT,
     RE_ENTRY_POLICIES,
     SEGMENT_CHANGES,
+    SEND_TIME_MODES,
     TRIGGER_NODE,
     TRIGGER_TYPES,
     WAIT_TYPES,
@@ -388,6 +389,36 @@ def _check_email(node_id, config, out):
             "unknown_category",
             f"Unknown category “{category}”. Use marketing or transactional.",
             "config.category",
+        )
+    if config.get("send_time") is not None:
+        _check_send_time(node_id, config["send_time"], out)
+
+
+def _check_send_time(node_id, spec, out):
+    """`"send_time": {"mode": "now"}` or `{"mode": "best", "within": "PT24H"}` (1 hour to 7 days)."""
+    if not isinstance(spec, Mapping):
+        out.node(node_id, "bad_send_time", "send_time is an object: {mode, within}.", "config.send_time")
+        return
+    mode = spec.get("mode", "now")
+    if mode not in SEND_TIME_MODES:
+        out.node(
+            node_id,
+            "bad_send_time",
+            f"Unknown send time “{mode}”. Use {' or '.join(SEND_TIME_MODES)}.",
+            "config.send_time.mode",
+        )
+        return
+    if mode != "best" or spec.get("within") in (None, ""):
+        return
+    field = "config.send_time.within"
+    delta = out.duration(spec["within"], f"nodes.{node_id}.{field}", node_id, field, positive=False)
+    least, most = limit("email", "send_time_within_min_hours"), limit("email", "send_time_within_max_hours")
+    if delta is not None and not timedelta(hours=least) <= delta <= timedelta(hours=most):
+        out.node(
+            node_id,
+            "bad_send_time_window",
+            f"Look for the best time within {least} hour to {most // 24} days (PT{least}H to P{most // 24}D).",
+            field,
         )
 
 

@@ -24,6 +24,8 @@ DEFAULT_INTEREST_WINDOW = "P30D"
 PRICE_DROP_PERCENT = (1, 99)  # the smallest and largest drop a price_drop trigger may ask for
 RE_ENTRY_POLICIES = ("once", "after_exit", "cooldown")
 EMAIL_CATEGORIES = ("marketing", "transactional")
+# An email node's "send_time": now (the default), or at each contact's best time within a window.
+SEND_TIME_MODES = ("now", "best")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WEBHOOK_HEADER_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}"  # an RFC 9110 token (re.fullmatch)
@@ -56,8 +58,17 @@ NODE_TYPES: dict[str, NodeType] = {
             "email",
             "Send email",
             ("next",),
-            config=("template", "category"),
-            description="Sends one email, personalized for the contact at send time.",
+            config=("template", "category", "send_time"),
+            description=(
+                "Sends one email, personalized for the contact at send time: now, or at each contact's"
+                " best time (the hour of the week it tends to open) within the next few hours."
+            ),
+            # send_time {"mode": "best", "within": ...}: the window, in hours (journeys/predictions/sendtime.py).
+            limits=(
+                ("send_time_within_min_hours", 1),
+                ("send_time_within_max_hours", 168),
+                ("send_time_within_default_hours", 24),
+            ),
         ),
         NodeType(
             "delay",
@@ -196,6 +207,7 @@ def catalog() -> dict:
         "price_drop_percent": list(PRICE_DROP_PERCENT),
         "re_entry_policies": list(RE_ENTRY_POLICIES),
         "email_categories": list(EMAIL_CATEGORIES),
+        "send_time_modes": list(SEND_TIME_MODES),
         "weekdays": list(WEEKDAYS),
         "webhook_methods": list(WEBHOOK_METHODS),
         "over_cap_choices": list(OVER_CAP_CHOICES),

@@ -121,6 +121,9 @@ class Subject:
     # (event name, since, until) -> the contact's events processed in that window, oldest first
     recent_events: Callable[[str, datetime, datetime], list] | None = None
     key: str = ""
+    # (from, within) -> the contact's best time to get an email in that window, or None (send
+    # now): an email node's "send_time" mode "best" (the worker's is journeys/predictions/sendtime.py).
+    best_send_time: Callable[[datetime, timedelta], datetime | None] | None = None
 
     def __post_init__(self):
         if not self.key:
@@ -196,6 +199,7 @@ class Send:
     node: str
     config: Mapping
     to: str | None
+    at: datetime | None = None  # the chosen send time it waited for (send_time "best"), if any
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,10 @@ def next_step(flow: Mapping | Flow, position: Position, subject: Subject, now: d
 
     match node.get("type"):
         case "email":
-            return Send(node_id, config, flow.target(node_id, "next"))
+            at = email_send_at(node_id, config, position, subject)
+            if at is not None and now < at:
+                return Wait(node_id, at, detail={"send_time": "best"})
+            return Send(node_id, config, flow.target(node_id, "next"), at=at)
 
         case "delay":
             until, detail = delay_until(config, position.entered_at, subject)
@@ -313,6 +320,30 @@ def next_step(flow: Mapping | Flow, position: Position, subject: Subject, now: d
             return Exit(node_id, "exit_node")
 
     return Exit(node_id, "unknown_node")
+
+
+def email_send_at(node_id: str, config: Mapping, position: Position, subject: Subject) -> datetime | None:
+    """When an email node with `"send_time": {"mode": "best", "within": ...}` sends: the contact's
+    best time within the window from its arrival, chosen once per visit and kept in the context
+    (`send_at`), so that the wake-up sends at the time chosen even if the model changed meanwhile.
+    None: send now (mode "now", or no model for the contact)."""
+    spec = config.get("send_time")
+    if not isinstance(spec, Mapping) or spec.get("mode") != "best":
+        return None
+    chosen = (subject.context.get("send_at") or {}).get(node_id)
+    if isinstance(chosen, Mapping) and chosen.get("visit") == position.visit:
+        return rules.parse_datetime(chosen.get("at"))
+    if subject.best_send_time is None:
+        return None
+    within = spec.get("within") or f"PT{limit('email', 'send_time_within_default_hours')}H"
+    at = subject.best_send_time(position.entered_at, rules.parse_duration(within))
+    if at is None:
+        return None
+    subject.context["send_at"] = {
+        **(subject.context.get("send_at") or {}),
+        node_id: {"at": at.isoformat(), "visit": position.visit},
+    }
+    return at
 
 
 def _event_while_catching_up(config, position, subject, now, until):
@@ -739,7 +770,7 @@ def drive(
             case Send():
                 result = effects.send_email(position, step, subject) or {}
                 detail = {k: result[k] for k in ("message_id", "status", "reason") if result.get(k) is not None}
-                nxt = arrive(step.to, record("sent", "next", detail=detail))
+                nxt = arrive(step.to, record("sent", "next", detail=detail), step.at)
                 if nxt is None:
                     return _end(position, records, steps)
                 position = nxt

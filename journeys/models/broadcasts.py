@@ -23,6 +23,8 @@ class Broadcast(WorkspaceScoped):
         NOW = "now"
         AT = "at"  # at `send_at`
         LOCAL_TIME = "local_time"  # starts now; each contact's email waits until `local_time` in their timezone
+        # starts now; each contact's email waits for its best time within 24 hours (send-time optimization)
+        BEST_TIME = "best_time"
 
     class Status(models.TextChoices):
         DRAFT = "draft"

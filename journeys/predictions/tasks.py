@@ -1,4 +1,5 @@
-"""django-q2 entry points for predictions. Thin: the work is journeys/predictions/fit.py's."""
+"""django-q2 entry points for predictions. Thin: the work is journeys/predictions/fit.py's (and
+sendtime.py's, similar.py's)."""
 
 from datetime import datetime, time, timedelta
 
@@ -17,24 +18,28 @@ def fit_all():
     fit.fit_every_workspace()
 
 
+# name -> (dotted path, UTC time of day): the nightly fits, one after the other.
+NIGHTLY = {
+    "journeys: nightly customer value fit": ("journeys.predictions.tasks.fit_all", NIGHTLY_AT),
+    "journeys: nightly send-time fit": ("journeys.predictions.sendtime.fit_all", time(3, 30)),
+}
+
+
 def ensure_schedule(**kwargs):
-    """post_migrate: the nightly customer-value fit of every workspace with orders, at 03:00 UTC."""
+    """post_migrate: the nightly fits (NIGHTLY), each daily at its time."""
     from django.utils import timezone
     from django_q.models import Schedule
 
     today = timezone.now()
-    first = datetime.combine(today.date(), NIGHTLY_AT, tzinfo=today.tzinfo)
-    Schedule.objects.update_or_create(
-        name="journeys: nightly customer value fit",
-        defaults={
-            "func": "journeys.predictions.tasks.fit_all",
-            "schedule_type": Schedule.DAILY,
-            "repeats": -1,
-        },
-        create_defaults={
-            "func": "journeys.predictions.tasks.fit_all",
-            "schedule_type": Schedule.DAILY,
-            "repeats": -1,
-            "next_run": first if first > today else first + timedelta(days=1),
-        },
-    )
+    for name, (func, at) in NIGHTLY.items():
+        first = datetime.combine(today.date(), at, tzinfo=today.tzinfo)
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.DAILY, "repeats": -1},
+            create_defaults={
+                "func": func,
+                "schedule_type": Schedule.DAILY,
+                "repeats": -1,
+                "next_run": first if first > today else first + timedelta(days=1),
+            },
+        )

@@ -1,7 +1,8 @@
 /**
  * Broadcasts: a template sent, or a journey entered, once to every member of a segment — now, at a
- * time, or at a time of day in each contact's own timezone. The list, the form, and one broadcast's
- * page with its progress bar while it runs and then what it did (its journey's report).
+ * time, at a time of day in each contact's own timezone, or (a template) at each contact's best time
+ * within 24 hours. The list, the form, and one broadcast's page with its progress bar while it runs
+ * and then what it did (its journey's report).
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
@@ -53,6 +54,7 @@ function StatusTag({ status }: { status: BroadcastStatus }) {
 function whenText(broadcast: Broadcast): string {
   if (broadcast.schedule === "at") return `At ${formatDateTime(broadcast.send_at)}`;
   if (broadcast.schedule === "local_time") return `${broadcast.local_time} in each contact's timezone`;
+  if (broadcast.schedule === "best_time") return "At each contact's best time (within 24 hours)";
   return "Now";
 }
 
@@ -137,6 +139,10 @@ function BroadcastForm() {
   const [schedule, setSchedule] = useState<BroadcastSchedule>("now");
   const [sendAt, setSendAt] = useState("");
   const [localTime, setLocalTime] = useState("09:00");
+  const chooseKind = (next: BroadcastKind) => {
+    setKind(next);
+    if (next === "journey" && schedule === "best_time") setSchedule("now"); // a journey's emails choose their own time
+  };
   useDocumentTitle("New broadcast");
   const chosen = segments.data?.results.find((item) => String(item.id) === segment);
   const error = create.error;
@@ -184,7 +190,7 @@ function BroadcastForm() {
             <input type="radio" name="kind" checked={kind === "template"} onChange={() => setKind("template")} /> Send a template
           </label>
           <label>
-            <input type="radio" name="kind" checked={kind === "journey"} onChange={() => setKind("journey")} /> Enter a journey
+            <input type="radio" name="kind" checked={kind === "journey"} onChange={() => chooseKind("journey")} /> Enter a journey
           </label>
         </fieldset>
         {kind === "template" ? (
@@ -215,6 +221,11 @@ function BroadcastForm() {
           <label>
             <input type="radio" name="schedule" checked={schedule === "local_time"} onChange={() => setSchedule("local_time")} /> At a time of day in each contact's timezone
           </label>
+          {kind === "template" ? (
+            <label>
+              <input type="radio" name="schedule" checked={schedule === "best_time"} onChange={() => setSchedule("best_time")} /> At each contact's best time (within 24 hours)
+            </label>
+          ) : null}
         </fieldset>
         {schedule === "at" ? <TextField label="Send at" type="datetime-local" value={sendAt} onChange={(event) => setSendAt(event.target.value)} error={fieldError(error, "send_at")} /> : null}
         {schedule === "local_time" ? (
@@ -226,6 +237,9 @@ function BroadcastForm() {
             error={fieldError(error, "local_time")}
             hint="Contacts without a timezone get it at this time in UTC."
           />
+        ) : null}
+        {schedule === "best_time" && kind === "template" ? (
+          <p className="field-hint">Each contact gets it in the hour of the week it tends to open or click, within 24 hours of the start; contacts with little history get the workspace's usual time. Quiet hours and the frequency cap still apply.</p>
         ) : null}
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={create.isPending}>

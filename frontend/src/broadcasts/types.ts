@@ -1,7 +1,7 @@
 /** The broadcasts API's shapes (journeys/broadcasts_api.py). */
 
 export type BroadcastKind = "template" | "journey";
-export type BroadcastSchedule = "now" | "at" | "local_time";
+export type BroadcastSchedule = "now" | "at" | "local_time" | "best_time";
 export type BroadcastStatus = "draft" | "scheduled" | "running" | "sent" | "cancelled" | "failed";
 
 export interface Broadcast {

@@ -17,12 +17,17 @@ export const CATALOG = {
       "dynamic_ports": null,
       "config": [
         "template",
-        "category"
+        "category",
+        "send_time"
       ],
-      "description": "Sends one email, personalized for the contact at send time.",
+      "description": "Sends one email, personalized for the contact at send time: now, or at each contact's best time (the hour of the week it tends to open) within the next few hours.",
       "waits": false,
       "decides": false,
-      "limits": {}
+      "limits": {
+        "send_time_within_min_hours": 1,
+        "send_time_within_max_hours": 168,
+        "send_time_within_default_hours": 24
+      }
     },
     {
       "type": "delay",
@@ -202,6 +207,10 @@ export const CATALOG = {
     "marketing",
     "transactional"
   ],
+  "send_time_modes": [
+    "now",
+    "best"
+  ],
   "weekdays": [
     "mon",
     "tue",
@@ -239,6 +248,7 @@ export type EmailCategory = (typeof CATALOG.email_categories)[number];
 export type Weekday = (typeof CATALOG.weekdays)[number];
 export type WebhookMethod = (typeof CATALOG.webhook_methods)[number];
 export type OverCap = (typeof CATALOG.over_cap_choices)[number];
+export type SendTimeMode = (typeof CATALOG.send_time_modes)[number];
 
 export interface NodeTypeSpec {
   type: NodeKind;
@@ -263,6 +273,8 @@ export const DEFAULT_INTEREST_WINDOW: string = CATALOG.default_interest_window;
 export const PRICE_DROP_PERCENT: readonly [number, number] = [CATALOG.price_drop_percent[0], CATALOG.price_drop_percent[1]];
 export const RE_ENTRY_POLICIES: readonly ReEntryPolicy[] = CATALOG.re_entry_policies;
 export const EMAIL_CATEGORIES: readonly EmailCategory[] = CATALOG.email_categories;
+/** An email node's send_time mode: now, or each contact's best time within a window (hours: limits). */
+export const SEND_TIME_MODES: readonly SendTimeMode[] = CATALOG.send_time_modes;
 export const WEEKDAYS: readonly Weekday[] = CATALOG.weekdays;
 export const WEBHOOK_METHODS: readonly WebhookMethod[] = CATALOG.webhook_methods;
 export const OVER_CAP_CHOICES: readonly OverCap[] = CATALOG.over_cap_choices;

@@ -8,10 +8,10 @@ import { ConditionBuilder } from "./ConditionBuilder";
 import { ExperimentRuleFields } from "./ExperimentResults";
 import { weightsProblem } from "./summary";
 import { DurationInput, FieldMessages, PairsInput, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
-import { EMAIL_CATEGORIES, WEBHOOK_METHODS, WEEKDAYS, nodeLimit, type NodeKind } from "./nodeTypes";
+import { EMAIL_CATEGORIES, SEND_TIME_MODES, WEBHOOK_METHODS, WEEKDAYS, nodeLimit, type NodeKind } from "./nodeTypes";
 import { useEventProperties } from "./api";
 import { findTemplate, templateRef, useTemplateThumbnail, useTemplates } from "../templates/api";
-import type { NodeConfig, Rule, Scalar, SplitPath, ValidationProblem, Variant } from "./types";
+import type { EmailConfig, NodeConfig, Rule, Scalar, SplitPath, ValidationProblem, Variant } from "./types";
 
 export interface Hints {
   /** event names this workspace has received */
@@ -101,6 +101,49 @@ function EmailPanel({ config, set, problems }: PanelProps) {
         onChange={(category) => set({ ...config, category }, "category")}
         messages={messagesFor(problems, "config.category")}
       />
+      <SendTimeFields config={config} set={set} problems={problems} />
+    </>
+  );
+}
+
+function sendTimeOf(config: NodeConfig): EmailConfig["send_time"] {
+  const value = config.send_time;
+  if (value && typeof value === "object" && (value as { mode?: unknown }).mode === "best") return value as EmailConfig["send_time"];
+  return undefined;
+}
+
+/** Send now, or at each contact's best time (the hour of the week it tends to open) within N hours. */
+function SendTimeFields({ config, set, problems }: Pick<PanelProps, "config" | "set" | "problems">) {
+  const sendTime = sendTimeOf(config);
+  const fallback = `PT${nodeLimit("email", "send_time_within_default_hours")}H`;
+  const least = nodeLimit("email", "send_time_within_min_hours");
+  const most = nodeLimit("email", "send_time_within_max_hours");
+  const withoutSendTime = (): NodeConfig => {
+    const { send_time: _dropped, ...rest } = config;
+    return rest;
+  };
+  return (
+    <>
+      <SelectInput
+        label="Send"
+        field="config.send_time.mode"
+        value={sendTime ? "best" : "now"}
+        options={SEND_TIME_MODES.map((value) => ({ value, label: value === "best" ? "At each contact's best time" : "Now" }))}
+        onChange={(mode) => set(mode === "best" ? { ...config, send_time: { mode: "best", within: fallback } } : withoutSendTime(), "send_time")}
+        messages={exactMessages(problems, "config.send_time").concat(exactMessages(problems, "config.send_time.mode"))}
+        hint={sendTime ? "The hour of the week each contact tends to open or click, learned from its past emails; quiet hours and the frequency cap still apply." : undefined}
+      />
+      {sendTime ? (
+        <DurationInput
+          label="Within the next"
+          field="config.send_time.within"
+          value={sendTime.within ?? fallback}
+          units={["hours", "days"]}
+          onChange={(within) => set({ ...config, send_time: { mode: "best", within } }, "send_time")}
+          messages={messagesFor(problems, "config.send_time.within")}
+          hint={`From ${least} to ${most} hours. A contact with little history gets the workspace's usual time.`}
+        />
+      ) : null}
     </>
   );
 }
@@ -514,7 +557,7 @@ export interface PanelEntry {
 }
 
 export const PANELS: Record<NodeKind, PanelEntry> = {
-  email: { Panel: EmailPanel, fields: ["config.template", "config.category"] },
+  email: { Panel: EmailPanel, fields: ["config.template", "config.category", "config.send_time", "config.send_time.mode", "config.send_time.within"] },
   delay: { Panel: DelayPanel, fields: ["config.mode", "config.duration", "config.time", "config.weekdays", "config.attribute", "config.offset"] },
   wait_for_event: { Panel: WaitPanel, fields: ["config.event", "config.timeout", "config.match", "config.where"] },
   branch: { Panel: BranchPanel, fields: ["config.condition"] },

@@ -2,7 +2,7 @@
  * The journey definition (shared/design.md, "Journey definition") and the journeys API's shapes.
  * The definition is the contract between canvas, API, engine and tests: keep it plain JSON.
  */
-import type { EmailCategory, NodeKind, OverCap, ReEntryPolicy, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
+import type { EmailCategory, NodeKind, OverCap, ReEntryPolicy, SendTimeMode, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
 
 // -- The rule language (journeys/rules.py) ------------------------------------------------------
 
@@ -118,6 +118,8 @@ export interface ConversionSettings {
 export interface EmailConfig {
   template?: string;
   category?: EmailCategory;
+  /** left out: send now; "best": at each contact's best hour within `within` (ISO 8601, PT1H to P7D) */
+  send_time?: { mode: SendTimeMode; within?: string };
 }
 
 export interface DelayConfig {
