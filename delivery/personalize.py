@@ -25,6 +25,7 @@ from journeys.models import Order, Product
 
 from . import live_images
 from .models import Coupon
+from .recommend import Strategies
 
 RECOMMENDATIONS = 6
 ORDERS_SCANNED = 500
@@ -54,15 +55,20 @@ def _order_stats(workspace):
 class Recommender:
     """Recommendations for the contacts of one workspace, with what they share looked up once (a
     batch of sends keeps one): the order statistics, products by sku, each set of categories'
-    newest products, the newest products. Bought together with the cart's items, then the same
-    category, then popular; in stock, not already in the cart."""
+    newest products, the newest products, and the strategies learned from behaviour
+    (delivery/recommend.py). `recommend` is today's chain: bought together with the cart's items,
+    then the same category, then popular; in stock, not already in the cart. `for_contact` is what
+    a template's `recommendations` reads: "for you" by default, each strategy by name, today's
+    chain filling the places when data are thin."""
 
     SPARE = 20  # more than a place needs, so that a contact's own cart does not empty a shared list
 
-    def __init__(self, workspace, limit=RECOMMENDATIONS):
+    def __init__(self, workspace, limit=RECOMMENDATIONS, contacts=()):
+        """`contacts`: a batch's, whose orders the strategies then read in one query."""
         self.workspace, self.limit = workspace, limit
         self._stats, self._newest = None, None
         self._products, self._categories = {}, {}
+        self.strategies = Strategies(self, contacts)
 
     def _candidates(self):
         return scoped(Product, self.workspace).exclude(stock=0).only(*PRODUCT_FIELDS)
@@ -97,14 +103,20 @@ class Recommender:
             self._products.update({p.sku: p for p in self._newest})
         return self._newest
 
-    def recommend(self, contact, cart_items):
+    def for_contact(self, contact, cart_items, now=None):
+        """The contact's `recommendations` (delivery/recommend.py: a list that answers each strategy)."""
+        return self.strategies.for_contact(contact, cart_items, now or clock.now())
+
+    def recommend(self, contact, cart_items, exclude=(), keep=None):
+        """Today's chain. `exclude`: skus never picked besides the cart (or the viewed products it is
+        seeded with); `keep`: a test each product must pass besides being in stock."""
         limit = self.limit
         seed = [i["sku"] for i in cart_items] or [p.get("sku") for p in (contact.recently_viewed or []) if p.get("sku")]
-        exclude = set(seed)
         popular, pairs = self.stats()
         together = Counter()
-        for sku in exclude:
+        for sku in set(seed):
             together.update(pairs.get(sku, {}))
+        exclude = set(seed) | set(exclude)
         for sku in exclude:
             together.pop(sku, None)
         ranked = [sku for sku, _ in together.most_common()]
@@ -118,7 +130,8 @@ class Recommender:
         picked, seen = [], set()
         for sku in wanted:
             product = products.get(sku)
-            if product is not None and product.stock != 0 and sku not in exclude and sku not in seen:
+            usable = product is not None and product.stock != 0 and (keep is None or keep(product))
+            if usable and sku not in exclude and sku not in seen:
                 seen.add(sku)
                 picked.append(product_data(product))
                 if len(picked) == limit:
@@ -126,7 +139,7 @@ class Recommender:
         for product in self.newest():  # a young shop without orders: its newest products
             if len(picked) == limit:
                 break
-            if product.sku not in exclude and product.sku not in seen:
+            if product.sku not in exclude and product.sku not in seen and (keep is None or keep(product)):
                 seen.add(product.sku)
                 picked.append(product_data(product))
         return picked
@@ -196,7 +209,7 @@ class Batch:
     def __init__(self, workspace, contacts):
         self.workspace = workspace
         self.catalog = contact_context.catalog_for(contacts)
-        self.recommender = Recommender(workspace)
+        self.recommender = Recommender(workspace, contacts=contacts)
         self.coupons = {}  # (pool id, journey key) -> {contact id: Coupon}
 
     def assign_offers(self, wanted, now):
@@ -290,7 +303,7 @@ def build_context(
     extras = {"links": links_for(token), **live_image_extras(workspace, token, now)}
     if contact is not None and "recommendations" in roots:
         recommender = batch.recommender if batch else Recommender(workspace)
-        extras["recommendations"] = recommender.recommend(contact, facts["cart"]["items"])
+        extras["recommendations"] = recommender.for_contact(contact, facts["cart"]["items"], now)
     if contact is not None and "offer" in roots:
         pool = version.template.coupon_pool
         if pool is not None:

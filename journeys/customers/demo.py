@@ -62,6 +62,11 @@ PEOPLE = [
     ("Aroha", "Ngata", "NZ", "Wellington", "Pacific/Auckland", "en-NZ"),
 ]
 CONTACTS = 50
+# Past customers with up to two years of orders, so that the demo's customer-value models and
+# recommendations have a history to learn from (journeys/predictions/): each buys at a rate of
+# its own from one or two favourite categories, and may have stopped buying.
+PAST_CUSTOMERS = 160
+HISTORY_DAYS = 720
 
 
 def _products():
@@ -213,12 +218,63 @@ def _calls(products, now):
     return calls
 
 
+def _history_calls(products, now):
+    """The past customers' identify and Order Completed calls, deterministic (a seeded RNG)."""
+    rng = random.Random(19970101)
+    by_category = {}
+    for product in products:
+        by_category.setdefault(product["category"], []).append(product)
+    categories = sorted(by_category)
+    calls = []
+    for index in range(CONTACTS, CONTACTS + PAST_CUSTOMERS):
+        person = _person(index)
+        tastes = rng.sample(categories, rng.choice([1, 2]))
+        rate = rng.gammavariate(0.8, 1 / 12)  # orders per week: most buy rarely, a few often
+        stop = rng.betavariate(1, 3)  # the chance to stop buying after each order
+        at = now - timedelta(days=rng.randint(120, HISTORY_DAYS), hours=rng.randint(8, 20))
+        base = {"anonymousId": person["anonymous_id"], "context": person["context"], "userId": person["user_id"]}
+        calls.append(
+            {
+                "type": "identify",
+                "messageId": f"demo-past-{index:03d}-id",
+                "timestamp": at.isoformat(),
+                "traits": person["traits"],
+                **base,
+            }
+        )
+        for order in range(12):
+            if at >= now:
+                break
+            basket = rng.sample(by_category[rng.choice(tastes)], rng.randint(1, 2))
+            total = round(sum(product["price"] for product in basket), 2)
+            calls.append(
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "messageId": f"demo-past-{index:03d}-{order:02d}",
+                    "timestamp": at.isoformat(),
+                    "properties": {
+                        "order_id": f"PAST-{index:03d}-{order:02d}",
+                        "total": total,
+                        "revenue": total,
+                        "currency": "EUR",
+                        "products": [_product_props(product, 1) for product in basket],
+                    },
+                    **base,
+                }
+            )
+            if rng.random() < stop:
+                break
+            at += timedelta(days=max(1, round(rng.expovariate(rate) * 7)) if rate > 0 else HISTORY_DAYS)
+    return calls
+
+
 def seed(workspace):
     """Idempotent: products are upserted by sku, calls deduplicated by messageId."""
     products = _products()
     catalog.upsert_products(workspace, products)
     now = clock.now().replace(microsecond=0)
-    calls = _calls(products, now)
+    calls = _history_calls(products, now) + _calls(products, now)
     for start in range(0, len(calls), ingest.MAX_BATCH_EVENTS):
         rows, errors = ingest.parse_batch({"batch": calls[start : start + ingest.MAX_BATCH_EVENTS]}, now)
         if errors:

@@ -22,6 +22,7 @@ def fit_all():
 NIGHTLY = {
     "journeys: nightly customer value fit": ("journeys.predictions.tasks.fit_all", NIGHTLY_AT),
     "journeys: nightly send-time fit": ("journeys.predictions.sendtime.fit_all", time(3, 30)),
+    "journeys: nightly recommendations fit": ("journeys.predictions.similar.fit_all", time(4, 0)),
 }
 
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from delivery.models import Message, MessageEvent, SendingSettings
-from journeys import broadcasts, clock, hooks
+from journeys import broadcasts, clock
 from journeys.engine import definition as validation
 from journeys.models import Broadcast, ContactPrediction, Enrollment, PredictionFit, Segment
 from journeys.predictions import sendtime
 from tests.delivery.conftest import make_template, simple_mjml
-from tests.engine.conftest import TEMPLATES, FakeEmail, definition, enrollment_of, make_contact, publish, run_worker
+from tests.engine.conftest import definition, enrollment_of, make_contact, publish, run_worker
 from tests.engine.conftest import steps as steps_of
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -28,17 +28,6 @@ def fresh_patterns(settings):
     sendtime._CACHE.clear()
     yield
     sendtime._CACHE.clear()
-
-
-@pytest.fixture
-def fake_email(monkeypatch):
-    fake = FakeEmail()
-    registered = dict(hooks._hooks)
-    registered["email.send"] = fake
-    registered["email.send_batch"] = fake.batch
-    registered["template.resolve"] = lambda workspace, ref: TEMPLATES.get(str(ref))
-    monkeypatch.setattr(hooks, "_hooks", registered)
-    return fake
 
 
 def peaked(hour, mass=0.5):

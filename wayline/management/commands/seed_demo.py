@@ -6,7 +6,7 @@ from django.db import transaction
 from accounts import demo as accounts_demo
 
 # Each app may have a `demo` module with `seed(workspace)`; they run in dependency order.
-APP_SEEDERS = ["journeys.customers.demo", "delivery.demo", "editor.demo"]
+APP_SEEDERS = ["journeys.customers.demo", "journeys.predictions.demo", "delivery.demo", "editor.demo"]
 
 
 class Command(BaseCommand):
