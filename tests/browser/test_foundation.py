@@ -57,9 +57,9 @@ def api_status(live_app, path, token):
 @pytest.mark.parametrize(
     "role, settings_sections",
     [
-        ("admin", ["Members", "API keys", "Sending", "Audit log", "Personal tokens"]),
-        ("marketer", ["Personal tokens"]),
-        ("qa", ["Personal tokens"]),
+        ("admin", ["Members", "API keys", "Sending", "Audit log", "Personal tokens", "Predictions"]),
+        ("marketer", ["Personal tokens", "Predictions"]),
+        ("qa", ["Personal tokens", "Predictions"]),
     ],
 )
 def test_it_shows_each_role_only_its_navigation(request, page_for, role, settings_sections):
@@ -297,7 +297,7 @@ def test_a_member_of_several_workspaces_switches_between_them(page_for, marketer
     switcher.select_option(label="Beta Store (Admin)")
     expect(page.get_by_test_id("current-role")).to_have_text("Admin")
     page.goto("/settings")
-    expect(settings_links(page)).to_have_text(["Members", "API keys", "Sending", "Audit log", "Personal tokens"])
+    expect(settings_links(page)).to_have_text(["Members", "API keys", "Sending", "Audit log", "Personal tokens", "Predictions"])
     expect(page.get_by_role("table", name="Members")).to_contain_text(marketer.email)
     expect(page.get_by_role("table", name="Members")).not_to_contain_text("admin@acme.test")
     assert page.console_errors == []

@@ -38,3 +38,19 @@ def test_the_profile_shows_the_prediction_and_its_explanation(page_for, marketer
         )
         expect(card).to_contain_text("2027-01-15")
         assert page.console_errors == []
+
+
+def test_the_predictions_page_says_why_a_model_refused_and_who_may_fit(page_for, marketer, qa, workspace):
+    from journeys.predictions import fit
+
+    refused = fit.fit_workspace(workspace.pk)  # no orders at all
+    assert refused.status == "refused"
+    page = page_for(marketer)
+    page.goto("/settings/predictions")
+    expect(page.get_by_test_id("fit-message-clv")).to_have_text(refused.message)
+    expect(page.get_by_role("button", name="Fit customer value now")).to_be_visible()
+    assert page.console_errors == []
+    page = page_for(qa)
+    page.goto("/settings/predictions")
+    expect(page.get_by_test_id("fit-message-clv")).to_be_visible()
+    expect(page.get_by_role("button", name="Fit customer value now")).to_have_count(0)

@@ -19,9 +19,9 @@ describe("navigation by role", () => {
   });
 
   it("gives only admins the members, API keys, sending and audit log settings", () => {
-    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.admin }))).toEqual(["Members", "API keys", "Sending", "Audit log", "Personal tokens"]);
-    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.marketer }))).toEqual(["Personal tokens"]);
-    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.qa }))).toEqual(["Personal tokens"]);
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.admin }))).toEqual(["Members", "API keys", "Sending", "Audit log", "Personal tokens", "Predictions"]);
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.marketer }))).toEqual(["Personal tokens", "Predictions"]);
+    expect(labels(settingsNavigation({ capabilities: ROLE_CAPABILITIES.qa }))).toEqual(["Personal tokens", "Predictions"]);
   });
 
   it("shows nothing to a session without capabilities and sends it to its tokens", () => {

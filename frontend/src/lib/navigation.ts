@@ -28,6 +28,7 @@ export const SETTINGS_NAV: NavItem[] = [
   { key: "sending", label: "Sending", to: "/settings/sending", capability: "manage" },
   { key: "audit", label: "Audit log", to: "/settings/audit", capability: "manage" },
   { key: "tokens", label: "Personal tokens", to: "/settings/tokens", capability: "read" },
+  { key: "predictions", label: "Predictions", to: "/settings/predictions", capability: "read" },
 ];
 
 type Member = Pick<MemberSession, "capabilities">;

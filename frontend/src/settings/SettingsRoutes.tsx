@@ -7,6 +7,7 @@ import { MembersPage } from "./MembersPage";
 import { WriteKeysPage } from "./WriteKeysPage";
 import { TokensPage } from "./TokensPage";
 import { AuditPage } from "./AuditPage";
+import { PredictionsPage } from "./PredictionsPage";
 
 const SendingSettingsPage = lazy(() => import("../outbox/SendingSettingsPage"));
 
@@ -44,6 +45,7 @@ export function SettingsRoutes() {
           )}
         />
         <Route path="audit" element={guard("manage", <AuditPage />)} />
+        <Route path="predictions" element={guard("read", <PredictionsPage />)} />
         <Route path="tokens" element={guard("read", <TokensPage />)} />
         <Route path="*" element={<Navigate to={first} replace />} />
       </Routes>
