@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from liquid.exceptions import LiquidError
 
 from delivery import rendering
@@ -93,19 +94,22 @@ def _blocks_fingerprint(blocks):
     return hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
-def compile_draft(draft, blocks=None):
+def compile_draft(draft, blocks=None, compiler=None):
     """Compile a draft as saving a template version would; cached per process by content.
-    Never raises for a broken template: the problems say what and where."""
+    Never raises for a broken template: the problems say what and where. The MJML compiler is
+    settings.PREVIEW_MJML_COMPILER ("mrml": the Rust port where it renders as the `mjml` package
+    does, see rendering.mjml_to_html; "mjml": exactly what saving runs)."""
     blocks = blocks or {}
+    compiler = compiler or settings.PREVIEW_MJML_COMPILER
     key = hashlib.sha256(
-        json.dumps([draft.mjml, draft.subject, draft.preheader, _blocks_fingerprint(blocks)]).encode()
+        json.dumps([draft.mjml, draft.subject, draft.preheader, _blocks_fingerprint(blocks), compiler]).encode()
     ).hexdigest()
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    result = _compile(draft, blocks)
+    result = _compile(draft, blocks, compiler)
     with _lock:
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:
@@ -113,9 +117,9 @@ def compile_draft(draft, blocks=None):
     return result
 
 
-def _compile(draft, blocks):
+def _compile(draft, blocks, compiler):
     try:
-        compiled = rendering.compile_template(draft.mjml, draft.subject, draft.preheader, blocks)
+        compiled = rendering.compile_template(draft.mjml, draft.subject, draft.preheader, blocks, compiler=compiler)
         prepared = rendering.prepare(compiled)
     except rendering.TemplateError as error:
         return Compilation(ok=False, problems=[problem.as_dict() for problem in error.problems])

@@ -199,6 +199,11 @@ INGEST_PG_LOAD = envchoice("INGEST_PG_LOAD", "copy", ("copy", "values"))
 # Money in templates without a cart currency ({{ 19.9 | money }}): an ISO 4217 code.
 WAYLINE_DEFAULT_CURRENCY = os.environ.get("WAYLINE_DEFAULT_CURRENCY", "USD")
 
+# Live previews compile MJML with "mrml" (the Rust port: about 1 ms where the `mjml` package takes
+# 20-30; only for sources it renders alike, see delivery.rendering.MRML_DIFFERS) or "mjml" (what
+# saving and sending always use). bench/preview_browser.py runs both.
+PREVIEW_MJML_COMPILER = envchoice("PREVIEW_MJML_COMPILER", "mrml", ("mrml", "mjml"))
+
 # The journey engine (read through journeys/conf.py).
 JOURNEYS_BATCH_SIZE = envint("JOURNEYS_BATCH_SIZE", 500)  # enrollments a worker claims at once
 JOURNEYS_LEASE_SECONDS = envfloat("JOURNEYS_LEASE_SECONDS", 30)  # a claim's lease; then another worker takes over

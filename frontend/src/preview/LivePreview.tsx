@@ -3,8 +3,12 @@
  * the server with the code that sends email, pushed over the websocket. One subject at a time or
  * all side by side, at desktop or mobile width, each in a sandboxed iframe (no scripts, no
  * same-origin: `sandbox=""`).
+ *
+ * Each time a variant's frame has loaded a new rendering, the window gets a
+ * `wayline:preview-applied` event ({subject, seq, generation}): what bench/preview_browser.py
+ * times keystrokes against.
  */
-import { useEffect, useMemo, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { useMember } from "../lib/session";
 import { usePersonas, type TestSendBody } from "../qa/api";
@@ -15,7 +19,7 @@ import "./preview.css";
 
 export interface LivePreviewProps {
   target: PreviewTarget | null;
-  /** the editor's current draft; each change is sent (debounced) */
+  /** the editor's current draft; each change is sent (the first at once, then the newest: usePreview) */
   draft: DraftSource | null;
   /** someone (maybe this member elsewhere) saved the object: the editor may adopt it */
   onSaved?: (saved: SavedNotice) => void;
@@ -157,7 +161,8 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
             width={WIDTHS[width]}
             stale={session.ok === false}
             single={mode === "one" || shown.length === 1}
-            testSend={testSendBody(target, subject)}
+            target={target}
+            onFrameBusy={session.frameBusy}
           />
         ))}
       </div>
@@ -181,22 +186,29 @@ function describe(subject: SubjectInfo): string {
   return parts.join(" · ");
 }
 
-export function VariantCard({
+/** One subject's card; memo: an edit re-renders only the cards whose variant changed. */
+export const VariantCard = memo(function VariantCard({
   subject,
   variant,
   width,
   stale,
   single = false,
-  testSend = null,
+  target = null,
+  onFrameBusy,
 }: {
   subject: SubjectInfo;
   variant: Variant | undefined;
   width: number;
   stale: boolean;
   single?: boolean;
-  testSend?: Omit<TestSendBody, "to"> | null;
+  /** what "Send test" sends the saved version of (none: no button) */
+  target?: PreviewTarget | null;
+  /** the frame started or finished loading a new rendering (usePreview paces edits by it) */
+  onFrameBusy?: (subjectKey: string, busy: boolean) => void;
 }) {
   const [showText, setShowText] = useState(false);
+  const testSend = useMemo(() => testSendBody(target, subject), [target, subject]);
+  const frame = useFrameDocument(subject.key, variant, Boolean(variant?.ok) && !showText, onFrameBusy);
   return (
     <article
       className={`lp-variant${stale ? " is-stale" : ""}`}
@@ -249,7 +261,7 @@ export function VariantCard({
                 {variant.text}
               </pre>
             ) : (
-              <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={variant.html} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
+              <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={frame.html} onLoad={frame.onLoad} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
             )
           ) : null}
           <div className="lp-actions">
@@ -264,6 +276,85 @@ export function VariantCard({
       )}
     </article>
   );
+});
+
+interface FrameDocument {
+  html: string;
+  seq: number;
+  generation: number;
+}
+
+/** A frame still stuck loading after this long takes the newest document all the same. */
+const FRAME_LOAD_PATIENCE_MS = 1000;
+
+function applied(subject: string, shown: FrameDocument) {
+  window.dispatchEvent(new CustomEvent("wayline:preview-applied", { detail: { subject, seq: shown.seq, generation: shown.generation } }));
+}
+
+/**
+ * What a variant's frame shows: the newest variant, but one document loading at a time. A new
+ * `srcdoc` while the frame still loads the previous one would restart the load: with edits
+ * arriving faster than a busy page loads ten frames, no frame would ever finish. So a frame that
+ * is loading keeps loading; when it is done, it takes the newest variant (if that differs).
+ */
+function useFrameDocument(subject: string, variant: Variant | undefined, visible: boolean, onBusy?: (subject: string, busy: boolean) => void) {
+  const [shown, setShown] = useState<FrameDocument | null>(null);
+  const current = useRef<FrameDocument | null>(null); // what the frame has or is loading
+  const loadingSince = useRef<number | null>(null);
+  const newest = useRef(variant);
+  newest.current = variant;
+  const busy = useRef(onBusy);
+  busy.current = onBusy;
+
+  const done = () => {
+    if (loadingSince.current === null) return;
+    loadingSince.current = null;
+    busy.current?.(subject, false);
+  };
+  useEffect(() => done, []); // unmounted while loading: not loading any more
+
+  const take = (next: Variant) => {
+    const documentNow = { html: next.html, seq: next.seq, generation: next.generation };
+    if (current.current && current.current.html === next.html) {
+      current.current = documentNow; // nothing to load: the frame shows it already
+      setShown(documentNow);
+      applied(subject, documentNow);
+      done();
+      return;
+    }
+    current.current = documentNow;
+    loadingSince.current = performance.now();
+    busy.current?.(subject, true);
+    setShown(documentNow);
+  };
+
+  // A layout effect: the frame's new srcdoc and its "loading" mark come before its load can.
+  useLayoutEffect(() => {
+    if (!visible) {
+      current.current = null; // no frame, no load to wait for; a new frame loads afresh
+      done();
+      setShown(null);
+      return;
+    }
+    if (!variant || (current.current && current.current.seq === variant.seq && current.current.generation === variant.generation)) return;
+    if (loadingSince.current !== null && performance.now() - loadingSince.current < FRAME_LOAD_PATIENCE_MS) return; // onLoad takes it
+    take(variant);
+  }, [variant, visible]);
+
+  const onLoad = () => {
+    const loaded = current.current;
+    if (loaded) {
+      applied(subject, loaded);
+      const next = newest.current;
+      if (next && next.ok && (next.seq !== loaded.seq || next.generation !== loaded.generation)) {
+        take(next); // still busy: the newest loads next
+        return;
+      }
+    }
+    done();
+  };
+
+  return { html: shown?.html ?? variant?.html ?? "", onLoad };
 }
 
 function where(problem: Problem): string {

@@ -1,16 +1,29 @@
 /**
  * One live preview session over the websocket (ws/preview/): what is open, the chosen subjects,
- * the newest draft (debounced), and what comes back: each subject's variant, the template's
- * problems, who else is here, saved changes.
+ * the newest draft, and what comes back: each subject's variant, the template's problems, who else
+ * is here, saved changes.
+ *
+ * Edits go out leading edge first, then coalesced (./coalesce.ts): the first change of a burst at
+ * once, then, while it renders, only the newest, sent when its answer is back: the "rendered"
+ * message and the variants' frames loaded (LivePreview reports them through `frameBusy`), so edits
+ * go no faster than the page shows them. One edit in flight per session; the server renders the
+ * newest it has too. `?preview=debounce` in the page's address brings back the earlier 120 ms
+ * debounce (bench/preview_browser.py's baseline).
  *
  * Results carry the generation they were rendered for; a variant older than the one shown is
  * dropped, so a slow answer never replaces a newer one.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { JsonSocket, socketUrl, type SocketMessage, type SocketState } from "../lib/socket";
+import { Coalescer } from "./coalesce";
 import type { ContactHit, DraftSource, Member, PreviewTarget, Problem, SavedNotice, SubjectInfo, SubjectSpec, Variant } from "./types";
 
+/** The earlier debounce, now only for the bench's baseline (`?preview=debounce`). */
 export const EDIT_DEBOUNCE_MS = 120;
+
+function debounceMode(): boolean {
+  return typeof window !== "undefined" && new URLSearchParams(window.location.search).get("preview") === "debounce";
+}
 
 export interface PreviewSession {
   state: SocketState;
@@ -30,6 +43,28 @@ export interface PreviewSession {
   setSubjects: (specs: SubjectSpec[]) => void;
   search: (query: string) => void;
   refresh: () => void;
+  /** a variant's frame started (true) or finished (false) loading a new rendering */
+  frameBusy: (subjectKey: string, busy: boolean) => void;
+}
+
+/** Runs `callback` at the next animation frame (or in 50 ms where frames are held back, as in a
+ * background tab); returns what cancels it. */
+function nextFrame(callback: () => void): () => void {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
+    callback();
+  };
+  const frame = requestAnimationFrame(run);
+  const timer = setTimeout(run, 50);
+  return () => {
+    done = true;
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
+  };
 }
 
 function sameDraft(a: DraftSource | null, b: DraftSource | null): boolean {
@@ -53,7 +88,13 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
   const socket = useRef<JsonSocket | null>(null);
   const specs = useRef<SubjectSpec[] | null>(null);
   const seq = useRef(0);
-  const sent = useRef<DraftSource | null>(null); // the newest draft the server has (sent or opened)
+  const wanted = useRef<DraftSource | null>(null); // the newest draft the server has or will get (opened, sent or waiting)
+  const coalescer = useRef<Coalescer<DraftSource> | null>(null);
+  const latestDraft = useRef(draft);
+  latestDraft.current = draft;
+  const canEditRef = useRef(false);
+  const busyFrames = useRef(new Set<string>());
+  const release = useRef<(() => void) | null>(null); // answers the edit in flight once its frames are loaded
   const shownGeneration = useRef(0);
   const onSaved = useRef(options.onSaved);
   onSaved.current = options.onSaved;
@@ -66,36 +107,80 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
     setVariants({});
     setProblems([]);
     setOk(null);
+    const edits = new Coalescer<DraftSource>((source) => sendEdit(connection, source), debounceMode() ? { debounceMs: EDIT_DEBOUNCE_MS } : {});
+    coalescer.current = edits;
+    let renderedSeq: number | null = null; // rendered, its frames perhaps still loading
+    release.current = () => {
+      if (renderedSeq === null || busyFrames.current.size > 0) return;
+      const answered = renderedSeq;
+      renderedSeq = null;
+      edits.answered(answered); // the next (newest) edit may go
+    };
+    // Variants arrive one message each: they are shown together, once per frame (one render of
+    // the preview for ten variants, not ten).
+    let arrived: Variant[] = [];
+    let cancelFlush: (() => void) | null = null;
+    const applyArrived = () => {
+      cancelFlush = null;
+      const batch = arrived;
+      arrived = [];
+      setVariants((old) => {
+        let next = old;
+        for (const variant of batch) {
+          const previous = next[variant.subject_key];
+          if (previous && previous.generation > variant.generation) continue;
+          if (next === old) next = { ...old };
+          next[variant.subject_key] = variant;
+        }
+        return next;
+      });
+    };
     const connection = new JsonSocket(socketUrl("/ws/preview/"), (open) => {
-      // (Re)connected: replay what this session is about. Generations restart on a new socket.
+      // (Re)connected: replay what this session is about. Generations restart on a new socket,
+      // and nothing is in flight on it.
       shownGeneration.current = 0;
+      edits.reset();
       open.send({ type: "open", ...opened });
       if (specs.current) open.send({ type: "subjects", subjects: specs.current });
     });
     socket.current = connection;
     const off = [
       connection.onState(setState),
-      connection.on("ready", (message) => setCanEdit(Boolean(message.can_edit))),
+      connection.on("ready", (message) => {
+        canEditRef.current = Boolean(message.can_edit);
+        setCanEdit(canEditRef.current);
+      }),
       connection.on("opened", (message) => {
         const current = message.draft as DraftSource;
-        // The server renders its saved draft; an unsaved draft of ours goes out again.
-        const mine = sent.current;
-        sent.current = current;
-        if (mine && !sameDraft(mine, current)) sendEdit(connection, mine);
+        // The server renders its saved draft; an unsaved draft of ours goes out (again).
+        wanted.current = current;
+        const mine = latestDraft.current;
+        if (canEditRef.current && mine && !sameDraft(mine, current)) {
+          wanted.current = mine;
+          edits.push(mine);
+        }
       }),
       connection.on("subjects", (message) => setSubjectInfos(message.subjects as SubjectInfo[])),
       connection.on("variant", (message) => {
         const variant = message as unknown as Variant;
         if (variant.generation < shownGeneration.current) return;
-        setVariants((old) => {
-          const previous = old[variant.subject_key];
-          if (previous && previous.generation > variant.generation) return old;
-          return { ...old, [variant.subject_key]: variant };
-        });
+        arrived.push(variant);
+        if (cancelFlush === null) cancelFlush = nextFrame(applyArrived);
       }),
       connection.on("rendered", (message) => {
+        renderedSeq = Math.max(renderedSeq ?? 0, Number(message.seq));
+        if (!message.ok) release.current?.(); // no variants: nothing to load
+        // else: released after the variants' commit (the effect below), once no frame is loading
         const generation = Number(message.generation);
-        if (generation < shownGeneration.current) return;
+        if (generation < shownGeneration.current) {
+          release.current?.(); // nothing of it is shown
+          return;
+        }
+        if (cancelFlush !== null) {
+          // This render's variants are shown now, before the filter below keeps only its generation.
+          cancelFlush();
+          applyArrived();
+        }
         shownGeneration.current = generation;
         setOk(Boolean(message.ok));
         setProblems((message.problems as Problem[]) ?? []);
@@ -115,31 +200,50 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
       connection.on("search", (message) => setContacts(message.contacts as ContactHit[])),
       connection.on("error", (message: SocketMessage) => {
         setError(String(message.error ?? "The preview failed."));
-        if (message.request === "edit") setPending(false);
+        if (message.request === "edit" || message.code === "render_failed") {
+          setPending(false);
+          edits.answered(seq.current); // no "rendered" follows
+        }
       }),
     ];
     return () => {
       off.forEach((unsubscribe) => unsubscribe());
+      if (cancelFlush !== null) cancelFlush();
+      release.current = null;
+      edits.reset();
       connection.close();
       socket.current = null;
+      coalescer.current = null;
+      wanted.current = null;
     };
   }, [targetKey]);
 
-  const sendEdit = (connection: JsonSocket, source: DraftSource) => {
+  /** Sends one edit; its sequence number is what its "rendered" answer carries. */
+  const sendEdit = (connection: JsonSocket, source: DraftSource): number => {
     seq.current += 1;
-    sent.current = source;
     setPending(true);
     setError(null);
     connection.send({ type: "edit", seq: seq.current, mjml: source.mjml, subject: source.subject, preheader: source.preheader });
+    return seq.current;
   };
 
-  // Edits: debounced; the newest wins on the server too.
+  // Edits: the first at once, the rest coalesced (the newest wins on the server too). Before the
+  // server said what it has ("opened"), the "opened" handler sends the draft.
   useEffect(() => {
-    if (!draft || !canEdit || !socket.current || sameDraft(draft, sent.current)) return;
-    const connection = socket.current;
-    const timer = setTimeout(() => sendEdit(connection, draft), EDIT_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
+    if (!draft || !canEdit || !coalescer.current || wanted.current === null || sameDraft(draft, wanted.current)) return;
+    wanted.current = draft;
+    coalescer.current.push(draft);
   }, [draft, canEdit]);
+
+  // After a commit of new variants the frames that load them have said so (children's effects run
+  // first): the edit in flight is answered now if none is loading, else when the last one is done.
+  useEffect(() => {
+    release.current?.();
+  }, [variants]);
+  const frameBusy = useCallback((subjectKey: string, busy: boolean) => {
+    if (busy) busyFrames.current.add(subjectKey);
+    else if (busyFrames.current.delete(subjectKey)) release.current?.();
+  }, []);
 
   const setSubjects = useCallback((next: SubjectSpec[]) => {
     specs.current = next;
@@ -149,7 +253,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
   const refresh = useCallback(() => socket.current?.send({ type: "refresh" }), []);
 
   return useMemo(
-    () => ({ state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh }),
-    [state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh],
+    () => ({ state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy }),
+    [state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy],
   );
 }
