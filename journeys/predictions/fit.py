@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -28,7 +27,7 @@ from accounts.models import Workspace
 from .. import clock, kicks
 from ..customers import segments
 from ..models import ContactPrediction, Order, PredictionFit
-from . import clv, ready
+from . import clv, ready, runs
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,6 @@ MIN_CUSTOMERS = 100  # contacts with a completed order
 MIN_REPEATERS = 20  # of them, contacts who ordered again on a later day
 MIN_HISTORY_DAYS = 90  # from the first order to the calibration end
 CHUNK = 1000  # predictions written per query
-RUNNING_FOR = timedelta(hours=1)  # a fit still "running" after this is presumed dead
 # A fit of a large workspace outlasts the cluster's 60 s task timeout; the broker may also hand
 # it to a second worker after Q_CLUSTER["retry"], which then finds it running and returns.
 TASK_TIMEOUT = 30 * 60
@@ -59,25 +57,7 @@ def fit_workspace(workspace_id, calibration_end=None, now=None) -> PredictionFit
     `message` says how much is needed and how much there is) or failed. While another fit of the
     workspace is running, returns that one instead of starting a second."""
     now = now or clock.now()
-    calibration_end = calibration_end or now
-    # Two fits of one workspace at once (the nightly one and a button press) would both write
-    # every prediction; the second finds the first running and leaves it the work.
-    running = PredictionFit.objects.filter(
-        workspace_id=workspace_id,
-        kind=PredictionFit.Kind.CLV,
-        status=PredictionFit.Status.RUNNING,
-        started_at__gte=now - RUNNING_FOR,
-    ).first()
-    if running is not None:
-        return running
-    fit = PredictionFit.objects.create(
-        workspace_id=workspace_id, kind=PredictionFit.Kind.CLV, calibration_end=calibration_end, started_at=now
-    )
-    try:
-        _fit(fit, now)
-    except Exception as error:
-        log.exception("customer-value fit of workspace %s failed", workspace_id)
-        _finish(fit, PredictionFit.Status.FAILED, message=f"The fit failed: {error}")
+    fit = runs.run(workspace_id, PredictionFit.Kind.CLV, now, _fit, calibration_end=calibration_end or now)
     try:
         # The ready segments' thresholds follow the workspace's customers and, once there are
         # predictions, its predicted churn risk and value (journeys/predictions/ready.py).
@@ -93,13 +73,13 @@ def _fit(fit, now):
     counts = {"customers": len(summary), "repeaters": summary.repeaters, "history_days": history_days}
     refusal = too_little(**counts)
     if refusal:
-        _finish(fit, PredictionFit.Status.REFUSED, message=refusal, quality=counts)
+        runs.finish(fit, PredictionFit.Status.REFUSED, message=refusal, quality=counts)
         return
     r, alpha, a, b, loglik = clv.fit_bgnbd(summary.x, summary.t_x, summary.T)
     p, q, v, gg_loglik = clv.fit_gamma_gamma(summary.x, summary.mean_value)
     params = {"r": r, "alpha": alpha, "a": a, "b": b, "p": p, "q": q, "v": v}
     if not all(np.isfinite(list(params.values()))):
-        _finish(fit, PredictionFit.Status.FAILED, message="The fit found no finite parameters.", params=params)
+        runs.finish(fit, PredictionFit.Status.FAILED, message="The fit found no finite parameters.", params=params)
         return
     predictions = clv.predict(summary, (r, alpha, a, b), (p, q, v))
     written = store_predictions(fit, summary, predictions, currency, now)
@@ -113,7 +93,7 @@ def _fit(fit, now):
         "frequency_value_correlation": _correlation(summary.x[repeat], summary.mean_value[repeat]),
         "predictions": written,
     }
-    _finish(fit, PredictionFit.Status.DONE, params=params, quality=quality)
+    runs.finish(fit, PredictionFit.Status.DONE, params=params, quality=quality)
 
 
 def too_little(customers, repeaters, history_days) -> str:
@@ -226,12 +206,6 @@ def latest_fits(workspace_id) -> list[PredictionFit]:
         if (latest := found.first()) is not None:
             fits.append(latest)
     return fits
-
-
-def _finish(fit, status, message="", params=None, quality=None):
-    fit.status, fit.message, fit.finished_at = status, message, clock.now()
-    fit.params, fit.quality = params or fit.params, quality or fit.quality
-    fit.save(update_fields=["status", "message", "finished_at", "params", "quality"])
 
 
 def _money(value):

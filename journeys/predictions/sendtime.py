@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from .. import clock, hooks
 from ..engine.step import zone
+from . import runs
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ PRIOR_STRENGTH = 8.0  # k: the workspace's pattern weighs as much as this many o
 LOOKBACK = timedelta(days=180)  # opens and clicks older than this are not counted
 MIN_EVENTS = 50  # a workspace with fewer human opens and clicks is refused (no pattern to learn)
 SMOOTHING = 0.5  # added to every hour of the workspace's counts: no hour is impossible
-RUNNING_FOR = timedelta(hours=1)  # a fit still "running" after this is presumed dead
 CHUNK = 1000  # predictions written per query
 CACHE_SECONDS = 300.0  # how long a worker keeps a workspace's distribution and quiet hours
 
@@ -187,24 +187,7 @@ def fit_workspace(workspace_id, now=None):
     from ..models import PredictionFit
 
     now = now or clock.now()
-    # The nightly job and a button press at once would both rewrite every contact's counts; the
-    # second finds the first running and leaves it the work.
-    running = PredictionFit.objects.filter(
-        workspace_id=workspace_id,
-        kind=PredictionFit.Kind.SEND_TIME,
-        status=PredictionFit.Status.RUNNING,
-        started_at__gte=now - RUNNING_FOR,
-    ).first()
-    if running is not None:
-        return running
-    fit = PredictionFit.objects.create(
-        workspace_id=workspace_id, kind=PredictionFit.Kind.SEND_TIME, calibration_end=now, started_at=now
-    )
-    try:
-        _fit(fit, now)
-    except Exception as error:
-        log.exception("send-time fit of workspace %s failed", workspace_id)
-        _finish(fit, PredictionFit.Status.FAILED, message=f"The fit failed: {error}")
+    fit = runs.run(workspace_id, PredictionFit.Kind.SEND_TIME, now, _fit, calibration_end=now)
     _CACHE.pop(workspace_id, None)
     return fit
 
@@ -214,7 +197,7 @@ def _fit(fit, now):
 
     events, zones = read_engagements(fit.workspace_id, now - LOOKBACK, now)
     if len(events) < MIN_EVENTS:
-        _finish(
+        runs.finish(
             fit,
             PredictionFit.Status.REFUSED,
             message=(
@@ -230,7 +213,7 @@ def _fit(fit, now):
             total[hour] += value
     hours = distribution(total)
     written = store_counts(fit.workspace_id, counts, now)
-    _finish(
+    runs.finish(
         fit,
         PredictionFit.Status.DONE,
         params={"hours": hours, "prior_strength": PRIOR_STRENGTH},
@@ -266,12 +249,6 @@ def store_counts(workspace_id, counts: Mapping[int, Sequence[float]], now) -> in
             engagement_hours={}
         ).update(engagement_hours={}, send_time_fitted_at=now, updated_at=now)
     return len(counts)
-
-
-def _finish(fit, status, message="", params=None, quality=None):
-    fit.status, fit.message, fit.finished_at = status, message, clock.now()
-    fit.params, fit.quality = params or {}, quality or {}
-    fit.save(update_fields=["status", "message", "finished_at", "params", "quality"])
 
 
 def task_fit(workspace_id):

@@ -43,6 +43,7 @@ from accounts.models import Workspace
 from .. import clock, kicks
 from ..customers.commerce import product_key
 from ..models import Event, Order, PredictionFit, ProductSimilarity
+from . import runs
 
 log = logging.getLogger(__name__)
 
@@ -262,24 +263,22 @@ def fit_workspace(workspace_id, now=None, window_days=WINDOW_DAYS) -> Prediction
     """Fit the workspace's product similarities and replace the previous fit's rows. Returns the
     PredictionFit: done, refused (too little data; the previous rows stay), or failed."""
     now = now or clock.now()
-    fit = PredictionFit.objects.create(workspace_id=workspace_id, kind=PredictionFit.Kind.SIMILARITY, started_at=now)
-    try:
+
+    def work(fit, now):
         data = read_interactions(workspace_id, now, window_days)
         if len(set(data.contacts)) < MIN_CONTACTS or len(set(data.skus)) < 2:
-            _finish(
+            runs.finish(
                 fit,
                 PredictionFit.Status.REFUSED,
                 message=f"Too little behaviour to learn from: at least {MIN_CONTACTS} contacts who viewed, "
                 "carted or bought two products are needed.",
                 quality={"contacts": len(set(data.contacts)), "products": len(set(data.skus))},
             )
-            return fit
+            return
         rows, params, quality = learn(data, now)
         store(fit, rows, params, quality)
-    except Exception as error:
-        log.exception("similarity fit of workspace %s failed", workspace_id)
-        _finish(fit, PredictionFit.Status.FAILED, message=f"The fit failed: {error}")
-    return fit
+
+    return runs.run(workspace_id, PredictionFit.Kind.SIMILARITY, now, work)
 
 
 def store(fit, rows, params, quality):
@@ -297,17 +296,11 @@ def store(fit, rows, params, quality):
         while batch := [o for _, o in zip(range(CHUNK), objects, strict=False)]:
             ProductSimilarity.objects.bulk_create(batch)
         ProductSimilarity.objects.filter(workspace_id=fit.workspace_id).exclude(fit=fit).delete()
-        _finish(fit, PredictionFit.Status.DONE, params=params, quality=quality)
+        runs.finish(fit, PredictionFit.Status.DONE, params=params, quality=quality)
         # An hourly fit leaves a row an hour: the month's are kept, for the fits' history.
         PredictionFit.objects.filter(
             workspace_id=fit.workspace_id, kind=PredictionFit.Kind.SIMILARITY, started_at__lt=fit.started_at - KEEP_FITS
         ).delete()
-
-
-def _finish(fit, status, message="", params=None, quality=None):
-    fit.status, fit.message, fit.finished_at = status, message, clock.now()
-    fit.params, fit.quality = params or fit.params, quality or fit.quality
-    fit.save(update_fields=["status", "message", "finished_at", "params", "quality"])
 
 
 def latest_fit(workspace_id):
