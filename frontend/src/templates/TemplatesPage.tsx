@@ -1,4 +1,4 @@
-/** Email templates: the list and the editor (MJML with Liquid in CodeMirror, subject and preheader, blocks, preview). */
+/** Email templates: the list and the editor (MJML with Liquid in CodeMirror or visually, subject and preheader, blocks, preview). */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, Route, Routes, useNavigate, useParams } from "react-router-dom";
 import { errorMessage } from "../lib/api";
@@ -10,11 +10,30 @@ import { namesOf } from "../journeys/api";
 import { api } from "../lib/api";
 import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
 import { setEventPropertyNames } from "./liquid";
+import type { VisualEditorHandle } from "./VisualEditor";
 import { useContentBlocks, useCreateTemplate, useSaveTemplate, useTemplate, useTemplates, validateSource, type Category, type TemplateDetail, type TemplateProblem, type TemplateSource } from "./api";
 import "./templates.css";
 
 // The preview pane is a seam the live-preview work replaces; it loads on its own.
 const PreviewPane = lazy(() => import("./PreviewPane"));
+// GrapesJS is large: the visual editor (and its css) loads only when its tab is opened.
+const VisualEditor = lazy(() => import("./VisualEditor"));
+
+type SourceView = "code" | "visual";
+
+/** Narrow screens (phones) keep the code view: the visual editor needs room for canvas and blocks. */
+function useNarrowScreen(query = "(max-width: 820px)") {
+  const [narrow, setNarrow] = useState(() => typeof window !== "undefined" && window.matchMedia?.(query).matches);
+  useEffect(() => {
+    const media = window.matchMedia?.(query);
+    if (!media) return;
+    const update = () => setNarrow(media.matches);
+    update();
+    media.addEventListener("change", update);
+    return () => media.removeEventListener("change", update);
+  }, [query]);
+  return narrow;
+}
 
 export default function TemplatesPage() {
   return (
@@ -250,11 +269,16 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
   const mjmlEditor = useRef<CodeEditorHandle>(null);
   const subjectEditor = useRef<CodeEditorHandle>(null);
   const preheaderEditor = useRef<CodeEditorHandle>(null);
+  const visualEditor = useRef<VisualEditorHandle>(null);
+  const [view, setView] = useState<SourceView>("code");
+  const [typing, setTyping] = useState(false); // a text being typed in the visual editor, not in `source` yet
+  const narrow = useNarrowScreen();
+  const showVisual = view === "visual" && !narrow;
   const save = useSaveTemplate(template.id);
   const blocks = useContentBlocks();
   useEventPropertyHints();
 
-  const dirty = !same(source, saved) || name.trim() !== template.name;
+  const dirty = !same(source, saved) || name.trim() !== template.name || typing;
   const errors = problems.filter((problem) => problem.kind !== "undefined");
 
   // The server checks the source as it is typed: Liquid and MJML errors with line and column.
@@ -285,14 +309,42 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [dirty]);
 
-  const onSave = useCallback(() => {
+  // What the visual editor holds: the text being typed reaches the source when its editing ends.
+  const flushVisual = useCallback(async (): Promise<string | null> => {
+    if (!showVisual || !visualEditor.current) return null;
+    const mjml = await visualEditor.current.flush();
+    setTyping(false);
+    return mjml;
+  }, [showVisual]);
+
+  const onSave = useCallback(async () => {
     if (!canEdit || save.isPending) return;
-    save.mutate({ ...source, name: name.trim() || template.name });
-  }, [canEdit, name, save, source, template.name]);
+    const mjml = (await flushVisual()) ?? source.mjml;
+    save.mutate({ ...source, mjml, name: name.trim() || template.name });
+  }, [canEdit, flushVisual, name, save, source, template.name]);
+
+  const switchTo = async (next: SourceView) => {
+    if (next === view) return;
+    await flushVisual();
+    setView(next);
+  };
+
+  // The include goes in at the code view's cursor (the visual view has these blocks to drag).
+  const insertBlock = async (blockName: string) => {
+    if (showVisual) {
+      await switchTo("code");
+      await new Promise((resolve) => setTimeout(resolve));
+    }
+    mjmlEditor.current?.insert(`{% include "${blockName}" %}`);
+  };
 
   const setPart = (part: keyof TemplateSource) => (value: string) => setSource((current) => (current[part] === value ? current : { ...current, [part]: value }));
   const reveal = (problem: TemplateProblem) => {
     const editor = problem.part === "subject" ? subjectEditor : problem.part === "preheader" ? preheaderEditor : mjmlEditor;
+    if (editor === mjmlEditor && view === "visual") {
+      void switchTo("code").then(() => setTimeout(() => mjmlEditor.current?.reveal(problem.line, problem.column)));
+      return;
+    }
     editor.current?.reveal(problem.line, problem.column);
   };
   const version = template.latest_version;
@@ -319,7 +371,7 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
             Content blocks
           </button>
           {canEdit ? (
-            <button type="button" className="button button-primary button-small" onClick={onSave} disabled={!dirty || save.isPending || errors.length > 0} title={errors.length ? "Fix the errors first" : "Save as a new version (Ctrl+S)"}>
+            <button type="button" className="button button-primary button-small" onClick={() => void onSave()} disabled={!dirty || save.isPending || errors.length > 0} title={errors.length ? "Fix the errors first" : "Save as a new version (Ctrl+S)"}>
               Save version
             </button>
           ) : null}
@@ -335,7 +387,7 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
           {errorMessage(save.error)}
         </div>
       ) : null}
-      <div className="template-body">
+      <div className={`template-body${showVisual ? " is-visual" : ""}`}>
         <div className="template-source">
           <div className="field template-line">
             <label id="subject-label">Subject</label>
@@ -345,9 +397,39 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
             <label id="preheader-label">Preheader</label>
             <CodeEditor ref={preheaderEditor} kind="line" part="preheader" label="Preheader" value={source.preheader} onChange={setPart("preheader")} problems={problems} readOnly={!canEdit} onSave={onSave} placeholder="The line inboxes show after the subject" />
           </div>
-          <div className="template-code">
+          <div className="source-views" role="tablist" aria-label="Edit the email as">
+            {(["code", "visual"] as const).map((option) => (
+              <button
+                key={option}
+                type="button"
+                role="tab"
+                id={`source-tab-${option}`}
+                aria-selected={view === option}
+                aria-controls={`source-panel-${option}`}
+                className={view === option ? "is-on" : undefined}
+                disabled={option === "visual" && !canEdit}
+                title={option === "visual" && !canEdit ? "Your role cannot change templates" : undefined}
+                onClick={() => void switchTo(option)}
+              >
+                {option === "code" ? "Code" : "Visual"}
+              </button>
+            ))}
+          </div>
+          {view === "visual" && narrow ? (
+            <div className="banner banner-info visual-narrow" role="status">
+              The visual editor needs a larger screen. The code view stays here.
+            </div>
+          ) : null}
+          <div className="template-code" id="source-panel-code" role="tabpanel" aria-labelledby="source-tab-code" hidden={showVisual}>
             <CodeEditor ref={mjmlEditor} kind="mjml" part="mjml" label="MJML" value={source.mjml} onChange={setPart("mjml")} problems={problems} readOnly={!canEdit} onSave={onSave} />
           </div>
+          {showVisual ? (
+            <div className="template-visual" id="source-panel-visual" role="tabpanel" aria-labelledby="source-tab-visual">
+              <Suspense fallback={<Loading label="Loading the visual editor…" />}>
+                {blocks.isPending ? <Loading label="Loading the visual editor…" /> : <VisualEditor ref={visualEditor} source={source.mjml} onChange={setPart("mjml")} onTyping={setTyping} contentBlocks={blocks.data ?? []} />}
+              </Suspense>
+            </div>
+          ) : null}
           <ProblemList problems={problems} checking={checking} onReveal={reveal} />
         </div>
         {showBlocks ? (
@@ -369,7 +451,7 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
                     {block.condition ? <Tag tone="accent">adaptive</Tag> : null}
                     {block.description ? <span className="cell-sub">{block.description}</span> : null}
                   </div>
-                  <button type="button" className="button button-small" disabled={!canEdit} onClick={() => mjmlEditor.current?.insert(`{% include "${block.name}" %}`)} aria-label={`Insert ${block.name}`}>
+                  <button type="button" className="button button-small" disabled={!canEdit} onClick={() => void insertBlock(block.name)} aria-label={`Insert ${block.name}`}>
                     Insert
                   </button>
                 </li>
