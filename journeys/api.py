@@ -7,6 +7,7 @@ enroll; QA (and the editing roles) validate. Simulation is the QA workspace's (e
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,7 @@ from accounts.serializers import NUMBER_MAX, IdField
 
 from . import clock, drafts, experiments, lifecycle, publishing, report, stats
 from .engine import library, nodes
-from .models import Broadcast, Contact, Enrollment, Journey, JourneyVersion
+from .models import Broadcast, Contact, Enrollment, Event, Journey, JourneyVersion
 
 EXPORT_FORMAT = "wayline.journey/1"
 
@@ -438,6 +439,16 @@ class ExperimentResultSerializer(serializers.Serializer):
     next_look = ExperimentNextLookSerializer(allow_null=True, help_text="the winner rule's next look, if any")
 
 
+class EntryEstimateSerializer(serializers.Serializer):
+    per_day = serializers.FloatField(allow_null=True, help_text="contacts a day, null when it cannot be told")
+    contacts_7d = serializers.IntegerField(allow_null=True, help_text="distinct contacts with the event in 7 days")
+    event = serializers.CharField(allow_blank=True)
+    basis = serializers.CharField(help_text="how the figure was made, or why there is none")
+
+
+ESTIMATE_DAYS = 7
+
+
 # The enroll action's answers are documented here, not on the action (being reworked elsewhere).
 @extend_schema_view(
     enroll=extend_schema(responses={201: EnrollAnswerSerializer, 200: EnrollAnswerSerializer, **error_responses(409)})
@@ -458,6 +469,7 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         "library": "read",
         "node_types": "read",
         "experiments": "read",
+        "entry_estimate": "read",
         "validate": "qa",
         "create": "edit",
         "partial_update": "edit",
@@ -760,6 +772,40 @@ class JourneyViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, viewsets.Gener
         return Response(
             {"enrolled": entered, "reason": reason, "enrollment": enrollment.pk if enrollment else None},
             status=201 if entered else 200,
+        )
+
+    @extend_schema(responses=EntryEstimateSerializer)
+    @action(detail=True, methods=["get"], url_path="entry-estimate")
+    def entry_estimate(self, request, pk=None):
+        """About how many contacts a day the draft's trigger would let in: for an event trigger,
+        the distinct contacts who sent that event over the last 7 days, divided by 7. Before the
+        trigger's conditions, the audience and the re-entry rule, so an upper bound."""
+        journey = self.get_object()
+        kind, event = _draft_trigger(journey, "type"), _draft_trigger(journey, "event")
+        answer = {"per_day": None, "contacts_7d": None, "event": event}
+        if kind != "event":
+            why = f"a “{kind}” trigger" if kind else "no trigger yet"
+            return Response(
+                {**answer, "basis": f"Only an event trigger can be estimated from past events; this is {why}."}
+            )
+        if not event:
+            return Response({**answer, "basis": "The trigger names no event yet."})
+        since = clock.now() - timedelta(days=ESTIMATE_DAYS)
+        contacts = (
+            scoped(Event, request.workspace)
+            .filter(type="track", name=event, timestamp__gte=since, contact__isnull=False)
+            .values("contact")
+            .distinct()
+            .count()
+        )
+        return Response(
+            {
+                **answer,
+                "per_day": round(contacts / ESTIMATE_DAYS, 1),
+                "contacts_7d": contacts,
+                "basis": f"{contacts} contact{'' if contacts == 1 else 's'} sent “{event}” in the last "
+                f"{ESTIMATE_DAYS} days, before the trigger's conditions, the audience and the re-entry rule.",
+            }
         )
 
     @extend_schema(responses=ExperimentResultSerializer(many=True))

@@ -98,6 +98,7 @@ ENDPOINTS += [
     ("get", "/api/journeys/{id}/counts", None, set(), _live_journey),
     ("get", "/api/journeys/{id}/enrollments", None, set(), _live_journey),
     ("get", "/api/journeys/{id}/report", None, set(), _live_journey),
+    ("get", "/api/journeys/{id}/entry-estimate", None, set(), _journey),
     ("get", "/api/journeys/{id}/experiments", None, set(), _live_journey),
     ("get", "/api/journeys/{id}/report?download=csv", None, set(), _live_journey),
     ("post", "/api/journeys/{id}/enroll", {"user_id": "matrix-user"}, {"qa"}, _live_journey),

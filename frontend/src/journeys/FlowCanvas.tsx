@@ -1,16 +1,19 @@
-/** @xyflow/react set up the Wayline way: our node view, smooth edges, minimap, controls. */
+/** @xyflow/react set up the Wayline way: our node view, edges routed around the nodes, minimap, controls. */
 import type { ReactNode } from "react";
 import { Background, BackgroundVariant, Controls, MarkerType, MiniMap, ReactFlow, type ReactFlowProps } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { JourneyNodeView } from "./JourneyNodeView";
 import { NODE_KINDS } from "./nodeTypes";
+import { RoutedEdge } from "./RoutedEdge";
 import type { CanvasEdge, CanvasNode } from "./store";
 
 // Defined once: xyflow warns when the map changes between renders.
 const nodeTypes = Object.fromEntries([...NODE_KINDS, "trigger"].map((kind) => [kind, JourneyNodeView]));
 
+const edgeTypes = { routed: RoutedEdge };
+
 const defaultEdgeOptions = {
-  type: "smoothstep",
+  type: "routed",
   markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: "#8b93a7" },
   style: { strokeWidth: 1.8 },
   interactionWidth: 24,
@@ -29,7 +32,7 @@ const MINIMAP_COLORS: Record<string, string> = {
   exit: "#64748b",
 };
 
-interface Props extends Omit<ReactFlowProps<CanvasNode, CanvasEdge>, "nodeTypes"> {
+interface Props extends Omit<ReactFlowProps<CanvasNode, CanvasEdge>, "nodeTypes" | "edgeTypes"> {
   readOnly: boolean;
   /** the overview in the corner (hidden while the side panel leaves the canvas narrow) */
   minimap?: boolean;
@@ -40,6 +43,7 @@ export function FlowCanvas({ readOnly, children, minimap = true, ...props }: Pro
   return (
     <ReactFlow<CanvasNode, CanvasEdge>
       nodeTypes={nodeTypes}
+      edgeTypes={edgeTypes}
       defaultEdgeOptions={defaultEdgeOptions}
       nodesDraggable={!readOnly}
       nodesConnectable={!readOnly}

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { Panel, ReactFlowProvider, useReactFlow, type OnConnectEnd, type OnSelectionChangeFunc } from "@xyflow/react";
+import { Panel, ReactFlowProvider, useNodesInitialized, useReactFlow, type OnConnectEnd, type OnSelectionChangeFunc } from "@xyflow/react";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { useCan } from "../lib/session";
 import { Banner, Loading, Tag } from "../lib/ui";
@@ -16,13 +16,14 @@ import { useCanvas } from "./canvasState";
 import { CanvasContext, type CanvasView } from "./context";
 import { FlowCanvas } from "./FlowCanvas";
 import { Icon } from "./icons";
-import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
-import { useLiveCounts } from "./liveCounts";
+import { keepInView, NODE_HEIGHT, NODE_WIDTH, type Rect } from "./layout";
+import { arrange, type Arranged } from "./elkLayout";
+import { useLiveCounts, withTriggerCounts } from "./liveCounts";
 import { NODE_TYPES, TRIGGER_NODE, type NodeKind } from "./nodeTypes";
 import type { Hints } from "./panels";
 import { PublishDialog } from "./PublishDialog";
 import { SidePanel } from "./SidePanel";
-import { connectionProblem, freePort, graphToDefinition, makeNode, type Clipboard } from "./store";
+import { connectionProblem, freePort, graphToDefinition, makeNode, needsLayout, type Clipboard } from "./store";
 import { clientProblems, triggerSummary } from "./summary";
 import type { Journey, JourneyStatus, ValidationProblem } from "./types";
 import { VersionsDrawer } from "./VersionsDrawer";
@@ -105,6 +106,10 @@ function Editor({ journey }: { journey: Journey }) {
   useSimulationFor(id);
   const [name, setName] = useState(journey.name);
   const wrapper = useRef<HTMLDivElement>(null);
+  /** ELK's last arrangement: its routes are drawn while the nodes stay where it put them */
+  const [arranged, setArranged] = useState<Arranged | null>(null);
+  /** where the minimap sits in the pane's bottom right corner (React Flow's default size until seen) */
+  const minimapCorner = useRef({ width: 200, height: 150, right: 15, bottom: 15 });
   const fitOnOpen = useRef(nodes.length > 1).current;
 
   // -- server problems, refreshed after every save; client checks on top ---------------------
@@ -189,13 +194,13 @@ function Editor({ journey }: { journey: Journey }) {
   const view: CanvasView = useMemo(
     () => ({
       problems,
-      counts: live.counts ?? (hasResults && showCounts ? {} : null),
+      counts: withTriggerCounts(live.counts ?? (hasResults && showCounts ? {} : null), edges),
       readOnly,
       templateName: (ref: string) => templates.data?.find((item) => templateRef(item) === ref || String(item.id) === ref)?.name,
       triggerText: triggerSummary(settings),
       winners,
     }),
-    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings, winners],
+    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings, winners, edges],
   );
 
   // -- drawing ------------------------------------------------------------------------------
@@ -271,8 +276,49 @@ function Editor({ journey }: { journey: Journey }) {
     setDropEdge(null);
     if (readOnly || !kind) return;
     event.preventDefault();
-    const point = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
-    addKind(kind, { x: point.x - NODE_WIDTH / 2, y: point.y - 20 }, edgeAt(event.clientX, event.clientY));
+    const onEdge = edgeAt(event.clientX, event.clientY);
+    const { zoom } = flow.getViewport();
+    const box = { left: event.clientX - (NODE_WIDTH / 2) * zoom, top: event.clientY - 20 * zoom, right: event.clientX + (NODE_WIDTH / 2) * zoom, bottom: event.clientY + (NODE_HEIGHT - 20) * zoom };
+    const area = wrapper.current?.getBoundingClientRect();
+    let placed: Rect = box;
+    if (area) {
+      // Inside the pane and off the zoom controls and the minimap, even while the minimap hides
+      // for the side panel: it comes back, in the same corner, when the panel closes.
+      const controls = wrapper.current?.querySelector(".react-flow__controls")?.getBoundingClientRect();
+      const shown = wrapper.current?.querySelector(".react-flow__minimap")?.getBoundingClientRect();
+      if (shown) minimapCorner.current = { width: shown.width, height: shown.height, right: area.right - shown.right, bottom: area.bottom - shown.bottom };
+      const corner = minimapCorner.current;
+      const minimap = { left: area.right - corner.right - corner.width, top: area.bottom - corner.bottom - corner.height, right: area.right - corner.right, bottom: area.bottom - corner.bottom };
+      placed = keepInView(box, { left: area.left, top: area.top, right: area.right, bottom: area.bottom }, controls ? [minimap, controls] : [minimap]);
+    }
+    const point = flow.screenToFlowPosition({ x: placed.left, y: placed.top });
+    addKind(kind, { x: point.x, y: point.y }, onEdge);
+    if (area) keepDroppedInView(store.getState().panel, area);
+  };
+
+  /** Once the dropped step is drawn, its real height (an email's is taller) may still leave it
+   * partly out of view or under the minimap: move it up into view (part of the same undo step). */
+  const keepDroppedInView = (nodeId: string | null, area: DOMRect) => {
+    if (!nodeId) return;
+    let tries = 0;
+    const check = () => {
+      const element = wrapper.current?.querySelector(`.react-flow__node[data-id="${CSS.escape(nodeId)}"]`);
+      if (!element) {
+        if ((tries += 1) < 10) requestAnimationFrame(check);
+        return;
+      }
+      const box = element.getBoundingClientRect();
+      const corner = minimapCorner.current;
+      const minimap = { left: area.right - corner.right - corner.width, top: area.bottom - corner.bottom - corner.height, right: area.right - corner.right, bottom: area.bottom - corner.bottom };
+      const placed = keepInView(box, { left: area.left, top: area.top, right: area.right, bottom: area.bottom }, [minimap]);
+      const { zoom } = flow.getViewport();
+      const dx = (placed.left - box.left) / zoom;
+      const dy = (placed.top - box.top) / zoom;
+      if (Math.abs(dx) < 1 && Math.abs(dy) < 1) return;
+      const node = store.getState().nodes.find((item) => item.id === nodeId);
+      if (node) store.getState().onNodesChange([{ id: nodeId, type: "position", position: { x: Math.round(node.position.x + dx), y: Math.round(node.position.y + dy) } }]);
+    };
+    requestAnimationFrame(check);
   };
 
   // -- keyboard: undo, redo, copy, paste, escape ---------------------------------------------
@@ -281,7 +327,10 @@ function Editor({ journey }: { journey: Journey }) {
       const state = store.getState();
       if (isTyping(event.target)) return;
       const active = document.activeElement;
-      const inside = !active || active === document.body || Boolean(wrapper.current?.closest(".journey-editor")?.contains(active));
+      const editor = wrapper.current?.closest(".journey-editor");
+      // In the editor, or on nothing in particular (the page, or a container of the editor such as
+      // <main>, where a click on the empty canvas used to leave the focus).
+      const inside = !active || active === document.body || Boolean(editor?.contains(active)) || Boolean(editor && active.contains(editor) && !active.closest("dialog"));
       if (!inside) return;
       if (event.key === "Escape") {
         state.openPanel(null);
@@ -314,6 +363,43 @@ function Editor({ journey }: { journey: Journey }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [readOnly, say, store]);
 
+  // -- arrange: ELK's layered layout, one undo step -----------------------------------------------
+  const arrangeNodes = useCallback(
+    async (undoable = true) => {
+      const state = store.getState();
+      try {
+        const result = await arrange(state.nodes, state.edges);
+        const current = store.getState();
+        if (undoable) {
+          const moves = current.nodes.filter((node) => result.positions[node.id]).map((node) => ({ id: node.id, type: "position" as const, position: result.positions[node.id] }));
+          current.beginDrag(); // the history's snapshot: Undo puts the nodes back
+          current.onNodesChange(moves);
+        } else {
+          // On open, like the layout on load: how the journey is shown, not an edit (nothing to
+          // save, no new revision, no approval lost). Not once someone has started editing.
+          if (current.changes !== 0 || current.saveState !== "saved") return;
+          store.setState({ nodes: current.nodes.map((node) => (result.positions[node.id] ? { ...node, position: result.positions[node.id] } : node)) });
+          store.setState({ savedJson: JSON.stringify(store.getState().definition()) });
+        }
+        setArranged(result);
+      } catch {
+        if (undoable) store.getState().layout(); // ELK failed to load or to lay out: the simpler layout
+        setArranged(null);
+      }
+      setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 50);
+    },
+    [flow, store],
+  );
+  // A definition without stored places (a ready-made or imported journey) was laid out roughly on
+  // load, before the steps had their sizes: ELK arranges it once they are measured.
+  const measured = useNodesInitialized();
+  const arrangeOnOpen = useRef(!readOnly && needsLayout(journey.draft));
+  useEffect(() => {
+    if (!measured || !arrangeOnOpen.current) return;
+    arrangeOnOpen.current = false;
+    void arrangeNodes(false);
+  }, [measured, arrangeNodes]);
+
   // -- lifecycle ------------------------------------------------------------------------------
   const lifecycle = useLifecycle(id);
   const saveName = async () => {
@@ -345,7 +431,24 @@ function Editor({ journey }: { journey: Journey }) {
           ? "The live version is the draft: nothing new to publish"
           : "Publish the draft as a new version";
 
-  const styledEdges = useMemo(() => edges.map((edge) => (edge.id === dropEdge ? { ...edge, className: "is-drop-target", animated: true } : edge)), [edges, dropEdge]);
+  // ELK's routes hold while every node is where it put them; after that RoutedEdge routes itself.
+  const elkRoutes = useMemo(() => {
+    if (!arranged || nodes.length !== Object.keys(arranged.positions).length) return null;
+    const still = nodes.every((node) => {
+      const at = arranged.positions[node.id];
+      return at && Math.abs(at.x - node.position.x) < 1 && Math.abs(at.y - node.position.y) < 1;
+    });
+    return still ? arranged.routes : null;
+  }, [arranged, nodes]);
+  const styledEdges = useMemo(
+    () =>
+      edges.map((edge) => {
+        const points = elkRoutes?.[edge.id];
+        const routed = points ? { ...edge, data: { ...edge.data, points } } : edge;
+        return edge.id === dropEdge ? { ...routed, className: "is-drop-target", animated: true } : routed;
+      }),
+    [edges, dropEdge, elkRoutes],
+  );
 
   return (
     <CanvasContext.Provider value={view}>
@@ -381,11 +484,8 @@ function Editor({ journey }: { journey: Journey }) {
                 <button
                   type="button"
                   className="button button-quiet button-small"
-                  onClick={() => {
-                    store.getState().layout();
-                    setTimeout(() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 50);
-                  }}
-                  title="Tidy up the layout"
+                  onClick={() => void arrangeNodes(true)}
+                  title="Arrange the steps top to bottom, connections around them"
                   aria-label="Auto-layout"
                 >
                   <Icon name="layout" size={16} /> <span className="wide-only">Auto-layout</span>
@@ -442,7 +542,7 @@ function Editor({ journey }: { journey: Journey }) {
         ) : null}
         <div className={`editor-body${panel ? " with-panel" : ""}${readOnly ? " is-readonly" : ""}`}>
           {readOnly ? null : <Palette onAdd={(kind) => addKind(kind)} />}
-          <div className="canvas-wrap" ref={wrapper} onDragOver={onDragOver} onDrop={onDrop} onDragLeave={() => setDropEdge(null)}>
+          <div className="canvas-wrap" ref={wrapper} tabIndex={0} aria-label="Journey canvas" onDragOver={onDragOver} onDrop={onDrop} onDragLeave={() => setDropEdge(null)}>
             <FlowCanvas
               readOnly={readOnly}
               fitView={fitOnOpen}
@@ -457,6 +557,8 @@ function Editor({ journey }: { journey: Journey }) {
               isValidConnection={isValidConnection}
               onNodeDragStart={() => store.getState().beginDrag()}
               onNodeClick={(_event, node) => store.getState().openPanel(node.id)}
+              // The keys (undo, redo, copy, paste) keep working after a click on the empty canvas.
+              onPaneClick={() => wrapper.current?.focus({ preventScroll: true })}
               onSelectionChange={onSelectionChange}
               onInit={(instance) => {
                 // A new journey: the trigger at the top middle, room below for the steps.

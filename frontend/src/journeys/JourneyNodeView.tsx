@@ -1,6 +1,6 @@
 /** How a node looks on the canvas: its kind, what it does, its ports, its problems and live counts. */
 import { memo } from "react";
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { Icon } from "./icons";
 import { problemsOf, useCanvasView } from "./context";
 import { conversionText } from "./liveCounts";
@@ -44,6 +44,8 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
   const problems = problemsOf(view.problems, id);
   const summary = isTrigger ? view.triggerText : nodeSummary(kind, data.config, view.templateName);
   const counts = view.counts ? view.counts[id] : undefined;
+  // A connected way out is named on its connection (RoutedEdge), right under the port.
+  const connected = useStore((state) => state.edges.filter((edge) => edge.source === id).map((edge) => edge.sourceHandle ?? "").sort().join(" "));
   const simulated = useSimulatedStep(id); // on the path of a QA simulation (src/qa/simulation.ts)
   return (
     <div
@@ -71,6 +73,11 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
         </div>
       ) : null}
       {view.counts && !isTrigger ? <Counts counts={counts} email={kind === "email"} /> : null}
+      {view.counts && isTrigger && counts ? (
+        <dl className="node-counts" aria-label="Contacts who entered the journey">
+          <Figure name="entered" value={counts.entered} />
+        </dl>
+      ) : null}
       {view.winners?.[id] ? (
         <div className="node-winner" data-testid={`winner-${id}`} title="The winner rule decided: new contacts go down this variant">
           Winner: {view.winners[id]}
@@ -85,9 +92,10 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
         {ports.map((port, index) => {
           const left = `${((index + 1) / (ports.length + 1)) * 100}%`;
           const label = isTrigger ? "" : portLabel(kind, data.config, port);
+          const named = label && !connected.split(" ").includes(port);
           return (
             <div key={port} className={`port port-${port}`} style={{ left }}>
-              {label ? <span className="port-label">{label}</span> : null}
+              {named ? <span className="port-label">{label}</span> : null}
               <Handle
                 type="source"
                 position={Position.Bottom}

@@ -138,8 +138,22 @@ function JourneyList() {
         {journeys.isPending ? (
           <Loading />
         ) : rows.length === 0 ? (
-          <div className="table-empty">
-            {journeys.data?.length ? "No journey matches these filters." : canEdit ? "No journeys yet. Start one from scratch or from a ready-made journey." : "No journeys yet."}
+          <div className="table-empty" data-testid="journeys-empty">
+            {/* The server filters too: an empty answer to a filtered list is no match, not an empty workspace. */}
+            {search ? (
+              <>
+                No journeys match “{search}”{status || trigger ? " with these filters" : ""}.{" "}
+                <button type="button" className="button button-quiet button-small" onClick={() => setText("")}>
+                  Clear the search
+                </button>
+              </>
+            ) : status || trigger || journeys.data?.length ? (
+              "No journey matches these filters."
+            ) : canEdit ? (
+              "No journeys yet. Start one from scratch or from a ready-made journey."
+            ) : (
+              "No journeys yet."
+            )}
           </div>
         ) : (
           <table className="table" data-testid="journeys-table">

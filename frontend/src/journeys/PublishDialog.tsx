@@ -1,13 +1,14 @@
 /**
  * Publishing: what changed since the live version, and what happens to the contacts in flight
  * (keep them on their version, move them node by node, or let them exit), with the counts of the
- * engine's dry run for the choice made.
+ * engine's dry run for the choice made; and about how many will enter a day, from the last week's
+ * events (GET /api/journeys/{id}/entry-estimate).
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage } from "../lib/api";
 import { Banner } from "../lib/ui";
-import { publishDryRun, usePublish, type NodeMap } from "./api";
+import { publishDryRun, useEntryEstimate, usePublish, type EntryEstimate, type NodeMap } from "./api";
 import { useCanvas } from "./canvasState";
 import { diffDefinitions, isEmptyDiff, type DefinitionDiff } from "./store";
 import { kindLabel } from "./summary";
@@ -55,6 +56,23 @@ function DiffList({ diff }: { diff: DefinitionDiff }) {
   );
 }
 
+function EstimateSection({ estimate, pending, failed }: { estimate: EntryEstimate | undefined; pending: boolean; failed: boolean }) {
+  let figure: string;
+  if (pending) figure = "Estimating…";
+  else if (failed || !estimate) figure = "No estimate: the events could not be counted.";
+  else if (estimate.per_day === null) figure = "No estimate.";
+  else if (estimate.per_day === 0) figure = "About nobody a day: nobody sent the event in the last 7 days.";
+  else figure = `About ${estimate.per_day < 1 ? "less than one contact" : `${estimate.per_day.toLocaleString(undefined, { maximumFractionDigits: 1 })} contact${estimate.per_day === 1 ? "" : "s"}`} a day.`;
+  return (
+    <section className="dialog-section" data-testid="entry-estimate">
+      <h3>Who will enter</h3>
+      <p>
+        <strong>{figure}</strong> {estimate && !pending ? <span className="muted">{estimate.basis}</span> : null}
+      </p>
+    </section>
+  );
+}
+
 type Choice = "keep" | "exit" | `move:${string}`;
 
 export function PublishDialog({ journey, onClose }: { journey: Journey; onClose: () => void }) {
@@ -78,6 +96,7 @@ export function PublishDialog({ journey, onClose }: { journey: Journey; onClose:
     enabled: Boolean(journey.live_version),
   });
   const publish = usePublish(journey.id);
+  const estimate = useEntryEstimate(journey.id, revision);
 
   useEffect(() => {
     const element = dialog.current;
@@ -180,6 +199,7 @@ export function PublishDialog({ journey, onClose }: { journey: Journey; onClose:
             </section>
           </>
         ) : null}
+        <EstimateSection estimate={estimate.data} pending={estimate.isPending} failed={estimate.isError} />
         {publish.isError ? <Banner tone="error">{errorMessage(publish.error)}</Banner> : null}
         <footer className="dialog-foot">
           <button type="button" className="button" onClick={onClose}>

@@ -249,3 +249,21 @@ export function useExperiments(id: number, enabled: boolean) {
     refetchInterval: 15_000,
   });
 }
+
+/** GET /api/journeys/{id}/entry-estimate: about how many contacts a day the draft's trigger lets in. */
+export interface EntryEstimate {
+  /** null when it cannot be told (not an event trigger, no event named yet) */
+  per_day: number | null;
+  contacts_7d: number | null;
+  event: string;
+  /** how the figure was made, or why there is none */
+  basis: string;
+}
+
+export function useEntryEstimate(id: number, revision: number) {
+  return useQuery({
+    queryKey: [...journeyKeys.detail(id), "entry-estimate", revision] as const,
+    queryFn: ({ signal }) => api.get<EntryEstimate>(`journeys/${id}/entry-estimate`, undefined, signal),
+    staleTime: 60_000,
+  });
+}
