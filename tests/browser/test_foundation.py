@@ -297,7 +297,9 @@ def test_a_member_of_several_workspaces_switches_between_them(page_for, marketer
     switcher.select_option(label="Beta Store (Admin)")
     expect(page.get_by_test_id("current-role")).to_have_text("Admin")
     page.goto("/settings")
-    expect(settings_links(page)).to_have_text(["Members", "API keys", "Sending", "Audit log", "Personal tokens", "Predictions"])
+    expect(settings_links(page)).to_have_text(
+        ["Members", "API keys", "Sending", "Audit log", "Personal tokens", "Predictions"]
+    )
     expect(page.get_by_role("table", name="Members")).to_contain_text(marketer.email)
     expect(page.get_by_role("table", name="Members")).not_to_contain_text("admin@acme.test")
     assert page.console_errors == []
