@@ -32,6 +32,7 @@ import { useSimulationFor } from "../qa/simulation";
 import { JourneyPresence } from "../preview/JourneyPresence";
 import { JourneyTabs } from "./JourneyTabs";
 import "./journeys.css";
+import "./phone.css";
 import { CONTACT_FIELDS } from "./ruleFields";
 
 const DRAG_TYPE = "application/x-wayline-node";
@@ -540,6 +541,11 @@ function Editor({ journey }: { journey: Journey }) {
             </button>
           </div>
         ) : null}
+        {readOnly ? null : (
+          <p className="phone-only phone-note" data-testid="phone-note">
+            On a phone you can look at the journey, pan it and read its counts; to add or change steps, open it on a larger screen.
+          </p>
+        )}
         <div className={`editor-body${panel ? " with-panel" : ""}${readOnly ? " is-readonly" : ""}`}>
           {readOnly ? null : <Palette onAdd={(kind) => addKind(kind)} />}
           <div className="canvas-wrap" ref={wrapper} tabIndex={0} aria-label="Journey canvas" onDragOver={onDragOver} onDrop={onDrop} onDragLeave={() => setDropEdge(null)}>
