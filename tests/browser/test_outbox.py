@@ -33,6 +33,9 @@ def test_the_outbox_shows_a_sent_email_from_the_sandbox_mailbox(workspace, admin
     table.get_by_role("link", name="ada@example.com").click()
     expect(page).to_have_url(re.compile(r"/outbox/\d+$"))
     expect(page.get_by_role("heading", name="Ada, your cart is waiting")).to_be_visible()
+    # each value under its own label, not "cart-reminder v1 · marketing · marketing"
+    expect(page.locator("dl.facts dt", has_text=re.compile("^Category$"))).to_have_count(1)
+    expect(page.locator("dl.facts dt:text-is('Template') + dd")).to_have_text("cart-reminder v1")
     frame = page.get_by_title("Rendered HTML")
     expect(frame).to_have_attribute("sandbox", "")
     expect(

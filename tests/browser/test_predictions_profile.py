@@ -36,7 +36,7 @@ def test_the_profile_shows_the_prediction_and_its_explanation(page_for, marketer
             "3 orders in 20 weeks, the last 2 weeks ago: likely to order about 1.2 times in the next 90 days "
             "(82% likely still active). Expected to spend $54.00 in the next year."
         )
-        expect(card).to_contain_text("2027-01-15")
+        expect(card).to_contain_text("Jan 15, 2027")
         assert page.console_errors == []
 
 

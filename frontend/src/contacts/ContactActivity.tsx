@@ -4,9 +4,8 @@ import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { api, type Page } from "../lib/api";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, formatMoney } from "../lib/format";
 import { ErrorBanner, Loading, Pager, Tag } from "../lib/ui";
-import { money } from "./types";
 import "./contactActivity.css";
 
 /** GET /api/contacts/{id}/journeys (journeys/customers/api.py, ContactEnrollmentSerializer). */
@@ -127,7 +126,7 @@ export function ContactJourneys({ contactId }: { contactId: number }) {
                   </Link>
                   <span className="activity-tags">
                     <Tag tone={status.tone}>{status.label}</Tag>
-                    {row.conversion ? <Tag tone="good">Converted {money(row.conversion.revenue, row.conversion.currency)}</Tag> : null}
+                    {row.conversion ? <Tag tone="good">Converted {formatMoney(row.conversion.revenue, row.conversion.currency)}</Tag> : null}
                   </span>
                 </div>
                 <p className="activity-line">{whereNow(row)}</p>

@@ -3,12 +3,12 @@ import { useEffect, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type Page } from "../lib/api";
-import { formatDateTime } from "../lib/format";
+import { formatDate, formatDateTime, formatMoney } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, Tag, TextField, fieldError } from "../lib/ui";
 import { ContactEmails, ContactJourneys } from "./ContactActivity";
 import { ImportPanel } from "./ImportPanel";
-import { eventLabel, money, type CartLine, type Contact, type ContactSummary, type TrackedEvent } from "./types";
+import { eventLabel, type CartLine, type Contact, type ContactSummary, type TrackedEvent } from "./types";
 import "./customers.css";
 
 export default function ContactsPage() {
@@ -104,7 +104,7 @@ function ContactList() {
                   <td className="mono">{contact.user_id ?? <span className="muted">anonymous</span>}</td>
                   <td>{[contact.city, contact.country].filter(Boolean).join(", ") || "—"}</td>
                   <td className="num">{contact.orders_count}</td>
-                  <td className="num">{money(contact.lifetime_value)}</td>
+                  <td className="num">{formatMoney(contact.lifetime_value, null /* the list has no currency of a contact */)}</td>
                   <td className="num">{contact.cart_quantity || "—"}</td>
                   <td>{formatDateTime(contact.last_activity_at)}</td>
                 </tr>
@@ -116,6 +116,11 @@ function ContactList() {
       </section>
     </div>
   );
+}
+
+/** The currency a contact's totals are in: their latest order's, else their cart's (none before either). */
+function currencyOf(contact: Contact): string | null {
+  return contact.orders[0]?.currency || contact.cart.currency || null;
 }
 
 function ContactProfile() {
@@ -172,7 +177,7 @@ function ContactProfile() {
       <div className="stats">
         <div className="stat">
           <span className="muted">Lifetime value</span>
-          <strong>{money(data.lifetime_value, data.orders[0]?.currency)}</strong>
+          <strong>{formatMoney(data.lifetime_value, currencyOf(data))}</strong>
         </div>
         <div className="stat">
           <span className="muted">Orders</span>
@@ -180,7 +185,7 @@ function ContactProfile() {
         </div>
         <div className="stat">
           <span className="muted">Cart</span>
-          <strong>{data.cart.quantity ? money(data.cart.total, data.cart.currency) : "Empty"}</strong>
+          <strong>{data.cart.quantity ? formatMoney(data.cart.total, data.cart.currency) : "Empty"}</strong>
         </div>
         <div className="stat">
           <span className="muted">Last activity</span>
@@ -259,6 +264,12 @@ function ProfileCard({ contact }: { contact: Contact }) {
           <h3>Traits</h3>
           {traits.length ? (
             <table className="table kv-table" aria-label="Traits">
+              <thead>
+                <tr>
+                  <th scope="col">Trait</th>
+                  <th scope="col">Value</th>
+                </tr>
+              </thead>
               <tbody>
                 {traits.map(([key, value]) => (
                   <tr key={key}>
@@ -407,14 +418,14 @@ function CartCard({ contact }: { contact: Contact }) {
                   <ProductCell item={item} />
                 </td>
                 <td className="num">{item.quantity}</td>
-                <td className="num">{money(item.price, item.currency)}</td>
+                <td className="num">{formatMoney(item.price, item.currency)}</td>
               </tr>
             ))}
             <tr>
               <th scope="row">Total</th>
               <td className="num">{cart.quantity}</td>
               <td className="num">
-                <strong>{money(cart.total, cart.currency)}</strong>
+                <strong>{formatMoney(cart.total, cart.currency)}</strong>
               </td>
             </tr>
           </tbody>
@@ -443,9 +454,9 @@ function PredictionCard({ contact }: { contact: Contact }) {
         <dt>Likely still a customer</dt>
         <dd>{Math.round(prediction.probability_active * 100)}%</dd>
         <dt>Value over the next year</dt>
-        <dd>{money(prediction.clv_365d, contact.orders[0]?.currency)}</dd>
+        <dd>{formatMoney(prediction.clv_365d, currencyOf(contact))}</dd>
         <dt>Next order expected</dt>
-        <dd>{prediction.next_order_date ?? "—"}</dd>
+        <dd>{formatDate(prediction.next_order_date)}</dd>
       </dl>
       <p className="muted">Fitted {formatDateTime(prediction.fitted_at)} on the workspace's orders (BG/NBD and Gamma-Gamma models).</p>
     </section>
@@ -477,7 +488,7 @@ function OrdersCard({ contact }: { contact: Contact }) {
                 <td className="mono">{order.order_id}</td>
                 <td>{formatDateTime(order.placed_at)}</td>
                 <td>{order.products.map((item) => item.name ?? item.sku ?? item.product_id).filter(Boolean).join(", ") || "—"}</td>
-                <td className="num">{money(order.revenue, order.currency)}</td>
+                <td className="num">{formatMoney(order.revenue, order.currency)}</td>
                 <td>
                   <Tag tone={order.status === "completed" ? "good" : "warn"}>{order.status}</Tag>
                 </td>
@@ -500,13 +511,20 @@ function ViewedCard({ items }: { items: CartLine[] }) {
         <p className="table-empty">No product views yet.</p>
       ) : (
         <table className="table" aria-label="Recently viewed">
+          <thead>
+            <tr>
+              <th scope="col">Product</th>
+              <th scope="col" className="num">Price</th>
+              <th scope="col">Viewed</th>
+            </tr>
+          </thead>
           <tbody>
             {items.map((item, index) => (
               <tr key={`${item.product_id ?? item.sku ?? index}`}>
                 <td>
                   <ProductCell item={item} />
                 </td>
-                <td className="num">{money(item.price, item.currency)}</td>
+                <td className="num">{formatMoney(item.price, item.currency)}</td>
                 <td>{formatDateTime(item.viewed_at)}</td>
               </tr>
             ))}

@@ -52,6 +52,7 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
       className={`journey-node kind-${kind}${selected ? " is-selected" : ""}${problems.length ? " has-problems" : ""}${simulated ? " on-sim-path" : ""}`}
       data-testid={`node-${id}`}
       data-kind={kind}
+      role="group"
       aria-label={`${kindLabel(kind)} ${id}: ${summary}${problems.length ? `, ${problems.length} problem${problems.length > 1 ? "s" : ""}` : ""}`}
     >
       {isTrigger ? null : <Handle type="target" position={Position.Top} id="in" className="port-in" isConnectable={!view.readOnly} />}
@@ -103,7 +104,9 @@ function JourneyNodeViewInner({ id, type, data, selected }: NodeProps<CanvasNode
                 className={`port-out port-out-${port}`}
                 data-testid={`port-${id}-${port}`}
                 isConnectable={!view.readOnly}
-                aria-label={`${label || "next"} way out of ${id}`}
+                // a pointer's handle (keyboard users connect from the side panel): a hint, not an ARIA
+                // name, which a role-less div may not carry
+                title={`${label || "next"} way out of ${id}`}
               />
             </div>
           );

@@ -216,7 +216,7 @@ function DailyChart({ report }: { report: JourneyReport }) {
           <XAxis dataKey="day" tickFormatter={(day: string) => shortDay(day)} minTickGap={16} fontSize={12} />
           <YAxis yAxisId="count" allowDecimals={false} fontSize={12} />
           {currencies.length ? <YAxis yAxisId="money" orientation="right" fontSize={12} /> : null}
-          <Tooltip labelFormatter={(day) => shortDay(String(day))} formatter={(value, name) => [typeof value === "number" && String(name).startsWith("Revenue") ? value.toFixed(2) : value, name]} />
+          <Tooltip labelFormatter={(day) => shortDay(String(day))} formatter={(value, name, item) => [typeof value === "number" && String(item.dataKey ?? "").startsWith("revenue:") ? formatAmount({ amount: String(value), currency: String(item.dataKey).slice("revenue:".length) }) : value, name]} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           <Bar yAxisId="count" dataKey="entries" name="Entries" fill={COLORS.entries} radius={[3, 3, 0, 0]} />
           <Bar yAxisId="count" dataKey="conversions" name="Conversions" fill={COLORS.conversions} radius={[3, 3, 0, 0]} />

@@ -1,4 +1,5 @@
 /** How the journey report's figures read: money, rates, date ranges, chart rows. Pure. */
+import { formatDay, formatMoney as formatCurrency } from "../lib/format";
 import type { Money } from "./types";
 
 const DAY_MS = 86_400_000;
@@ -24,17 +25,7 @@ export function presetOf(range: { from: string; to: string }, today: Date, prese
 
 /** "$240.00", "€9.99", "50.50" (no currency named): one amount in its currency. */
 export function formatAmount(money: Money, locale?: string): string {
-  const amount = Number(money.amount);
-  if (!Number.isFinite(amount)) return money.amount;
-  if (money.currency) {
-    try {
-      return new Intl.NumberFormat(locale, { style: "currency", currency: money.currency }).format(amount);
-    } catch {
-      // not an ISO 4217 code: the code after the number
-      return `${amount.toFixed(2)} ${money.currency}`;
-    }
-  }
-  return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(amount);
+  return formatCurrency(money.amount, money.currency, locale);
 }
 
 /** Revenue in each currency, "$240.00 + €9.99"; "—" for none. */
@@ -78,6 +69,5 @@ export function chartDays(days: readonly { day: string; entries: number; convers
 
 /** "12 Mar" for a chart's axis (a UTC day). */
 export function shortDay(day: string, locale?: string): string {
-  const at = new Date(`${day}T00:00:00Z`);
-  return Number.isNaN(at.getTime()) ? day : new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone: "UTC" }).format(at);
+  return formatDay(day, locale);
 }

@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { errorMessage } from "../lib/api";
+import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, Loading } from "../lib/ui";
 import { useApproval, useApprove, useWithdrawApproval } from "./api";
@@ -16,7 +17,6 @@ export function ApprovalPanel({ journeyId }: { journeyId: number }) {
   if (status.isLoading) return <Loading />;
   if (status.isError || !status.data) return <Banner tone="error">{errorMessage(status.error)}</Banner>;
   const data = status.data;
-  const when = (value: string) => new Date(value).toLocaleString();
   return (
     <section className={`card qa-approval ${data.approved ? "is-approved" : "is-not-approved"}`} aria-labelledby="approval-title" data-testid="approval" data-approved={data.approved ? "true" : "false"}>
       <h2 id="approval-title">Approval</h2>
@@ -26,7 +26,7 @@ export function ApprovalPanel({ journeyId }: { journeyId: number }) {
       </p>
       {data.approved && data.approval ? (
         <Banner tone="success" title="Approved">
-          Revision {data.approval.revision} approved by {data.approval.approved_by ?? "someone"} on {when(data.approval.approved_at)}.
+          Revision {data.approval.revision} approved by {data.approval.approved_by ?? "someone"} on {formatDateTime(data.approval.approved_at)}.
           {data.approval.note ? ` “${data.approval.note}”` : ""} Any edit of the draft or of its templates withdraws it.
         </Banner>
       ) : (
@@ -60,8 +60,8 @@ export function ApprovalPanel({ journeyId }: { journeyId: number }) {
           <ul>
             {data.history.map((item) => (
               <li key={item.id}>
-                Revision {item.revision}, approved by {item.approved_by ?? "someone"} on {when(item.approved_at)}
-                {item.withdrawn_at ? ` — withdrawn on ${when(item.withdrawn_at)} (${item.withdrawn_reason})` : ""}
+                Revision {item.revision}, approved by {item.approved_by ?? "someone"} on {formatDateTime(item.approved_at)}
+                {item.withdrawn_at ? ` — withdrawn on ${formatDateTime(item.withdrawn_at)} (${item.withdrawn_reason})` : ""}
               </li>
             ))}
           </ul>

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, TextField, fieldError } from "../lib/ui";
 import { errorMessage } from "../lib/api";
+import { formatMoney } from "../lib/format";
 import { useDeletePersona, usePersonas, useSavePersona, type CartItem, type Persona, type PersonaInput, type RecentEvent } from "./api";
 
 const EMPTY: PersonaInput = {
@@ -50,7 +51,7 @@ export function PersonasPage() {
             </header>
             {persona.description ? <p>{persona.description}</p> : null}
             <p className="muted">
-              {persona.cart_items.length ? `Cart: ${persona.cart_items.map((item) => `${item.quantity} × ${item.sku}${item.price != null ? ` at ${item.price}` : ""}`).join(", ")}` : "Empty cart"}
+              {persona.cart_items.length ? `Cart: ${persona.cart_items.map((item) => `${item.quantity} × ${item.sku}${item.price != null ? ` at ${formatMoney(item.price, null /* a persona's cart names no currency */)}` : ""}`).join(", ")}` : "Empty cart"}
               {persona.recent_events.length ? ` · ${persona.recent_events.length} recent event${persona.recent_events.length > 1 ? "s" : ""}` : ""}
             </p>
             {canEdit ? (

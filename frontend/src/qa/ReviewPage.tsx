@@ -46,6 +46,8 @@ export function ReviewPage() {
   );
 }
 
+const ROW_STYLE = { display: "contents" } as const;
+
 function GalleryGrid({ gallery, journeyId }: { gallery: Gallery; journeyId: number }) {
   if (!gallery.nodes.length) return <Banner>This draft has no email step yet.</Banner>;
   if (!gallery.personas.length) {
@@ -57,15 +59,20 @@ function GalleryGrid({ gallery, journeyId }: { gallery: Gallery; journeyId: numb
   }
   const cells = new Map(gallery.cells.map((cell) => [`${cell.persona}:${cell.node}`, cell]));
   return (
-    <div className="qa-gallery" data-testid="gallery" style={{ gridTemplateColumns: `10rem repeat(${gallery.nodes.length}, minmax(18rem, 1fr))` }}>
-      <div className="qa-gallery-corner" />
-      {gallery.nodes.map((node) => (
-        <div key={node.id} className="qa-gallery-head" role="columnheader">
-          <strong>{node.id}</strong>
-          <span className="muted">{node.template ?? "no template"}</span>
-          <Link to={`/qa/journeys/${journeyId}/nodes/${encodeURIComponent(node.id)}`}>Live preview</Link>
+    <div className="qa-gallery" data-testid="gallery" role="table" aria-labelledby="gallery-title" style={{ gridTemplateColumns: `10rem repeat(${gallery.nodes.length}, minmax(18rem, 1fr))` }}>
+      {/* Rows are ARIA rows that take no box of their own: their cells stay items of the grid. */}
+      <div role="row" style={ROW_STYLE}>
+        <div className="qa-gallery-corner" role="columnheader">
+          <span className="visually-hidden">Persona</span>
         </div>
-      ))}
+        {gallery.nodes.map((node) => (
+          <div key={node.id} className="qa-gallery-head" role="columnheader">
+            <strong>{node.id}</strong>
+            <span className="muted">{node.template ?? "no template"}</span>
+            <Link to={`/qa/journeys/${journeyId}/nodes/${encodeURIComponent(node.id)}`}>Live preview</Link>
+          </div>
+        ))}
+      </div>
       {gallery.personas.map((persona) => (
         <GalleryRow key={persona.id} persona={persona} nodes={gallery.nodes.map((node) => node.id)} cells={cells} start={gallery.generated_at} journeyId={journeyId} />
       ))}
@@ -87,16 +94,16 @@ function GalleryRow({
   journeyId: number;
 }) {
   return (
-    <>
+    <div role="row" style={ROW_STYLE}>
       <div className="qa-gallery-persona" role="rowheader">
         <strong>{persona.name}</strong>
         <span className="muted">{[persona.city, persona.country].filter(Boolean).join(", ")}</span>
       </div>
       {nodes.map((node) => {
         const cell = cells.get(`${persona.id}:${node}`);
-        return cell ? <Cell key={node} cell={cell} personaName={persona.name} start={start} journeyId={journeyId} /> : <div key={node} />;
+        return cell ? <Cell key={node} cell={cell} personaName={persona.name} start={start} journeyId={journeyId} /> : <div key={node} role="cell" />;
       })}
-    </>
+    </div>
   );
 }
 
@@ -104,7 +111,7 @@ function Cell({ cell, personaName, start, journeyId }: { cell: GalleryCell; pers
   const [open, setOpen] = useState(false);
   const path = cell.path.map((step) => step.node).filter((node, index, all) => all[index - 1] !== node);
   return (
-    <div className={`qa-cell${cell.reached ? " is-reached" : " is-off-path"}`} data-testid="gallery-cell" data-persona={cell.persona} data-node={cell.node} data-reached={cell.reached ? "true" : "false"}>
+    <div className={`qa-cell${cell.reached ? " is-reached" : " is-off-path"}`} role="cell" data-testid="gallery-cell" data-persona={cell.persona} data-node={cell.node} data-reached={cell.reached ? "true" : "false"}>
       <div className="qa-cell-when">
         {cell.reached && cell.arrives_at ? <Tag tone="good">arrives {offsetLabel(start, cell.arrives_at)}</Tag> : <Tag tone="neutral">not on this persona's path</Tag>}
         {cell.template ? (

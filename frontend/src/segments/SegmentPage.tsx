@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { ruleText } from "../journeys/summary";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, formatDay } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, TextField } from "../lib/ui";
 import { MEMBER_PAGE, exportUrl, useAddMembers, useDeleteSegment, useHistory, useMembers, useRemoveMember, useSegment } from "./api";
@@ -85,11 +85,6 @@ function RuleText({ rule }: { rule: Segment["rule"] }) {
   return <span className="segment-rule-text">{ruleText(rule)}</span>;
 }
 
-function shortDay(day: string): string {
-  const date = new Date(`${day}T00:00:00Z`);
-  return date.toLocaleDateString("en", { month: "short", day: "numeric", timeZone: "UTC" });
-}
-
 function MembershipChart({ segmentId }: { segmentId: number }) {
   const history = useHistory(segmentId, 30);
   const rows: HistoryDay[] = history.data ?? [];
@@ -108,9 +103,9 @@ function MembershipChart({ segmentId }: { segmentId: number }) {
           <ResponsiveContainer width="100%" height={240}>
             <ComposedChart data={rows} margin={{ top: 8, right: 4, bottom: 0, left: -16 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
-              <XAxis dataKey="day" tickFormatter={shortDay} minTickGap={16} fontSize={12} />
+              <XAxis dataKey="day" tickFormatter={(day: string) => formatDay(day)} minTickGap={16} fontSize={12} />
               <YAxis allowDecimals={false} fontSize={12} />
-              <Tooltip labelFormatter={(day) => shortDay(String(day))} />
+              <Tooltip labelFormatter={(day) => formatDay(String(day))} />
               <Legend wrapperStyle={{ fontSize: 12 }} />
               <Bar dataKey="entered" name="Entered" fill="#2e9d5b" radius={[3, 3, 0, 0]} />
               <Bar dataKey="left" name="Left" fill="#d07a4a" radius={[3, 3, 0, 0]} />

@@ -2,7 +2,7 @@
 import { forwardRef, useEffect, useImperativeHandle, useRef } from "react";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
-import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting } from "@codemirror/language";
+import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, HighlightStyle, indentOnInput, syntaxHighlighting } from "@codemirror/language";
 import { lintGutter, lintKeymap, setDiagnostics } from "@codemirror/lint";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers, placeholder as placeholderText } from "@codemirror/view";
@@ -33,7 +33,9 @@ interface Props {
 const theme = EditorView.theme({
   "&": { fontSize: "13px", backgroundColor: "#fff" },
   ".cm-content": { fontFamily: "var(--mono)" },
-  ".cm-gutters": { backgroundColor: "#f6f7f9", borderRight: "1px solid #e3e6ec", color: "#8a91a0" },
+  // line numbers and placeholder in --text-muted: CodeMirror's own greys are under 4.5:1 (WCAG AA)
+  ".cm-gutters": { backgroundColor: "#f6f7f9", borderRight: "1px solid #e3e6ec", color: "var(--text-muted)" },
+  ".cm-placeholder": { color: "var(--text-muted)" },
   "&.cm-focused": { outline: "none" },
   ".cm-activeLine": { backgroundColor: "#f5f7ff" },
   ".cm-activeLineGutter": { backgroundColor: "#eef0fd" },
@@ -44,8 +46,13 @@ const lineTheme = EditorView.theme({
   "&": { fontSize: "14px", border: "1px solid var(--border-strong)", borderRadius: "6px", backgroundColor: "#fff" },
   "&.cm-focused": { outline: "2px solid var(--brand)", borderColor: "var(--brand)" },
   ".cm-content": { padding: "7px 4px", fontFamily: "var(--font)" },
+  ".cm-placeholder": { color: "var(--text-muted)" },
   ".cm-scroller": { overflow: "hidden" },
 });
+
+/** CodeMirror's default colours, those under 4.5:1 on the active line (#f5f7ff) darkened to pass WCAG AA. */
+const DARKER: Record<string, string> = { "#085": "#007a4d", "#e40": "#c23000", "#f00": "#d00" };
+const highlightStyle = HighlightStyle.define(defaultHighlightStyle.specs.map((spec) => (typeof spec.color === "string" && DARKER[spec.color] ? { ...spec, color: DARKER[spec.color] } : spec)));
 
 /** One line only: Enter saves nothing and newlines pasted become spaces. */
 const singleLine = EditorState.transactionFilter.of((transaction) => {
@@ -71,7 +78,7 @@ export const CodeEditor = forwardRef<CodeEditorHandle, Props>(function CodeEdito
       bracketMatching(),
       closeBrackets(),
       autocompletion({ activateOnTyping: true, icons: false }),
-      syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+      syntaxHighlighting(highlightStyle, { fallback: true }),
       kind === "mjml" ? mjmlWithLiquid() : textWithLiquid(),
       keymap.of([
         { key: "Mod-s", preventDefault: true, run: () => (save.current?.(), true) },

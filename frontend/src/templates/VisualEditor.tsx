@@ -184,9 +184,17 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
       return next;
     };
     let ready = false;
+    const container = host.current;
     editor.on("load", () => {
       lockAll(editor.getWrapper()!);
       editor.runCommand("open-blocks");
+      // GrapesJS names neither its canvas frame nor its side panel, which scrolls without a way in
+      // from the keyboard (axe: frame-title, scrollable-region-focusable).
+      editor.Canvas.getFrameEl()?.setAttribute("title", "Email canvas");
+      const views = container.querySelector(".gjs-pn-views-container");
+      views?.setAttribute("tabindex", "0");
+      views?.setAttribute("role", "region");
+      views?.setAttribute("aria-label", "Blocks and settings");
       ready = true;
     });
     editor.on("component:add", (component: Component) => lockAll(component));
