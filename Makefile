@@ -6,11 +6,11 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 NPM := npm --prefix frontend
 
-.PHONY: demo test test-suite lint install install-test frontend chromium migrate seed serve clean
+.PHONY: demo test test-suite lint types types-check install install-test frontend chromium migrate seed serve clean
 
 demo: install frontend migrate seed serve
 
-test: install-test frontend chromium lint test-suite
+test: install-test frontend chromium lint types-check test-suite
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,27 @@ chromium:
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The front end's API types come from the OpenAPI schema (drf-spectacular, then openapi-typescript);
+# both files are committed, so the build needs no Python. After changing a serializer: make types.
+SCHEMA := frontend/schema/openapi.yaml
+SCHEMA_TS := frontend/src/lib/schema.d.ts
+OPENAPI_TS := frontend/node_modules/.bin/openapi-typescript
+
+types: install frontend/node_modules/.installed
+	@mkdir -p $(dir $(SCHEMA))
+	$(PY) manage.py spectacular --file $(SCHEMA)
+	$(OPENAPI_TS) $(SCHEMA) -o $(SCHEMA_TS)
+
+# Regenerates both into a temporary directory and compares: a few seconds, no database.
+types-check: install-test frontend/node_modules/.installed
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) manage.py spectacular --file $$tmp/openapi.yaml 2>$$tmp/spectacular.log || { cat $$tmp/spectacular.log >&2; exit 1; }; \
+	$(OPENAPI_TS) $$tmp/openapi.yaml -o $$tmp/schema.d.ts >/dev/null 2>$$tmp/openapi-typescript.log || { cat $$tmp/openapi-typescript.log >&2; exit 1; }; \
+	if ! cmp -s $$tmp/openapi.yaml $(SCHEMA) || ! cmp -s $$tmp/schema.d.ts $(SCHEMA_TS); then \
+	  { diff -u $(SCHEMA) $$tmp/openapi.yaml; diff -u $(SCHEMA_TS) $$tmp/schema.d.ts; } | head -40 >&2; \
+	  echo "frontend types are out of date: run make types" >&2; exit 1; \
+	fi
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v 0

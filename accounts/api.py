@@ -7,7 +7,7 @@ from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -23,6 +23,7 @@ from .serializers import (
     AcceptInvitationSerializer,
     DetailSerializer,
     InvitationPreviewSerializer,
+    JSONObjectField,
     PasswordResetConfirmSerializer,
     PasswordResetSerializer,
     SessionSerializer,
@@ -252,8 +253,13 @@ class MemberViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(MemberSerializer(membership).data)
 
 
+@extend_schema_field({"type": "string", "enum": list(Role.values)})
+class RoleNameField(serializers.CharField):
+    """A role's name, checked by the serializer (with a message naming the roles)."""
+
+
 class InvitationSerializer(serializers.ModelSerializer):
-    role = serializers.CharField()
+    role = RoleNameField()
     invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None, allow_null=True)
     is_expired = serializers.BooleanField(read_only=True)
 
@@ -370,6 +376,8 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
+    details = JSONObjectField(required=False)
+
     class Meta:
         model = AuditEntry
         fields = ["id", "at", "actor_email", "action", "target", "details"]

@@ -1,6 +1,7 @@
 """The shapes of the accounts API's answers and bodies that are not a model's (the OpenAPI schema
 documents them; accounts/api.py builds them)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 DB_INT_MAX = 2**63 - 1  # the largest integer SQLite's INTEGER and PostgreSQL's bigint hold
@@ -15,6 +16,17 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", DB_INT_MAX)
         super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSONField holding an object: the same field, but the schema says "an object" where a bare
+    JSONField says "any value" (and the front end's generated type is `unknown`)."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
+class CountsField(serializers.JSONField):
+    """A JSONField holding {name: count}."""
 
 
 class SessionUserSerializer(serializers.Serializer):

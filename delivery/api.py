@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from accounts.serializers import NUMBER_MAX, IdField
+from accounts.serializers import NUMBER_MAX, IdField, JSONObjectField
 from journeys.models import Contact, Journey
 
-from . import actions, domains, rendering, transports
+from . import actions, domains, rendering, starters, transports
 from .models import (
     DEFAULT_TOPICS,
     Category,
@@ -41,8 +41,25 @@ def _invalid(error):
 # -- templates -------------------------------------------------------------------------------------
 
 
+class WarningsField(serializers.JSONField):
+    """A JSONField holding a version's warnings (its schema, TemplateProblem[], is set below)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class StringListField(serializers.JSONField):
+    """A JSONField holding a list of strings."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class HeadersField(serializers.JSONField):
+    """A JSONField holding an email's headers: {name: value}."""
+
+
 class VersionSerializer(serializers.ModelSerializer):
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
+    blocks = JSONObjectField(required=False, help_text='a snapshot of the blocks used: {name: {"source", "condition"}}')
+    roots = StringListField(required=False, help_text="the context names the template uses")
+    warnings = WarningsField(required=False, help_text="problems that did not stop the save")
 
     class Meta:
         model = TemplateVersion
@@ -70,7 +87,7 @@ class TemplateSerializer(serializers.ModelSerializer):
     coupon_pool = serializers.SlugRelatedField(
         slug_field="slug", queryset=CouponPool.objects.none(), required=False, allow_null=True
     )
-    latest_version = VersionSerializer(read_only=True)
+    latest_version = VersionSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Template
@@ -142,6 +159,9 @@ class TemplateProblemSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="syntax, undefined, mjml, limit")
 
 
+extend_schema_field(TemplateProblemSerializer(many=True))(WarningsField)
+
+
 class TemplateValidationSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     problems = TemplateProblemSerializer(many=True)
@@ -157,16 +177,42 @@ def _rendered(rendered):
     return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
 
 
+class StarterSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    subject = serializers.CharField()
+    category = serializers.CharField()
+    html = serializers.CharField(allow_blank=True, help_text="rendered with sample data (the thumbnail)")
+
+
+class FromStarterSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=80)
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ThumbnailSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    html = serializers.CharField(allow_blank=True, help_text="the latest version rendered with sample data")
+
+
 # Messages and the sandbox's emails (a test send answers a message).
 
 
 class SandboxEmailSerializer(serializers.ModelSerializer):
+    to = StringListField(required=False)
+
     class Meta:
         model = SandboxEmail
         fields = ["id", "from_email", "to", "subject", "created_at"]
 
 
 class SandboxEmailDetailSerializer(serializers.ModelSerializer):
+    to = StringListField(required=False)
+    headers = HeadersField(required=False)
+
     class Meta:
         model = SandboxEmail
         fields = ["id", "from_email", "to", "subject", "text", "html", "headers", "created_at"]
@@ -224,6 +270,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageDetailSerializer(MessageSerializer):
+    headers = HeadersField(required=False)
+    links = StringListField(required=False, help_text="the URLs its tracked links may go to")
     sandbox = serializers.SerializerMethodField()
 
     class Meta(MessageSerializer.Meta):
@@ -245,7 +293,15 @@ class MessageDetailSerializer(MessageSerializer):
 class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
     queryset = Template.objects.select_related("latest_version__created_by", "coupon_pool")
     http_method_names = ["get", "post", "patch", "delete"]
-    capabilities = {"validate": "qa", "preview": "qa", "preview_source": "qa", "test_send": "qa"}
+    capabilities = {
+        "validate": "qa",
+        "preview": "qa",
+        "preview_source": "qa",
+        "test_send": "qa",
+        "starters": "read",
+        "thumbnails": "read",
+        "from_starter": "edit",
+    }
 
     def get_serializer_class(self):
         return TemplateListSerializer if self.action == "list" else TemplateSerializer
@@ -347,6 +403,62 @@ class TemplateViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):
         except rendering.RenderError as error:
             raise DomainError(f"The template could not be rendered: {error}", code="render_failed") from None
         return Response(_rendered(rendered))
+
+    @extend_schema(responses=StarterSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def starters(self, request):
+        """The gallery of starter templates, each rendered with sample data for its thumbnail."""
+        answer = []
+        for starter in starters.STARTERS.values():
+            try:
+                html = starters.preview_starter(request.workspace, starter).html
+            except (rendering.TemplateError, rendering.RenderError):  # a workspace block that breaks it
+                html = ""
+            answer.append(
+                {
+                    "key": starter.key,
+                    "name": starter.name,
+                    "description": starter.description,
+                    "subject": starter.subject,
+                    "category": starter.category,
+                    "html": html,
+                }
+            )
+        return Response(answer)
+
+    @extend_schema(request=FromStarterSerializer, responses={201: TemplateSerializer})
+    @action(detail=False, methods=["post"], url_path="from-starter")
+    def from_starter(self, request):
+        """A new template copied from a starter (its slug by default), ready to edit."""
+        body = FromStarterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            template = starters.create_from_starter(
+                request.workspace, request.user, data["key"], slug=data.get("slug"), name=data.get("name")
+            )
+        except actions.TemplateInvalid as error:
+            return _invalid(error)
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="part of the name or slug")],
+        responses=ThumbnailSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"])
+    def thumbnails(self, request):
+        """The templates' latest versions rendered with sample data (the template picker's
+        thumbnails), by name; a page of 50 unless `limit` says otherwise."""
+        templates = self.get_queryset().filter(latest_version__isnull=False).order_by("name", "id")
+        search = _text(request.query_params, "search", 200)
+        if search:
+            templates = templates.filter(models.Q(name__icontains=search) | models.Q(slug__icontains=search))
+        page = self.paginate_queryset(templates)
+        rows = [
+            {"slug": t.slug, "name": t.name, "html": starters.thumbnail_html(request.workspace, t.latest_version)}
+            for t in page
+        ]
+        return self.get_paginated_response(rows)
 
     @extend_schema(request=TemplateTestSendSerializer, responses={201: MessageSerializer})
     @action(detail=True, methods=["post"], url_path="test-send")
@@ -732,7 +844,7 @@ class DkimKeyView(APIView):
 
 
 class RecordCheckSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="ok, missing, weak or error")
+    status = serializers.ChoiceField(choices=["ok", "missing", "weak", "error"])
     name = serializers.CharField(allow_blank=True, help_text="the DNS name looked up")
     record = serializers.CharField(allow_blank=True, help_text="the record found")
     detail = serializers.CharField()

@@ -52,7 +52,7 @@ BLOCKS = {
 }
 
 
-def _email(title, preview, body):
+def email_layout(title, preview, body):
     return f"""<mjml>
   <mj-head>
     <mj-title>{title}</mj-title>
@@ -73,7 +73,7 @@ TEMPLATES = {
     "welcome": {
         "name": "Welcome",
         "subject": 'Welcome to {{ workspace.name }}, {{ contact.first_name | default: "friend" }}!',
-        "mjml": _email(
+        "mjml": email_layout(
             "Welcome",
             "Good to have you with us",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -86,7 +86,7 @@ TEMPLATES = {
     "browse-abandonment": {
         "name": "Browse abandonment",
         "subject": "Still thinking about {{ event.properties.name | default: 'it' }}?",
-        "mjml": _email(
+        "mjml": email_layout(
             "Still thinking about it?",
             "The product you looked at is waiting",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -105,7 +105,7 @@ TEMPLATES = {
     "cross-sell": {
         "name": "Cross-sell after an order",
         "subject": "{{ contact.first_name | default: 'Hi' }}, these go well with your order",
-        "mjml": _email(
+        "mjml": email_layout(
             "Goes well with your order",
             "Picked for you, based on what you bought",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -118,7 +118,7 @@ TEMPLATES = {
     "price-drop": {
         "name": "Price drop",
         "subject": "{{ event.properties.name }} is now {{ event.new_price | money: event.currency }}",
-        "mjml": _email(
+        "mjml": email_layout(
             "It just got cheaper",
             "Something you looked at costs less now",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -133,7 +133,7 @@ TEMPLATES = {
     "back-in-stock": {
         "name": "Back in stock",
         "subject": "{{ event.properties.name }} is back",
-        "mjml": _email(
+        "mjml": email_layout(
             "It is back",
             "Something you wanted is in stock again",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -146,7 +146,7 @@ TEMPLATES = {
     "win-back": {
         "name": "Win-back",
         "subject": "We miss you, {{ contact.first_name | default: 'friend' }}",
-        "mjml": _email(
+        "mjml": email_layout(
             "We miss you",
             "A little something to welcome you back",
             """    <mj-section background-color="#ffffff"><mj-column>
@@ -161,6 +161,16 @@ TEMPLATES = {
         "coupon_pool": "comeback",
     },
 }
+
+
+def cart_reminder():
+    """The reference template (shared/bench's cart abandonment email) as a template spec."""
+    return {
+        "name": "Cart reminder",
+        "subject": '{{ contact.first_name | default: "Hi" }}, your cart is waiting',
+        "mjml": REFERENCE.read_text(),
+        "coupon_pool": "comeback",
+    }
 
 
 def seed(workspace):
@@ -192,15 +202,7 @@ def seed(workspace):
     )
     if not pool.coupons.exists():
         Coupon.objects.bulk_create(Coupon(workspace=workspace, pool=pool, code=f"COMEBACK-{n:04d}") for n in range(200))
-    specs = {
-        "cart-reminder": {
-            "name": "Cart reminder",
-            "subject": '{{ contact.first_name | default: "Hi" }}, your cart is waiting',
-            "mjml": REFERENCE.read_text(),
-            "coupon_pool": "comeback",
-        },
-        **TEMPLATES,
-    }
+    specs = {"cart-reminder": cart_reminder(), **TEMPLATES}
     for slug, spec in specs.items():
         fields = {**spec, "coupon_pool": pool if spec.get("coupon_pool") else None}
         template = Template.objects.filter(workspace=workspace, slug=slug).first()

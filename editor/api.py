@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.access import WorkspaceScopedMixin, get_scoped_or_404
 from accounts.schema import error_responses
-from accounts.serializers import NUMBER_MAX, IdField
+from accounts.serializers import NUMBER_MAX, IdField, JSONObjectField
 from journeys.engine import rules
 from journeys.models import Journey
 
@@ -55,6 +55,7 @@ class RecentEventSerializer(serializers.Serializer):
 
 
 class PersonaSerializer(serializers.ModelSerializer):
+    traits = JSONObjectField(required=False)
     cart_items = CartItemSerializer(many=True, required=False)
     recent_events = RecentEventSerializer(many=True, required=False)
 

@@ -210,11 +210,24 @@ class ValidationSerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
+class MoneySerializer(serializers.Serializer):
+    """An amount in one currency ("" when the event named none), as the server writes it: "240.00"."""
+
+    currency = serializers.CharField()
+    amount = serializers.CharField()
+
+
 class NodeCountsSerializer(serializers.Serializer):
+    """stats.node_counts: the email counts on email nodes, conversions on the nodes they are credited to."""
+
     entered = serializers.IntegerField()
     waiting = serializers.IntegerField()
     left = serializers.IntegerField()
-    sent = serializers.IntegerField()
+    sent = serializers.IntegerField(required=False)
+    opened = serializers.IntegerField(required=False)
+    clicked = serializers.IntegerField(required=False)
+    conversions = serializers.IntegerField(required=False)
+    revenue = MoneySerializer(many=True, required=False)
 
 
 class CountsSerializer(serializers.Serializer):
@@ -245,9 +258,9 @@ class ReportQuerySerializer(serializers.Serializer):
         return fields
 
 
-class MoneySerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    amount = serializers.CharField()
+class ReportLinkSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    clicks = serializers.IntegerField()
 
 
 class ReportEmailSerializer(serializers.Serializer):
@@ -265,7 +278,7 @@ class ReportEmailSerializer(serializers.Serializer):
     complained = serializers.IntegerField()
     open_rate = serializers.FloatField(allow_null=True)
     click_rate = serializers.FloatField(allow_null=True)
-    links = serializers.ListField(child=serializers.DictField())
+    links = ReportLinkSerializer(many=True)
 
 
 class ReportNodeSerializer(serializers.Serializer):
@@ -297,17 +310,49 @@ class ReportVersionSerializer(ReportFiguresSerializer):
     version = serializers.IntegerField()
 
 
+class ReportJourneySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ReportRangeSerializer(serializers.Serializer):
+    # "from" is a keyword: the fields are added by name (as in ReportQuerySerializer).
+    def get_fields(self):
+        return {"from": serializers.DateField(), "to": serializers.DateField()}
+
+
+class ReportVersionRefSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+
+
+class ReportAttributionSerializer(serializers.Serializer):
+    event = serializers.CharField(allow_null=True, help_text="the conversion event; null: none set")
+    source = serializers.ChoiceField(
+        choices=["conversion", "exit_on"], allow_null=True, help_text="the journey's conversion settings or its goal"
+    )
+    windows = serializers.DictField(child=serializers.CharField(), allow_null=True, help_text="ISO 8601 durations")
+    rule = serializers.CharField(help_text="the rule in words")
+
+
+class FunnelStepSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    type = serializers.CharField(allow_blank=True)
+    count = serializers.IntegerField()
+
+
 class ReportSerializer(serializers.Serializer):
-    journey = serializers.DictField()
-    range = serializers.DictField(child=serializers.DateField())
+    journey = ReportJourneySerializer()
+    range = ReportRangeSerializer()
     version = serializers.IntegerField(allow_null=True)
-    versions = serializers.ListField(child=serializers.DictField())
-    attribution = serializers.DictField()
+    versions = ReportVersionRefSerializer(many=True)
+    attribution = ReportAttributionSerializer()
     totals = ReportFiguresSerializer()
     daily = ReportDaySerializer(many=True)
     by_version = ReportVersionSerializer(many=True)
     nodes = ReportNodeSerializer(many=True)
-    funnel = serializers.ListField(child=serializers.DictField())
+    funnel = FunnelStepSerializer(many=True)
 
 
 class EnrollmentContactSerializer(serializers.Serializer):
@@ -326,7 +371,7 @@ class PathStepSerializer(serializers.Serializer):
 class EnrollmentRowSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     contact = EnrollmentContactSerializer()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Enrollment.Status.choices)
     node = serializers.CharField(source="current_node")
     version = serializers.IntegerField(source="version.number")
     entered_at = serializers.DateTimeField()

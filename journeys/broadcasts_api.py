@@ -14,7 +14,7 @@ from accounts.access import WorkspaceScopedMixin
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 from accounts.schema import error_responses
-from accounts.serializers import IdField
+from accounts.serializers import CountsField, IdField
 
 from . import broadcasts, clock
 from .models import Broadcast
@@ -53,6 +53,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
     journey_name = serializers.CharField(source="journey.name", read_only=True, allow_null=True, default=None)
     progress = serializers.SerializerMethodField(help_text="entered and skipped, in % of total")
     can_cancel = serializers.SerializerMethodField()
+    skipped_reasons = CountsField(read_only=True, help_text="{reason: contacts skipped for it}")
 
     class Meta:
         model = Broadcast

@@ -280,6 +280,9 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "accounts.models.Invitation.Status",
         "ImportStatusEnum": "journeys.models.ImportJob.Status",
         "SegmentKindEnum": "journeys.models.Segment.Kind",
+        "BroadcastKindEnum": "journeys.models.Broadcast.Kind",
+        "ImportKindEnum": "journeys.models.ImportJob.Kind",
+        "EnrollmentStatusEnum": "journeys.models.Enrollment.Status",
     },
 }
 

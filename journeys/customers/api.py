@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.access import WorkspaceScopedMixin, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
-from accounts.serializers import IdField
+from accounts.serializers import IdField, JSONObjectField
 
 from ..engine import nodes
 from ..models import (
@@ -32,6 +32,62 @@ from ..models import (
 from . import catalog, contacts, identity, imports
 
 # -- Contacts --------------------------------------------------------------------------------------
+
+
+# -- Schema-only shapes: what the JSON columns and computed fields hold, for /api/schema/ ----------
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "boolean"}})
+class ConsentField(serializers.JSONField):
+    """{topic: given}."""
+
+
+class CartLineSerializer(serializers.Serializer):
+    """A product line of a cart, an order or the recently viewed (commerce.product_line)."""
+
+    product_id = serializers.CharField(required=False)
+    sku = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+    price = serializers.FloatField(required=False)
+    currency = serializers.CharField(required=False)
+    category = serializers.CharField(required=False)
+    brand = serializers.CharField(required=False)
+    variant = serializers.CharField(required=False)
+    url = serializers.CharField(required=False)
+    image_url = serializers.CharField(required=False)
+    quantity = serializers.IntegerField(required=False, help_text="in a cart or an order")
+    viewed_at = serializers.DateTimeField(required=False, help_text="in the recently viewed")
+
+
+@extend_schema_field(CartLineSerializer(many=True))
+class CartLinesField(serializers.JSONField):
+    """A JSONField holding a list of product lines."""
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartLineSerializer(many=True)
+    total = serializers.FloatField()
+    quantity = serializers.IntegerField()
+    currency = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class PredictionSerializer(serializers.Serializer):
+    """The `predicted` root of a contact (context.predicted_of) and `explanation`; every key is
+    left out ({}) before a customer-value fit has predicted the contact."""
+
+    orders_next_90d = serializers.FloatField(required=False)
+    probability_active = serializers.FloatField(required=False)
+    clv_365d = serializers.FloatField(required=False)
+    churn_risk = serializers.ChoiceField(choices=["low", "medium", "high"], required=False)
+    next_order_date = serializers.DateField(required=False, allow_null=True)
+    fitted_at = serializers.DateTimeField(required=False)
+    explanation = serializers.CharField(required=False, help_text="the same in plain words")
+
+
+class IdentitySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["user_id", "anonymous_id"])
+    value = serializers.CharField()
 
 
 class ContactListSerializer(serializers.ModelSerializer):
@@ -79,7 +135,7 @@ class OrderSerializer(serializers.Serializer):
     net = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
     currency = serializers.CharField()
     status = serializers.CharField()
-    products = serializers.JSONField()
+    products = CartLinesField()
     placed_at = serializers.DateTimeField()
 
 
@@ -87,6 +143,9 @@ EMPTY_CART = {"items": [], "total": 0.0, "quantity": 0, "currency": None, "updat
 
 
 class ContactSerializer(ContactListSerializer):
+    traits = JSONObjectField(required=False)
+    consent = ConsentField(required=False)
+    recently_viewed = CartLinesField(required=False)
     cart = serializers.SerializerMethodField()
     identities = serializers.SerializerMethodField()
     orders = serializers.SerializerMethodField()
@@ -110,15 +169,19 @@ class ContactSerializer(ContactListSerializer):
             "updated_at",
         ]
 
+    @extend_schema_field(CartSerializer)
     def get_cart(self, contact) -> dict:
         return {**EMPTY_CART, **(contact.cart or {})}
 
+    @extend_schema_field(IdentitySerializer(many=True))
     def get_identities(self, contact) -> list[dict]:
         return list(contact.identities.order_by("kind", "id").values("kind", "value"))
 
+    @extend_schema_field(OrderSerializer(many=True))
     def get_orders(self, contact) -> list[dict]:
         return OrderSerializer(contact.orders.order_by("-placed_at")[:100], many=True).data
 
+    @extend_schema_field(PredictionSerializer)
     def get_prediction(self, contact) -> dict:
         from .. import clock
         from ..predictions import clv
@@ -176,6 +239,10 @@ class ContactUpdateSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
+    properties = JSONObjectField(required=False)
+    traits = JSONObjectField(required=False)
+    context = JSONObjectField(required=False)
+
     class Meta:
         model = Event
         fields = [
@@ -196,11 +263,6 @@ class EventSerializer(serializers.ModelSerializer):
             "processed_at",
             "error",
         ]
-
-
-class IdentitySerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    value = serializers.CharField()
 
 
 class ContactExportSerializer(serializers.Serializer):
@@ -530,6 +592,7 @@ class ProductDetailSerializer(ProductSerializer):
     class Meta(ProductSerializer.Meta):
         fields = ProductSerializer.Meta.fields + ["price_history"]
 
+    @extend_schema_field(PriceChangeSerializer(many=True))
     def get_price_history(self, product) -> list[dict]:
         return PriceChangeSerializer(product.price_history.order_by("-changed_at", "-id")[:50], many=True).data
 
@@ -642,7 +705,19 @@ class ImportListSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    field = serializers.CharField()
+    error = serializers.CharField()
+
+
+@extend_schema_field(RowErrorSerializer(many=True))
+class RowErrorsField(serializers.JSONField):
+    """A JSONField holding the rows an import skipped, with why."""
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
+    row_errors = RowErrorsField(required=False)
     progress = serializers.SerializerMethodField()
     mapping = serializers.SerializerMethodField(help_text="the column mapping chosen; null: columns read by name")
     list = serializers.SerializerMethodField(help_text="the static list that receives the imported contacts")

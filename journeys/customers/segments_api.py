@@ -14,7 +14,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from accounts.access import WorkspaceScopedMixin, scoped
 from accounts.actions import record_audit
 from accounts.errors import DomainError
 from accounts.schema import error_responses
+from accounts.serializers import JSONObjectField
 
 from .. import clock
 from ..models import Contact, Segment, SegmentMembership
@@ -37,13 +38,26 @@ def _domain(error: segments.SegmentError):
     return DomainError(error.message, code=error.code, fields=error.fields, status_code=error.status_code)
 
 
+class RebuildSerializer(serializers.Serializer):
+    """Every key is left out ({}) before the first evaluation."""
+
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"], required=False)
+    done = serializers.IntegerField(required=False)
+    total = serializers.IntegerField(required=False, allow_null=True)
+
+
+@extend_schema_field(RebuildSerializer)
+class RebuildField(serializers.JSONField):
+    """A JSONField holding a segment's rebuild progress."""
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     kind = serializers.ChoiceField(choices=Segment.Kind.choices, required=False, default=Segment.Kind.DYNAMIC)
-    rule = serializers.JSONField(required=False, help_text="a condition in the rule language; {} for a static list")
+    rule = JSONObjectField(required=False, help_text="a condition in the rule language; {} for a static list")
     member_count = serializers.IntegerField(read_only=True, help_text="contacts in the segment now")
-    rebuild = serializers.JSONField(
+    rebuild = RebuildField(
         read_only=True, help_text='the evaluation of every contact after the rule was set: {"state", "done", "total"}'
     )
     created_by = serializers.EmailField(source="created_by.email", read_only=True, allow_null=True, default=None)

@@ -323,6 +323,13 @@ ENDPOINTS += [
     ("get", "/api/sending-settings/domain-check", None, {"marketer", "qa"}, None),  # admins: live DNS
 ]
 
+# -- delivery: starter templates and the template picker's thumbnails (issue 15) --
+ENDPOINTS += [
+    ("get", "/api/templates/starters", None, set(), None),
+    ("post", "/api/templates/from-starter", {"key": "welcome"}, {"qa"}, None),
+    ("get", "/api/templates/thumbnails?search=t", None, set(), None),
+]
+
 
 def _roles_cases():
     for method, url, body, refused, make in ENDPOINTS:

@@ -1,47 +1,14 @@
-/** The broadcasts API's shapes (journeys/broadcasts_api.py). */
+/**
+ * The broadcasts API's shapes (journeys/broadcasts_api.py), generated from /api/schema/
+ * (lib/schema.d.ts: `make types`).
+ */
+import type { components } from "../lib/schema";
 
-export type BroadcastKind = "template" | "journey";
-export type BroadcastSchedule = "now" | "at" | "local_time" | "best_time";
-export type BroadcastStatus = "draft" | "scheduled" | "running" | "sent" | "cancelled" | "failed";
+type Schemas = components["schemas"];
 
-export interface Broadcast {
-  id: number;
-  name: string;
-  kind: BroadcastKind;
-  segment: number | null;
-  segment_name: string | null;
-  /** members of the segment now */
-  member_count: number;
-  template: string;
-  /** the journey entered: the chosen one, or (kind template) the broadcast's own */
-  journey: number | null;
-  journey_name: string | null;
-  schedule: BroadcastSchedule;
-  send_at: string | null;
-  local_time: string;
-  status: BroadcastStatus;
-  /** members when it started */
-  total: number;
-  entered: number;
-  skipped: number;
-  skipped_reasons: Record<string, number>;
-  /** entered and skipped, in % of total */
-  progress: number;
-  can_cancel: boolean;
-  started_at: string | null;
-  finished_at: string | null;
-  error: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface BroadcastInput {
-  name: string;
-  kind: BroadcastKind;
-  segment: number | null;
-  template?: string;
-  journey?: number | null;
-  schedule: BroadcastSchedule;
-  send_at?: string | null;
-  local_time?: string;
-}
+export type Broadcast = Schemas["Broadcast"];
+export type BroadcastKind = Broadcast["kind"];
+export type BroadcastSchedule = Broadcast["schedule"];
+export type BroadcastStatus = Broadcast["status"];
+/** `segment` null: the form before a segment is chosen (the server answers 400 naming the field). */
+export type BroadcastInput = Omit<Schemas["BroadcastInputRequest"], "segment"> & { segment: number | null };

@@ -3,28 +3,15 @@ import { useEffect, useState, type FormEvent } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type Page } from "../lib/api";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, formatMoney } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, SelectField, Tag, TextField, fieldError } from "../lib/ui";
 import { ImportPanel } from "../contacts/ImportPanel";
-import { money } from "../contacts/types";
 import "../contacts/customers.css";
 
-export interface Product {
-  id: number;
-  sku: string;
-  name: string;
-  url: string;
-  image_url: string;
-  price: number;
-  currency: string;
-  stock: number | null;
-  category: string;
-  tags: string[];
-  attributes: Record<string, unknown>;
-  updated_at: string;
-  price_history?: { old_price: string | null; new_price: string; changed_at: string }[];
-}
+import type { Product } from "./types";
+
+export type { Product };
 
 export default function CatalogPage() {
   return (
@@ -134,7 +121,7 @@ function ProductList() {
                   </td>
                   <td className="mono">{product.sku}</td>
                   <td>{product.category || "—"}</td>
-                  <td className="num">{money(product.price, product.currency)}</td>
+                  <td className="num">{formatMoney(product.price, product.currency)}</td>
                   <td className="num">{product.stock === null ? "—" : product.stock === 0 ? <Tag tone="bad">Out of stock</Tag> : product.stock}</td>
                   <td>{formatDateTime(product.updated_at)}</td>
                 </tr>
@@ -290,8 +277,8 @@ function ProductFormPage({ product }: { product?: Product }) {
               {current.price_history.map((change, index) => (
                 <tr key={index}>
                   <td>{formatDateTime(change.changed_at)}</td>
-                  <td className="num">{change.old_price === null ? "—" : money(Number(change.old_price), current.currency)}</td>
-                  <td className="num">{money(Number(change.new_price), current.currency)}</td>
+                  <td className="num">{change.old_price === null ? "—" : formatMoney(Number(change.old_price), current.currency)}</td>
+                  <td className="num">{formatMoney(Number(change.new_price), current.currency)}</td>
                 </tr>
               ))}
             </tbody>

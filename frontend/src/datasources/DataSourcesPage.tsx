@@ -8,14 +8,7 @@ import { useCan } from "../lib/session";
 import { ErrorBanner, Loading, PageHeader, Tag } from "../lib/ui";
 import { eventLabel, type TrackedEvent } from "../contacts/types";
 import "../contacts/customers.css";
-
-interface WriteKey {
-  id: number;
-  name: string;
-  hint: string;
-  created_at: string;
-  revoked_at: string | null;
-}
+import type { WriteKey } from "../settings/types";
 
 export function snippets(origin: string, key: string) {
   const url = new URL(origin);

@@ -1,6 +1,7 @@
 /** The journeys API (journeys/api.py) through TanStack Query: the only place that knows its URLs. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Page } from "../lib/api";
+import type { components } from "../lib/schema";
 import type {
   CountsByNode,
   DryRun,
@@ -10,7 +11,6 @@ import type {
   JourneyVersion,
   JourneyVersionSummary,
   LibraryJourney,
-  ValidationProblem,
 } from "./types";
 
 export const journeyKeys = {
@@ -74,6 +74,9 @@ export function useCounts(id: number, enabled: boolean) {
   });
 }
 
+// Request bodies as the UI sends them (the generated request shapes type `definition` as unknown).
+type Schemas = components["schemas"];
+
 export interface CreateJourney {
   name: string;
   library_key?: string;
@@ -88,10 +91,7 @@ export function useCreateJourney() {
   });
 }
 
-export interface SavedDraft {
-  draft_revision: number;
-  problems?: ValidationProblem[];
-}
+export type SavedDraft = Pick<Journey, "draft_revision" | "problems">;
 
 /** PUT the draft with the revision it was based on; 409 when someone saved in the meantime. */
 export function saveDraft(id: number, definition: JourneyDefinition, revision: number) {
@@ -99,7 +99,7 @@ export function saveDraft(id: number, definition: JourneyDefinition, revision: n
 }
 
 export function validateDraft(id: number, definition: JourneyDefinition) {
-  return api.post<{ valid?: boolean; problems: ValidationProblem[] }>(`journeys/${id}/validate`, { definition });
+  return api.post<Schemas["Validation"]>(`journeys/${id}/validate`, { definition });
 }
 
 export function renameJourney(id: number, name: string) {
@@ -184,16 +184,7 @@ export function namesOf(data: unknown): string[] {
   });
 }
 
-export interface EnrollmentRow {
-  id: number;
-  contact: { id: number; user_id: string; email: string };
-  status: "active" | "waiting" | "completed" | "exited" | "failed";
-  node: string;
-  version: number;
-  entered_at: string;
-  wake_at: string | null;
-  path: { node: string; outcome: string; port: string; at: string }[];
-}
+export type EnrollmentRow = Schemas["EnrollmentRow"];
 
 /** The contacts on a node now (its open enrollments), newest first: the side panel's list. */
 export function useContactsOnNode(id: number, node: string, enabled: boolean) {
@@ -206,27 +197,10 @@ export function useContactsOnNode(id: number, node: string, enabled: boolean) {
 }
 
 /** One experiment node's results (GET /api/journeys/{id}/experiments). */
-export interface ExperimentResult {
-  node: string;
-  metric: "conversion" | "click";
-  mode: "split" | "bandit";
-  started_at: string | null;
-  variants: {
-    id: string;
-    contacts: number;
-    /** converted (or clicked: the node's metric) after their assignment */
-    conversions: number;
-    rate: number;
-    /** 95% credible interval of the rate */
-    interval: [number, number];
-    /** probability that this variant beats the others */
-    p_best: number;
-    /** % of new contacts it gets now */
-    weight: number;
-  }[];
-  decision: { winner: string | null; decided_at: string; reason: string } | null;
-  next_look: { contacts: number; confidence: number; deadline: string | null } | null;
-}
+export type ExperimentResult = Omit<Schemas["ExperimentResult"], "variants"> & {
+  /** the schema says number[]: OpenAPI 3.0 has no tuples */
+  variants: (Omit<Schemas["ExperimentVariant"], "interval"> & { interval: [number, number] })[];
+};
 
 /** {experiment node: the winning variant's label (or id)} of the decided experiments, for the canvas. */
 export function winnersOf(results: ExperimentResult[] | undefined, nodes: readonly { id: string; data: { config?: unknown } }[]): Record<string, string> {
@@ -251,14 +225,7 @@ export function useExperiments(id: number, enabled: boolean) {
 }
 
 /** GET /api/journeys/{id}/entry-estimate: about how many contacts a day the draft's trigger lets in. */
-export interface EntryEstimate {
-  /** null when it cannot be told (not an event trigger, no event named yet) */
-  per_day: number | null;
-  contacts_7d: number | null;
-  event: string;
-  /** how the figure was made, or why there is none */
-  basis: string;
-}
+export type EntryEstimate = Schemas["EntryEstimate"];
 
 export function useEntryEstimate(id: number, revision: number) {
   return useQuery({

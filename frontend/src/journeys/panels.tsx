@@ -2,7 +2,7 @@
  * The side-panel form of each node type. `PANELS` is the registry: node type -> its form and the
  * config fields the form shows problems on (the rest are listed at the top of the panel).
  */
-import type { ComponentType, ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ComponentType, type KeyboardEvent, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { ExperimentRuleFields } from "./ExperimentResults";
@@ -10,7 +10,8 @@ import { weightsProblem } from "./summary";
 import { DurationInput, FieldMessages, PairsInput, SelectInput, TextInput, exactMessages, messagesFor } from "./fields";
 import { EMAIL_CATEGORIES, SEND_TIME_MODES, WEBHOOK_METHODS, WEEKDAYS, nodeLimit, type NodeKind } from "./nodeTypes";
 import { useEventProperties } from "./api";
-import { findTemplate, templateRef, useTemplateThumbnail, useTemplates } from "../templates/api";
+import { findTemplate, templateRef, useTemplateThumbnail, useTemplateThumbnails, useTemplates } from "../templates/api";
+import { TemplateThumbnail as EmailThumbnail } from "../templates/thumbnails";
 import type { EmailConfig, NodeConfig, Rule, Scalar, SplitPath, ValidationProblem, Variant } from "./types";
 
 export interface Hints {
@@ -66,9 +67,128 @@ function TemplateThumbnail({ reference }: { reference: string }) {
   );
 }
 
+/**
+ * "Browse templates…": a popover to find a template by name or slug among thumbnails (the ARIA
+ * combobox pattern: a text box owning a listbox, arrows move, Enter picks, Escape closes). It sets
+ * the same value as the "Template" select beside it, which stays for keyboard users and tests.
+ */
+function TemplateBrowser({ value, onPick }: { value: string; onPick: (slug: string) => void }) {
+  const [open, setOpen] = useState(false);
+  const [search, setSearch] = useState("");
+  const [query, setQuery] = useState("");
+  const [active, setActive] = useState(0);
+  const id = useId();
+  const root = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQuery(search.trim()), 200);
+    return () => window.clearTimeout(timer);
+  }, [search]);
+  const found = useTemplateThumbnails(query, open);
+  const options = found.data ?? [];
+  useEffect(() => setActive(0), [query]);
+  useEffect(() => {
+    if (!open) return;
+    input.current?.focus();
+    const outside = (event: MouseEvent) => {
+      if (root.current && !root.current.contains(event.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", outside);
+    return () => document.removeEventListener("mousedown", outside);
+  }, [open]);
+  useEffect(() => {
+    if (open) document.getElementById(`${id}-option-${active}`)?.scrollIntoView({ block: "nearest" });
+  }, [active, open, id]);
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
+  const pick = (slug: string) => {
+    onPick(slug);
+    close();
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (options.length) setActive((current) => (current + (event.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
+    } else if (event.key === "Home" && options.length) {
+      event.preventDefault();
+      setActive(0);
+    } else if (event.key === "End" && options.length) {
+      event.preventDefault();
+      setActive(options.length - 1);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const chosen = options[active];
+      if (chosen) pick(chosen.slug);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      close();
+    }
+  };
+  const listId = `${id}-list`;
+  return (
+    <div className="template-browser" ref={root}>
+      <button ref={button} type="button" className="button button-small" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen((was) => !was)}>
+        Browse templates…
+      </button>
+      {open ? (
+        <div className="template-browser-popover" role="dialog" aria-labelledby={`${id}-title`}>
+          <h4 id={`${id}-title`}>Pick an email</h4>
+          <input
+            ref={input}
+            type="text"
+            role="combobox"
+            aria-label="Search by name or slug"
+            aria-expanded={options.length > 0}
+            aria-controls={listId}
+            aria-autocomplete="list"
+            aria-activedescendant={options[active] ? `${id}-option-${active}` : undefined}
+            placeholder="Search by name or slug"
+            value={search}
+            onChange={(event) => setSearch(event.target.value)}
+            onKeyDown={onKeyDown}
+          />
+          <ul id={listId} role="listbox" aria-label="Matching emails" className="template-browser-list">
+            {options.map((option, index) => (
+              <li
+                key={option.slug}
+                id={`${id}-option-${index}`}
+                role="option"
+                aria-selected={index === active}
+                data-current={option.slug === value || undefined}
+                className="template-browser-option"
+                onMouseEnter={() => setActive(index)}
+                onMouseDown={(event) => event.preventDefault()}
+                onClick={() => pick(option.slug)}
+              >
+                <EmailThumbnail html={option.html} title={`Preview of ${option.name}`} width={72} height={60} />
+                <span>
+                  {option.name}
+                  {option.slug === value ? " (chosen)" : ""}
+                  <span className="mono">{option.slug}</span>
+                </span>
+              </li>
+            ))}
+          </ul>
+          <div className="template-browser-status" role="status">
+            {found.isPending ? "Loading…" : found.isError ? "The templates could not be loaded." : options.length === 0 ? "No template matches." : `${options.length === 1 ? "1 template" : `${options.length} templates`}${found.data && found.data.length >= 50 ? " (the first 50)" : ""}`}
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 function EmailPanel({ config, set, problems }: PanelProps) {
   const templates = useTemplates();
   const reference = str(config.template);
+  const choose = (template: string) => {
+    const chosen = templates.data?.find((item) => templateRef(item) === template);
+    set({ ...config, template, ...(chosen ? { category: chosen.category } : {}) }, "template");
+  };
   const options = [
     { value: "", label: templates.isPending ? "Loading templates…" : "Choose a template" },
     ...(templates.data ?? []).map((template) => ({ value: templateRef(template), label: template.name })),
@@ -76,15 +196,13 @@ function EmailPanel({ config, set, problems }: PanelProps) {
   if (reference && !options.some((option) => option.value === reference)) options.push({ value: reference, label: `${reference} (not found)` });
   return (
     <>
+      <TemplateBrowser value={reference} onPick={choose} />
       <SelectInput
         label="Template"
         field="config.template"
         value={reference}
         options={options}
-        onChange={(template) => {
-          const chosen = templates.data?.find((item) => templateRef(item) === template);
-          set({ ...config, template, ...(chosen ? { category: chosen.category } : {}) }, "template");
-        }}
+        onChange={choose}
         messages={messagesFor(problems, "config.template")}
         hint={
           <>

@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ApiError, api, buildUrl } from "../lib/api";
 import { journeyKeys } from "./api";
-import type { Money } from "./types";
+import type { components } from "../lib/schema";
 
 export interface ReportQuery {
   /** YYYY-MM-DD, both days included (UTC) */
@@ -12,75 +12,16 @@ export interface ReportQuery {
   version: number | null;
 }
 
-export interface ReportFigures {
-  entries: number;
-  conversions: number;
-  conversion_rate: number | null;
-  revenue: Money[];
-}
+// The report's shapes, generated from /api/schema/ (lib/schema.d.ts: `make types`).
+type Schemas = components["schemas"];
 
-export interface ReportDay {
-  day: string;
-  entries: number;
-  conversions: number;
-  revenue: Money[];
-}
-
-export interface ReportLink {
-  url: string;
-  clicks: number;
-}
-
-export interface ReportEmail {
-  sent: number;
-  delivered: number;
-  bounced: number;
-  failed: number;
-  suppressed: number;
-  opened_unique: number;
-  opened_total: number;
-  machine_opens: number;
-  clicked_unique: number;
-  clicks_total: number;
-  unsubscribed: number;
-  complained: number;
-  open_rate: number | null;
-  click_rate: number | null;
-  links: ReportLink[];
-}
-
-export interface ReportNode {
-  id: string;
-  type: string;
-  label: string;
-  entered: number;
-  left: Record<string, number>;
-  waiting: number;
-  exited_by_goal: number;
-  conversions: number;
-  revenue: Money[];
-  email?: ReportEmail;
-}
-
-export interface FunnelStep {
-  node: string;
-  label: string;
-  type: string;
-  count: number;
-}
-
-export interface JourneyReport {
-  journey: { id: number; name: string };
-  range: { from: string; to: string };
-  version: number | null;
-  versions: { number: number; published_at: string | null }[];
-  attribution: { event: string | null; source: "conversion" | "exit_on" | null; windows: Record<string, string> | null; rule: string };
-  totals: ReportFigures;
-  daily: ReportDay[];
-  by_version: (ReportFigures & { version: number })[];
-  nodes: ReportNode[];
-  funnel: FunnelStep[];
-}
+export type ReportFigures = Schemas["ReportFigures"];
+export type ReportDay = Schemas["ReportDay"];
+export type ReportLink = Schemas["ReportLink"];
+export type ReportEmail = Schemas["ReportEmail"];
+export type ReportNode = Schemas["ReportNode"];
+export type FunnelStep = Schemas["FunnelStep"];
+export type JourneyReport = Schemas["Report"];
 
 export const reportKeys = {
   report: (id: number, query: ReportQuery) => [...journeyKeys.detail(id), "report", query] as const,

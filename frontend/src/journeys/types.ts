@@ -2,6 +2,7 @@
  * The journey definition (shared/design.md, "Journey definition") and the journeys API's shapes.
  * The definition is the contract between canvas, API, engine and tests: keep it plain JSON.
  */
+import type { components } from "../lib/schema";
 import type { EmailCategory, NodeKind, OverCap, ReEntryPolicy, SendTimeMode, TriggerType, Weekday, WebhookMethod } from "./nodeTypes";
 
 // -- The rule language (journeys/rules.py) ------------------------------------------------------
@@ -220,98 +221,31 @@ export interface JourneyDefinition {
 }
 
 // -- The API ------------------------------------------------------------------------------------
+// Generated from /api/schema/ (lib/schema.d.ts: `make types`). The schema has a definition as a
+// free-form object: the answers that carry one get the JourneyDefinition above instead.
 
-export type JourneyStatus = "draft" | "live" | "paused" | "archived";
+type Schemas = components["schemas"];
 
-export interface UserRef {
-  id: number;
-  email: string;
-  name?: string;
-}
-
-export interface JourneySummary {
-  id: number;
-  name: string;
-  description?: string;
-  status: JourneyStatus;
-  trigger_type: string;
-  trigger_event: string;
-  in_journey?: number;
-  entered_7d?: number;
-  converted_7d?: number;
-  updated_at: string;
-  updated_by?: UserRef | string | null;
-  live_version?: number | null;
-  has_unpublished_changes?: boolean;
-}
-
+export type JourneyStatus = Schemas["JourneyStatusEnum"];
+export type UserRef = Schemas["UserRef"];
+export type JourneySummary = Schemas["JourneySummary"];
 /** One problem of a definition (journeys/definition.py `Problem`). */
-export interface ValidationProblem {
-  code: string;
-  message: string;
-  /** where in the definition: "nodes.wait1.config.timeout", "trigger.event", "edges[2].port" */
-  path: string;
-  /** the node the canvas highlights ("trigger" for the trigger, entry and goals), null for the journey */
-  node: string | null;
-  /** the field inside the node: "config.timeout", "ports.next", "where.all[0].op" */
-  field: string;
-}
+export type ValidationProblem = Schemas["Problem"];
 
-export interface Journey extends JourneySummary {
+export type Journey = Omit<Schemas["JourneyDetail"], "draft" | "live_definition"> & {
   draft: JourneyDefinition;
-  draft_revision: number;
-  live_definition?: JourneyDefinition | null;
-  problems?: ValidationProblem[];
-}
+  live_definition: JourneyDefinition | null;
+};
 
-export interface JourneyVersionSummary {
-  number: number;
-  published_at: string;
-  published_by?: UserRef | string | null;
-  live?: boolean;
-}
+export type JourneyVersionSummary = Schemas["VersionRow"];
+export type JourneyVersion = Omit<Schemas["VersionDetail"], "definition"> & { definition: JourneyDefinition };
 
-export interface JourneyVersion extends JourneyVersionSummary {
-  definition: JourneyDefinition;
-}
-
-export interface NodeCounts {
-  entered: number;
-  waiting: number;
-  left: number;
-  sent?: number;
-  opened?: number;
-  clicked?: number;
-  /** on the nodes conversions are credited to (an email node) */
-  conversions?: number;
-  revenue?: Money[];
-}
-
+export type NodeCounts = Schemas["NodeCounts"];
 /** An amount in one currency ("" when the event named none), as the server writes it: "240.00". */
-export interface Money {
-  currency: string;
-  amount: string;
-}
-
+export type Money = Schemas["Money"];
 export type CountsByNode = Record<string, NodeCounts>;
 
 /** One group of contacts in flight in the publish dry run (journeys.actions.migration_plan). */
-export interface MigrationRow {
-  version: number;
-  node: string;
-  count: number;
-  action: "move" | "keep" | "exit";
-  to: string | null;
-}
-
-export interface DryRun {
-  nodes: MigrationRow[];
-  totals: { move: number; keep: number; exit: number };
-}
-
-export interface LibraryJourney {
-  key: string;
-  name: string;
-  description: string;
-  trigger?: string;
-}
+export type MigrationRow = Schemas["DryRunRow"];
+export type DryRun = Schemas["DryRun"];
+export type LibraryJourney = Schemas["LibraryItem"];

@@ -4,55 +4,11 @@ import { useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, Navigate, NavLink, Route, Routes, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, type Page } from "../lib/api";
+import type { MessageDetail, MessageSummary, SandboxDetail, SandboxSummary } from "./types";
 import { formatDateTime } from "../lib/format";
 import { useCan } from "../lib/session";
 import { Banner, ErrorBanner, Loading, PageHeader, Pager, SelectField, Tag, TextField } from "../lib/ui";
 import "./outbox.css";
-
-interface MessageSummary {
-  id: number;
-  status: string;
-  reason: string;
-  to_email: string;
-  subject: string;
-  category: string;
-  topic: string;
-  is_test: boolean;
-  template: string;
-  template_version: number;
-  contact: number | null;
-  journey: { id: number; name: string } | null;
-  node_id: string;
-  attempts: number;
-  next_attempt_at: string | null;
-  sent_at: string | null;
-  open_count: number;
-  click_count: number;
-  created_at: string;
-}
-
-interface SandboxSummary {
-  id: number;
-  from_email: string;
-  to: string[];
-  subject: string;
-  created_at: string;
-}
-
-interface SandboxDetail extends SandboxSummary {
-  text: string;
-  html: string;
-  headers: Record<string, string>;
-}
-
-interface MessageDetail extends MessageSummary {
-  from_email: string;
-  html: string;
-  text: string;
-  headers: Record<string, string>;
-  links: string[];
-  sandbox: SandboxDetail | null;
-}
 
 const STATUSES = ["queued", "sending", "sent", "deferred", "suppressed", "failed", "in_doubt"];
 const LIMIT = 50;
@@ -268,9 +224,16 @@ function MessageView() {
           <dd>{m.from_email || "—"}</dd>
           <dt>Template</dt>
           <dd className="mono">
-            {m.template} v{m.template_version} · {m.category}
-            {m.topic ? ` · ${m.topic}` : ""}
+            {m.template} v{m.template_version}
           </dd>
+          <dt>Category</dt>
+          <dd>{m.category}</dd>
+          {m.topic ? (
+            <>
+              <dt>Topic</dt>
+              <dd>{m.topic}</dd>
+            </>
+          ) : null}
           {m.journey ? (
             <>
               <dt>Sent by</dt>
@@ -290,10 +253,10 @@ function MessageView() {
           ) : null}
           <dt>Attempts</dt>
           <dd>{m.attempts}</dd>
-          <dt>Opens / clicks</dt>
-          <dd>
-            {m.open_count} / {m.click_count}
-          </dd>
+          <dt>Opens</dt>
+          <dd>{m.open_count}</dd>
+          <dt>Clicks</dt>
+          <dd>{m.click_count}</dd>
         </dl>
         {m.status === "in_doubt" && canManage ? (
           <div className="page-actions">

@@ -3,57 +3,9 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../lib/api";
+import type { DomainCheck, SendingSettings } from "./types";
 import { Banner, ErrorBanner, Loading, SelectField, Tag, TextField, fieldError } from "../lib/ui";
 import { WINDOW_CHOICES, describeSendRate, parseLimit, windowLabel } from "./sendRate";
-
-interface Topic {
-  key: string;
-  name: string;
-  description: string;
-}
-
-interface SendingSettings {
-  from_name: string;
-  from_email: string;
-  reply_to: string;
-  postal_address: string;
-  unsubscribe_mailto: string;
-  transport: "default" | "smtp";
-  smtp_host: string;
-  smtp_port: number;
-  smtp_username: string;
-  smtp_use_tls: boolean;
-  smtp_use_ssl: boolean;
-  dkim_selector: string;
-  has_dkim_key: boolean;
-  dkim_record: string;
-  frequency_cap: number;
-  frequency_window_hours: number;
-  quiet_hours_start: string | null;
-  quiet_hours_end: string | null;
-  topics: Topic[];
-  send_rate_per_second: number;
-  send_window_limit: number;
-  send_window_minutes: number;
-  smtp_connections: number;
-  sender_domain: string;
-}
-
-interface RecordCheck {
-  status: "ok" | "missing" | "weak" | "error";
-  name: string;
-  record: string;
-  detail: string;
-  publish: string;
-}
-
-interface DomainCheck {
-  domain: string;
-  spf: RecordCheck;
-  dkim: RecordCheck;
-  dmarc: RecordCheck;
-  needs: string[];
-}
 
 const KEY = ["sending-settings"];
 

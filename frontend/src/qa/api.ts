@@ -1,67 +1,23 @@
 /** The QA workspace's API (editor/api.py) through TanStack Query: the only place that knows its URLs. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../lib/api";
+import type { components } from "../lib/schema";
 import type { Problem } from "../preview/types";
 
-export interface CartItem {
-  sku: string;
-  quantity: number;
-  price?: number | null;
-  name?: string;
-}
+// The API's shapes, generated from /api/schema/ (lib/schema.d.ts: `make types`). `Required<>`: a
+// model serializer writes every field in its answers, even those a request may leave out.
+type Schemas = components["schemas"];
 
-export interface RecentEvent {
-  name: string;
-  properties?: Record<string, unknown>;
-  /** how long ago, an ISO 8601 duration ("PT2H") */
-  ago: string;
-}
-
-export interface Persona {
-  id: number;
-  name: string;
-  description: string;
-  email: string;
-  traits: Record<string, unknown>;
-  country: string;
-  city: string;
-  timezone: string;
-  locale: string;
-  cart_items: CartItem[];
-  recent_events: RecentEvent[];
-  created_at: string;
-  updated_at: string;
-}
-
+export type CartItem = Schemas["CartItem"];
+export type RecentEvent = Schemas["RecentEvent"];
+export type Persona = Required<Schemas["Persona"]>;
 export type PersonaInput = Omit<Persona, "id" | "created_at" | "updated_at">;
+export type QASettings = Required<Schemas["QASettings"]>;
+export type ApprovalInfo = Schemas["ApprovalRecord"];
+export type ApprovalStatus = Schemas["ApprovalStatus"];
 
-export interface QASettings {
-  publish_requires_approval: boolean;
-  seed_list: string[];
-  updated_at: string;
-}
-
-export interface ApprovalInfo {
-  id: number;
-  revision: number;
-  approved_by: string | null;
-  approved_at: string;
-  note: string;
-  withdrawn_at: string | null;
-  withdrawn_reason: string;
-}
-
-export interface ApprovalStatus {
-  journey: number;
-  draft_revision: number;
-  required: boolean;
-  approved: boolean;
-  problem: string | null;
-  approval: ApprovalInfo | null;
-  latest: ApprovalInfo | null;
-  history: ApprovalInfo[];
-}
-
+// Hand-written until editor/api.py describes them: the schema has a gallery cell as a free-form
+// object and the simulation's answer as "an object" (the engine's simulator builds both).
 export interface PathStep {
   node: string;
   type: string | null;
@@ -89,20 +45,9 @@ export interface GalleryCell {
   warnings?: Problem[];
 }
 
-export interface Gallery {
-  journey: { id: number; name: string; draft_revision: number };
-  generated_at: string;
-  nodes: { id: string; template: string | null; version: number | null }[];
-  personas: { id: number; name: string; country: string; city: string }[];
-  cells: GalleryCell[];
-}
+export type Gallery = Omit<Schemas["Gallery"], "cells"> & { cells: GalleryCell[] };
 
-export interface HypotheticalEvent {
-  name: string;
-  /** after the start, an ISO 8601 duration ("PT30M") */
-  after: string;
-  properties?: Record<string, unknown>;
-}
+export type HypotheticalEvent = Schemas["SimulateEventRequest"];
 
 export interface SimulationResult {
   subject: { persona: number | null; contact: number | null; label: string };
@@ -118,16 +63,8 @@ export interface SimulationResult {
   waiting_at?: string;
 }
 
-export interface TestSendBody {
-  template?: number;
-  journey?: number;
-  node?: string;
-  persona?: number;
-  contact?: number;
-  /** a made-up profile given inline ({} for nobody in particular) */
-  profile?: Record<string, unknown>;
-  to: string[];
-}
+export type TestSendBody = Schemas["TestSendRequest"];
+export type TestSendResult = Schemas["TestSendResult"];
 
 export const qaKeys = {
   personas: ["qa", "personas"] as const,
@@ -210,6 +147,6 @@ export function simulate(journey: number, body: { persona?: number; contact?: nu
 
 export function useTestSend() {
   return useMutation({
-    mutationFn: (body: TestSendBody) => api.post<{ sent: { to: string; message_id: number; status: string; reason: string }[] }>("qa/test-send", body),
+    mutationFn: (body: TestSendBody) => api.post<TestSendResult>("qa/test-send", body),
   });
 }

@@ -1,71 +1,27 @@
-/** The segments API's shapes (journeys/customers/segments_api.py). */
+/**
+ * The segments API's shapes (journeys/customers/segments_api.py), generated from /api/schema/
+ * (lib/schema.d.ts: `make types`).
+ */
+import type { components } from "../lib/schema";
 import type { Rule } from "../journeys/types";
 
-export type SegmentKind = "dynamic" | "static";
+type Schemas = components["schemas"];
 
-export interface RebuildProgress {
-  state: "queued" | "running" | "done" | "failed";
-  done: number;
-  total: number | null;
-}
+export type SegmentKind = Schemas["SegmentKindEnum"];
+/** Every key is there once the first evaluation started; the schema cannot say "all or none". */
+export type RebuildProgress = Required<Schemas["Rebuild"]>;
 
-export interface Segment {
-  id: number;
-  name: string;
-  description: string;
-  kind: SegmentKind;
+/** The schema's `rule` is a JSON object; its shape is the rule language (journeys/types.ts). */
+export type Segment = Omit<Required<Schemas["Segment"]>, "rule" | "rebuild"> & {
   /** a condition in the rule language; {} for a static list */
   rule: Rule;
-  /** contacts in the segment now */
-  member_count: number;
   /** the evaluation of every contact after the rule was set (a worker's, for a large workspace) */
   rebuild: RebuildProgress | Record<string, never>;
-  /** a ready segment Wayline keeps (RFM groups, predictions); "" for one of the workspace's own */
-  ready_key: string;
-  created_by: string | null;
-  updated_by: string | null;
-  created_at: string;
-  updated_at: string;
-}
+};
 
-export interface SegmentInput {
-  name: string;
-  description: string;
-  kind?: SegmentKind;
-  rule: Rule;
-}
-
-export interface MemberContact {
-  id: number;
-  email: string;
-  user_id: string | null;
-  name: string;
-}
-
-export interface SegmentMember extends MemberContact {
-  entered_at: string;
-}
-
-export interface Preview {
-  /** matching contacts among those evaluated */
-  count: number;
-  sample: MemberContact[];
-  evaluated: number;
-  /** contacts in the workspace */
-  total: number;
-  /** only the first `evaluated` contacts were looked at */
-  capped: boolean;
-}
-
-export interface HistoryDay {
-  day: string;
-  /** members at the end of the day (UTC) */
-  members: number;
-  entered: number;
-  left: number;
-}
-
-export interface Added {
-  added: number;
-  not_found: string[];
-}
+export type SegmentInput = Omit<Schemas["SegmentRequest"], "kind" | "rule"> & { kind?: SegmentKind; rule: Rule };
+export type MemberContact = Schemas["SegmentContact"];
+export type SegmentMember = Schemas["SegmentMember"];
+export type Preview = Schemas["Preview"];
+export type HistoryDay = Schemas["HistoryDay"];
+export type Added = Schemas["Added"];

@@ -1,48 +1,10 @@
-import type { Role } from "../lib/session";
+/** The members, keys and audit API's shapes (accounts/api.py), generated from /api/schema/ (lib/schema.d.ts: `make types`). */
+import type { components } from "../lib/schema";
 
-export interface Member {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-  is_active: boolean;
-  joined_at: string;
-  deactivated_at: string | null;
-}
+type Schemas = components["schemas"];
 
-export interface Invitation {
-  id: number;
-  email: string;
-  role: Role;
-  status: "pending" | "accepted" | "revoked";
-  invited_by: string | null;
-  created_at: string;
-  expires_at: string;
-  is_expired: boolean;
-}
-
-export interface WriteKey {
-  id: number;
-  name: string;
-  hint: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface ApiToken {
-  id: number;
-  name: string;
-  hint: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor_email: string;
-  action: string;
-  target: string;
-  details: Record<string, unknown>;
-}
+export type Member = Schemas["Member"];
+export type Invitation = Schemas["Invitation"];
+export type WriteKey = Schemas["WriteKey"];
+export type ApiToken = Schemas["ApiToken"];
+export type AuditEntry = Required<Schemas["AuditEntry"]>;

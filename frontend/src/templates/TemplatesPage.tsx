@@ -9,6 +9,7 @@ import { useQuery } from "@tanstack/react-query";
 import { namesOf } from "../journeys/api";
 import { api } from "../lib/api";
 import { CodeEditor, type CodeEditorHandle } from "./CodeEditor";
+import { StarterGallery } from "./StarterGallery";
 import { setEventPropertyNames } from "./liquid";
 import type { VisualEditorHandle } from "./VisualEditor";
 import { useContentBlocks, useCreateTemplate, useSaveTemplate, useTemplate, useTemplates, validateSource, type Category, type TemplateDetail, type TemplateProblem, type TemplateSource } from "./api";
@@ -154,6 +155,7 @@ function NewTemplateDialog({ onClose }: { onClose: () => void }) {
   const [slug, setSlug] = useState("");
   const [slugTouched, setSlugTouched] = useState(false);
   const [category, setCategory] = useState<Category>("marketing");
+  const [fromStarter, setFromStarter] = useState(false);
   useEffect(() => {
     const element = dialog.current;
     if (element && !element.open) element.showModal();
@@ -164,7 +166,10 @@ function NewTemplateDialog({ onClose }: { onClose: () => void }) {
       { onSuccess: (template) => navigate(`/templates/${template.id}`) },
     );
   return (
-    <dialog ref={dialog} className="dialog" aria-labelledby="new-template-title" onClose={onClose} onCancel={onClose}>
+    <dialog ref={dialog} className={fromStarter ? "dialog starter-dialog" : "dialog"} aria-labelledby="new-template-title" onClose={onClose} onCancel={onClose}>
+      {fromStarter ? (
+        <StarterGallery titleId="new-template-title" onCreated={(template) => navigate(`/templates/${template.id}`)} onBack={() => setFromStarter(false)} onCancel={onClose} />
+      ) : (
       <form
         className="form"
         onSubmit={(event) => {
@@ -173,6 +178,12 @@ function NewTemplateDialog({ onClose }: { onClose: () => void }) {
         }}
       >
         <h2 id="new-template-title">New template</h2>
+        <div className="new-template-start">
+          <button type="button" className="button" onClick={() => setFromStarter(true)}>
+            Start from a starter
+          </button>
+          <span className="field-hint">or start from a blank email:</span>
+        </div>
         <div className="field">
           <label htmlFor="template-name">Name</label>
           <input
@@ -219,6 +230,7 @@ function NewTemplateDialog({ onClose }: { onClose: () => void }) {
           </button>
         </footer>
       </form>
+      )}
     </dialog>
   );
 }

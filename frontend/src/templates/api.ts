@@ -1,73 +1,21 @@
 /** The templates API (delivery/api.py) through TanStack Query: the only place that knows its URLs. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Page } from "../lib/api";
+import type { components } from "../lib/schema";
 
-export interface TemplateProblem {
-  message: string;
-  line: number | null;
-  column: number | null;
-  /** mjml, subject, preheader, block:<name> */
-  part: string;
-  /** syntax, undefined, mjml, limit */
-  kind?: string;
-}
+// The API's shapes, generated from /api/schema/ (lib/schema.d.ts: `make types`). `Required<>`: a
+// model serializer writes every field in its answers, even those a request may leave out.
+type Schemas = components["schemas"];
 
-export type Category = "marketing" | "transactional";
-
-export interface TemplateSummary {
-  id: number;
-  slug: string;
-  name: string;
-  category: Category;
-  topic?: string;
-  version: number | null;
-  subject: string;
-  updated_at: string;
-}
-
-export interface TemplateVersion {
-  id: number;
-  number: number;
-  subject: string;
-  preheader: string;
-  from_name: string;
-  mjml: string;
-  warnings: TemplateProblem[];
-  created_by: string | null;
-  created_at: string;
-}
-
-export interface TemplateDetail {
-  id: number;
-  slug: string;
-  name: string;
-  category: Category;
-  topic: string;
-  latest_version: TemplateVersion | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface TemplateSource {
-  subject: string;
-  preheader: string;
-  mjml: string;
-}
-
-export interface Rendered {
-  subject: string;
-  html: string;
-  text: string;
-}
-
-export interface ContentBlock {
-  id: number;
-  name: string;
-  description: string;
-  source: string;
-  condition: unknown;
-  updated_at: string;
-}
+export type TemplateProblem = Schemas["TemplateProblem"];
+export type Category = Schemas["CategoryEnum"];
+export type TemplateSummary = Required<Schemas["TemplateList"]>;
+export type TemplateVersion = Required<Schemas["Version"]>;
+export type TemplateDetail = Omit<Required<Schemas["Template"]>, "latest_version"> & { latest_version: TemplateVersion | null };
+/** What the editor sends to validate and preview. */
+export type TemplateSource = Schemas["SourceRequest"];
+export type Rendered = Schemas["Rendered"];
+export type ContentBlock = Required<Schemas["Block"]>;
 
 export const templateKeys = {
   all: ["templates"] as const,
@@ -166,4 +114,66 @@ export function templateRef(template: Pick<TemplateSummary, "slug" | "id">): str
 
 export function findTemplate(templates: TemplateSummary[] | undefined, ref: string): TemplateSummary | undefined {
   return templates?.find((item) => item.slug === ref || String(item.id) === ref);
+}
+
+// -- starters and thumbnails (issue 15) -------------------------------------------------------------
+
+/** A starter template of the gallery, rendered with sample data for its thumbnail. */
+export interface Starter {
+  key: string;
+  name: string;
+  description: string;
+  subject: string;
+  category: Category;
+  html: string;
+}
+
+/** A template's latest version rendered with sample data (the template picker's thumbnail). */
+export interface TemplatePreviewThumbnail {
+  slug: string;
+  name: string;
+  html: string;
+}
+
+export const starterKeys = {
+  gallery: ["templates", "starters"] as const,
+  thumbnails: (search: string) => ["templates", "thumbnails", search] as const,
+};
+
+export function useStarters() {
+  return useQuery({
+    queryKey: starterKeys.gallery,
+    queryFn: ({ signal }) => api.get<Starter[]>("templates/starters", undefined, signal),
+    staleTime: 5 * 60_000,
+  });
+}
+
+/** Copy a starter into the workspace as a new template (with the content blocks it includes). */
+export function useCreateFromStarter() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { key: string; slug?: string; name?: string }) => api.post<TemplateDetail>("templates/from-starter", body),
+    onSuccess: () => client.invalidateQueries({ queryKey: templateKeys.all }),
+  });
+}
+
+/** The workspace's templates (by name, at most 50) whose name or slug holds `search`, with their previews. */
+export function useTemplateThumbnails(search: string, enabled = true) {
+  return useQuery({
+    queryKey: starterKeys.thumbnails(search),
+    queryFn: async ({ signal }): Promise<TemplatePreviewThumbnail[]> =>
+      results(await api.get<Page<TemplatePreviewThumbnail> | TemplatePreviewThumbnail[]>("templates/thumbnails", { search, limit: 50 }, signal)),
+    enabled,
+    staleTime: 60_000,
+    placeholderData: (previous) => previous,
+  });
+}
+
+/** `base`, or `base-2`, `base-3`… : the first slug no template of `taken` has. */
+export function freeSlug(base: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  if (!used.has(base)) return base;
+  let n = 2;
+  while (used.has(`${base}-${n}`)) n += 1;
+  return `${base}-${n}`;
 }
