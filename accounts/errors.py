@@ -40,8 +40,9 @@ def exception_handler(exc, context):
         return Response({"error": f"The request is too large: {exc}", "code": "too_large", "fields": {}}, status=400)
     if isinstance(exc, SuspiciousOperation):
         return Response({"error": "The request is malformed.", "code": "bad_request", "fields": {}}, status=400)
-    if isinstance(exc, DataError) and "NUL" in str(exc):
-        # PostgreSQL stores no NUL character in text: a query parameter or body value had one. (The
+    if isinstance(exc, DataError) and ("NUL" in str(exc) or "unsupported Unicode escape" in str(exc)):
+        # PostgreSQL stores no NUL character in text, nor "\u0000" in jsonb (a JSON key or value of a
+        # body, e.g. a journey definition): a query parameter or body value had one. (The
         # serializers' CharFields refuse it themselves, naming the field.)
         message = "Text may not contain the NUL character (\\u0000)."
         return Response({"error": message, "code": "invalid", "fields": {}}, status=400)

@@ -25,7 +25,7 @@ import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
-from accounts.json_limits import MAX_DEPTH, json_depth
+from accounts.json_limits import MAX_DEPTH, RISKY_ESCAPE, find_unstorable, json_depth, unstorable
 
 KB = 1024
 MAX_CALL_BYTES = 32 * KB
@@ -71,12 +71,6 @@ def decode_body(raw, content_encoding, limit):
     return decode_call(raw, content_encoding, limit)[0]
 
 
-# What json.loads lets through that neither database stores can only come from an escape (\u0000,
-# an unpaired \ud800-\udfff) or a number beyond a float (1e999). A body with neither (almost every
-# one) needs no look at each of its values.
-_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-
-
 def decode_call(raw, content_encoding, limit):
     """(the JSON object of a call, whether its values need `check_storable`)."""
     if content_encoding and content_encoding.strip().lower() == "gzip":
@@ -101,7 +95,7 @@ def decode_call(raw, content_encoding, limit):
         raise IngestError(f"The body is not valid JSON: {error}.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise IngestError("The body must be a JSON object.", code="invalid_json")
-    return body, bool(infinite) or (b"\\u" in raw and _RISKY_ESCAPE.search(raw) is not None)
+    return body, bool(infinite) or (b"\\u" in raw and RISKY_ESCAPE.search(raw) is not None)
 
 
 def _no_constant(name):
@@ -263,42 +257,10 @@ def _identifier(call, key, required=False):
     return value
 
 
-def unstorable(text):
-    """Why a string cannot be stored in a text or JSON column of SQLite and PostgreSQL, or None."""
-    if "\x00" in text:
-        return "a NUL character (\\u0000)"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return "an unpaired surrogate (\\ud800-\\udfff)"
-    return None
-
-
 def check_storable(value, field):
-    """Raise a field error unless the parsed JSON `value` can be stored as it is: json.loads takes
-    1e999 as infinity, a NUL character and unpaired surrogates, which neither database stores."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        pass  # an infinite number: found below
-    else:
-        if "\\u0000" not in text and unstorable(text) is None:
-            return
-    stack = [(field, value)]  # not recursive: the depth was bounded, but a loop needs no bound
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if reason := unstorable(key):
-                    raise _FieldError(field, f"a key of {path[:100]} contains {reason}, which cannot be stored.")
-                stack.append((f"{path}.{key}" if path else key, child))
-        elif isinstance(item, list):
-            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise _FieldError(field, f"{path[:100]} is a number too large to store.")
-        elif isinstance(item, str) and (reason := unstorable(item)):
-            raise _FieldError(field, f"{path[:100]} contains {reason}, which cannot be stored.")
+    """Raise a field error unless the parsed JSON `value` can be stored as it is (json_limits)."""
+    if (found := find_unstorable(value, field)) is not None:
+        raise _FieldError(field, found[1])
 
 
 def _object(call, key, check=True):

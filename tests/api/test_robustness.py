@@ -117,3 +117,14 @@ def test_a_nul_character_in_a_query_is_a_400(client):
     assert response.status_code in (200, 400)
     response = client.post("/api/auth/password-reset", {"email": "a\x00@example.com"}, format="json")
     assert response.status_code in (200, 400)
+
+
+def test_a_nul_character_inside_a_journey_definition_is_a_400_and_nothing_is_stored(api, marketer):
+    # Found by schemathesis on PostgreSQL: jsonb refuses "\u0000", which answered a 500 there.
+    client = api(marketer)
+    journey = client.post("/api/journeys", {"name": "Cart"}, format="json").json()
+    body = {"definition": {"nodes": [], "\x00key": {"a": "b\x00"}}, "revision": journey["draft_revision"]}
+    response = client.put(f"/api/journeys/{journey['id']}/draft", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "NUL character" in response.json()["error"]
+    assert client.get(f"/api/journeys/{journey['id']}").json()["draft_revision"] == journey["draft_revision"]
