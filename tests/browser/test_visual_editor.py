@@ -149,6 +149,8 @@ def test_a_marketer_designs_an_email_visually_and_receives_a_test(page_for, mark
     page.keyboard.type("Our autumn collection is here")
     page.get_by_role("button", name="Save version").click()
     expect(page.get_by_test_id("template-save-status")).to_have_text("Version 2 saved")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "visual-editor.png"))
     template = Template.objects.get(slug="visual-news")
     mjml = template.latest_version.mjml
     assert "Our autumn collection is here" in mjml
