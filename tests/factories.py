@@ -60,3 +60,24 @@ class Tracker:
         for name, value in headers.items():
             extra[f"HTTP_{name.upper()}"] = value
         return self.client.generic("POST", f"/v1/{endpoint}", data, content_type="application/json", **extra)
+
+
+def stored_event(contact, name, properties=None, at=None):
+    """A track event of the contact as ingestion stores and applies it (the engine is not told)."""
+    import uuid
+
+    from django.utils import timezone
+
+    from journeys.models import Event
+
+    return Event.objects.create(
+        workspace_id=contact.workspace_id,
+        contact=contact,
+        message_id=uuid.uuid4().hex,
+        type="track",
+        name=name,
+        user_id=contact.user_id,
+        properties=properties or {},
+        timestamp=at or timezone.now(),
+        processed_at=timezone.now(),
+    )

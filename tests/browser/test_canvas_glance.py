@@ -3,7 +3,6 @@ way out they leave, dropped steps that stay in view, the keys working after a cl
 canvas, the trigger's entered count, a publish dialog that says what changes and who will enter,
 and a search that says when nothing matches."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from playwright.sync_api import expect
 
 from journeys import clock, drafts, lifecycle, publishing, worker
 from journeys.engine import library
-from journeys.models import Contact, Event
+from journeys.models import Contact
 from tests.browser.test_canvas import (
     CART_ABANDONMENT,
     SCREENSHOTS,
@@ -21,6 +20,7 @@ from tests.browser.test_canvas import (
     templates,
     wait_saved,
 )
+from tests.factories import stored_event
 
 pytestmark = pytest.mark.browser
 
@@ -218,15 +218,7 @@ def test_connections_go_around_steps_placed_by_hand(page_for, marketer, workspac
 
 
 def sent(contact, name, days_ago):
-    Event.objects.create(
-        workspace_id=contact.workspace_id,
-        contact=contact,
-        message_id=uuid.uuid4().hex,
-        type="track",
-        name=name,
-        user_id=contact.user_id,
-        timestamp=clock.now() - timedelta(days=days_ago),
-    )
+    stored_event(contact, name, at=clock.now() - timedelta(days=days_ago))
 
 
 def test_the_publish_dialog_says_what_changes_and_who_will_enter(page_for, marketer, workspace, templates, settings):

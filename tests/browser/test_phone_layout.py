@@ -3,7 +3,6 @@ within the screen (tables scroll inside their own box); and the "Get started" ch
 workspace, which ticks its steps off as the workspace does them."""
 
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -13,8 +12,9 @@ from playwright.sync_api import expect
 from delivery import actions as delivery_actions
 from journeys import drafts, publishing
 from journeys.customers import segments
-from journeys.models import Broadcast, Contact, Event, Product
+from journeys.models import Broadcast, Contact, Product
 from tests.delivery.conftest import make_template, simple_mjml
+from tests.factories import stored_event
 
 pytestmark = pytest.mark.browser
 
@@ -32,17 +32,8 @@ def page_width(page):
 
 
 def make_event(contact, name="Product Viewed"):
-    return Event.objects.create(
-        workspace_id=contact.workspace_id,
-        contact=contact,
-        message_id=uuid.uuid4().hex,
-        type="track",
-        name=name,
-        user_id=contact.user_id,
-        properties={"sku": "SKU-1001", "a_rather_long_property_name": "with a rather long value in it"},
-        timestamp=timezone.now(),
-        processed_at=timezone.now(),
-    )
+    properties = {"sku": "SKU-1001", "a_rather_long_property_name": "with a rather long value in it"}
+    return stored_event(contact, name, properties)
 
 
 def make_product(workspace, sku="SKU-1001", name="Trail Running Shoe with a long descriptive name"):

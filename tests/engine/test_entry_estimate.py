@@ -1,11 +1,10 @@
 """The publish dialog's estimate of who will enter a day: the distinct contacts who sent the
 draft trigger's event over the last 7 days, divided by 7."""
 
-import uuid
 from datetime import timedelta
 
 from journeys import clock, drafts
-from journeys.models import Event
+from tests.factories import stored_event
 
 from .conftest import definition, make_contact
 
@@ -17,15 +16,7 @@ CART = definition(
 
 
 def sent(contact, name, days_ago=0.0):
-    return Event.objects.create(
-        workspace_id=contact.workspace_id,
-        contact=contact,
-        message_id=uuid.uuid4().hex,
-        type="track",
-        name=name,
-        user_id=contact.user_id,
-        timestamp=clock.now() - timedelta(days=days_ago),
-    )
+    return stored_event(contact, name, at=clock.now() - timedelta(days=days_ago))
 
 
 def estimate(client, journey):
