@@ -15,7 +15,8 @@ from journeys.engine import library
 from journeys.models import Broadcast, Segment, SegmentMembership
 from tests.delivery.conftest import cart, make_contact, make_products, simple_mjml
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -22,7 +22,8 @@ from tests.browser.test_canvas import (
 )
 from tests.factories import stored_event
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 __all__ = ["templates"]  # the fixture, shared with test_canvas.py
 

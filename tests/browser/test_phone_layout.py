@@ -16,7 +16,8 @@ from journeys.models import Broadcast, Contact, Product
 from tests.delivery.conftest import make_template, simple_mjml
 from tests.factories import stored_event
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}

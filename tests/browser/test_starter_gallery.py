@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 from delivery.models import Template
 from journeys import drafts
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 # Screenshots go to a scratch folder unless asked for (WAYLINE_SCREENSHOTS=docs/screenshots).
 SCREENSHOTS = Path(os.environ.get("WAYLINE_SCREENSHOTS") or tempfile.mkdtemp(prefix="wayline-shots-"))

@@ -15,7 +15,8 @@ from tests.browser.test_canvas import console_errors
 from tests.browser.test_template_editor import SCREENSHOTS
 from tests.delivery.conftest import REFERENCE_MJML, REFERENCE_SUBJECT, smtp  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 
 def normalized(mjml):

@@ -19,7 +19,8 @@ from PIL import Image, ImageChops
 
 from delivery import demo, rendering
 
-pytestmark = pytest.mark.browser
+# The page in the browser is the same on either database: once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parent / "delivery" / "reference"
