@@ -64,12 +64,15 @@ MODES = [
     ("120 ms debounce, mrml", True, "mrml"),
     ("baseline: 120 ms debounce, mjml", True, "mjml"),
 ]
+# BENCH_MODES=0 (or 0,3 ...): only those modes, by their place above (while working on one part)
+if os.environ.get("BENCH_MODES"):
+    MODES = [MODES[int(index)] for index in os.environ["BENCH_MODES"].split(",")]
 
 # In the page, on its clock: every letter's keydown; every edit the preview socket sends (with how
 # many letters it has); every "rendered" answer (with the server's render time); every variant
 # frame loaded (the preview's `wayline:preview-applied`).
 INSTRUMENT = """
-window.__bench = { keys: [], edits: {}, rendered: [], applied: [] };
+window.__bench = { keys: [], edits: {}, sent: [], rendered: [], applied: [] };
 window.addEventListener("keydown", (event) => {
   // timeStamp: when the key event was made, before it waited for a busy page
   if (event.key.length === 1) window.__bench.keys.push(event.timeStamp);
@@ -89,12 +92,14 @@ WebSocket.prototype.send = function (data) {
     if (message.type === "edit") {
       const found = /MARKER([a-z]*)/.exec(message.mjml);
       window.__bench.edits[message.seq] = found ? found[1].length : 0;
+      window.__bench.sent.push({ t: performance.now(), seq: message.seq });
     }
   }
   return send.call(this, data);
 };
 window.addEventListener("wayline:preview-applied", (event) => {
-  window.__bench.applied.push({ t: performance.now(), subject: event.detail.subject, seq: event.detail.seq });
+  const { subject, seq, posted, frameMs } = event.detail;
+  window.__bench.applied.push({ t: performance.now(), subject, seq, posted, frameMs });
 });
 """.replace("MARKER", MARKER)
 
@@ -220,15 +225,30 @@ def run_mode(browser, url, login, workspace_id, template_id, persona_ids, deboun
     if len(keys) != len(letters):
         raise RuntimeError(f"{len(keys)} keydowns seen for {len(letters)} letters")
     subjects = sorted({event["subject"] for event in bench["applied"]})
-    shown, received = [], []
+    shown, received, sent = [], [], []
     for index in range(WARMUP, len(letters)):
         wanted, at = index + 1, keys[index]
         per_subject = [[e for e in bench["applied"] if e["subject"] == subject] for subject in subjects]
         shown.append(max(first_covering(events, typed, wanted) for events in per_subject) - at)
         received.append(first_covering(bench["rendered"], typed, wanted) - at)
+        sent.append(first_covering(bench["sent"], typed, wanted) - at)
     server = [event["ms"] for event in bench["rendered"] if event["seq"] > first_measured_seq]
+    measured = [
+        event for event in bench["applied"] if event["seq"] > first_measured_seq and event.get("posted") is not None
+    ]
+    frame = [event["frameMs"] for event in measured]
+    hop = [event["t"] - event["posted"] for event in measured]
     edits = sum(1 for seq in typed if seq > first_measured_seq)
-    return {"shown": shown, "received": received, "server": server, "edits": edits, "subjects": len(subjects)}
+    return {
+        "shown": shown,
+        "received": received,
+        "sent": sent,
+        "frame": frame,
+        "hop": hop,
+        "server": server,
+        "edits": edits,
+        "subjects": len(subjects),
+    }
 
 
 def main():
@@ -252,7 +272,10 @@ def main():
             f"Chromium, {len(persona_ids)} personas side by side, {KEYSTROKES} keystrokes {PAUSE_MS} ms apart, "
             f"one uvicorn per compiler, SQLite; {os.cpu_count()} cores, load average {load}"
         )
-        results = {name: {"shown": [], "received": [], "server": [], "edits": 0} for name, _, _ in MODES}
+        results = {
+            name: {"shown": [], "received": [], "sent": [], "frame": [], "hop": [], "server": [], "edits": 0}
+            for name, _, _ in MODES
+        }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for _ in range(ROUNDS):
@@ -262,7 +285,7 @@ def main():
                     )
                     if run["subjects"] != SUBJECTS:
                         raise RuntimeError(f"{run['subjects']} variants shown, not {SUBJECTS}")
-                    for key in ("shown", "received", "server"):
+                    for key in ("shown", "received", "sent", "frame", "hop", "server"):
                         results[name][key] += run[key]
                     results[name]["edits"] += run["edits"]
             browser.close()
@@ -282,12 +305,22 @@ def main():
         print(f"\n{name}: {result['edits']} edits sent for {len(shown)} keystrokes")
         print(f"  keystroke to all variants p50: {p(shown, 0.5)} ms")
         print(f"  keystroke to all variants p95: {p(shown, 0.95)} ms")
+        print(
+            f"  keystroke to its edit sent (socket): p50 {p(result['sent'], 0.5)} ms, p95 {p(result['sent'], 0.95)} ms"
+        )
         print(f"  keystroke to all variants received (socket): p50 {p(received, 0.5)} ms, p95 {p(received, 0.95)} ms")
+        print(
+            f"  a frame applying a rendering: p50 {p(result['frame'], 0.5)} ms, "
+            f"p95 {p(result['frame'], 0.95)} ms in the frame; "
+            f"p50 {p(result['hop'], 0.5)} ms, p95 {p(result['hop'], 0.95)} ms from posting it to the page hearing back"
+        )
         print(
             f"  server render of an edit (10 variants; the editor's Live · N ms): "
             f"p50 {p(server, 0.5)} ms, p95 {p(server, 0.95)} ms"
         )
     now, baseline = summary[MODES[0][0]], summary[MODES[-1][0]]
+    if len(MODES) == 1:
+        return
     print(
         f"\nbaseline / now: p50 {baseline[0] / now[0]:.1f}x, p95 {baseline[1] / now[1]:.1f}x "
         f"(goal: p95 under 100 ms; now {now[1]:.0f} ms; load average {', '.join(f'{v:.1f}' for v in os.getloadavg())})"

@@ -117,21 +117,26 @@ def preferences(request, token):
     )
 
 
-# An email shown as a page: marketer HTML with inline styles, web fonts and images from anywhere;
-# never a script, a plugin or a form.
-EMAIL_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "img-src * data:",
-        "style-src * 'unsafe-inline'",
-        "font-src * data:",
-        "script-src 'none'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'self'",
-    ]
-)
+def email_policy(script_src="'none'"):
+    """The Content-Security-Policy of a page that shows an email: marketer HTML with inline styles,
+    web fonts and images from anywhere; never a plugin, a form, a frame or a base URL, and no script
+    but `script_src` (none for view in browser; the live preview frame's own, by hash)."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "img-src * data:",
+            "style-src * 'unsafe-inline'",
+            "font-src * data:",
+            f"script-src {script_src}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+EMAIL_POLICY = email_policy()
 
 
 @never_cache

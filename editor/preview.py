@@ -60,6 +60,39 @@ def _still_member(membership_id):
     return Membership.objects.select_related("workspace", "user").filter(pk=membership_id, is_active=True).first()
 
 
+def _utf16_length(text):
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_patch(old, new):
+    """[start, end, insert]: `new` is `old` with old[start:end] replaced by `insert`, offsets in
+    UTF-16 code units as the browser counts them (usePreview's expandVariant applies it). A
+    keystroke changes a few characters of each variant: this is what goes over the socket."""
+    limit = min(len(old), len(new))
+    low, high = 0, limit  # the common prefix's length, by halves (slices compare in C)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    prefix = low
+    low, high = 0, limit - prefix
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle :] == new[len(new) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    suffix = low
+    start = _utf16_length(old[:prefix])
+    end = _utf16_length(old[: len(old) - suffix])
+    return [start, end, new[prefix : len(new) - suffix]]
+
+
+PATCHED = ("html", "text")
+
+
 def compile_and_render(draft, blocks, preview_subjects, superseded):
     """(compilation, every subject's variant); the variants are None when the draft does not
     compile or a newer edit supersedes this render (checked between subjects)."""
@@ -105,6 +138,7 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         self.generation = 0  # bumped by every change that needs a new render
         self.rendered_generation = 0
         self.render_task = None
+        self.sent_variants = {}  # subject key -> the html and text of its variant last sent
         await self.accept()
         await self.send_json({"type": "ready", "member": self.me, "can_edit": membership.can("edit")})
 
@@ -137,6 +171,7 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         "watch": ("qa", "handle_watch"),
         "unwatch": ("qa", "handle_unwatch"),
         "ping": ("qa", "handle_ping"),
+        "resync": ("qa", "handle_resync"),
     }
 
     async def receive_json(self, content, **kwargs):
@@ -160,6 +195,12 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
             await self._error("not_found", str(error) or "Not found.", request=kind)
         except ValueError as error:
             await self._error("invalid", str(error), request=kind)
+
+    async def handle_resync(self, content):
+        """The browser lost track of what it was sent: the next variants go whole."""
+        self.sent_variants.clear()
+        if self.draft is not None and self.subjects:
+            await self._schedule()
 
     async def handle_ping(self, content):
         await self.send_json({"type": "pong", "at": content.get("at")})
@@ -286,7 +327,7 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         for result in results:
             if superseded():
                 return  # a newer edit arrived while sending: its render follows
-            await self.send_json({"type": "variant", "seq": seq, "generation": generation, **result})
+            await self.send_json({"type": "variant", "seq": seq, "generation": generation, **self._patched(result)})
         self.rendered_generation = generation
         await self.send_json(
             {
@@ -299,6 +340,23 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             }
         )
+
+    def _patched(self, result):
+        """A variant as it goes out: its html and text whole the first time, then as the change
+        from what this socket sent for the same subject before (`html_patch`, `text_patch`, with
+        the length they apply to)."""
+        key = result["subject_key"]
+        previous = self.sent_variants.get(key)
+        self.sent_variants[key] = {field: result[field] for field in PATCHED}
+        if previous is None:
+            return result
+        patched = dict(result)
+        for field in PATCHED:
+            patched[f"{field}_patch"] = [
+                *text_patch(previous[field], patched.pop(field)),
+                _utf16_length(previous[field]),
+            ]
+        return patched
 
     # -- presence and saved changes ----------------------------------------------------------------
 

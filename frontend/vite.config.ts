@@ -18,6 +18,7 @@ export default defineConfig({
       "/api": "http://127.0.0.1:8000",
       "/v1": "http://127.0.0.1:8000",
       "/t/": "http://127.0.0.1:8000",
+      "/preview/frame": "http://127.0.0.1:8000",
       "/ws": { target: "ws://127.0.0.1:8000", ws: true },
     },
   },

@@ -3,6 +3,8 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from editor.frame import preview_frame
+
 from . import views
 
 api_patterns = [
@@ -22,5 +24,6 @@ urlpatterns = [
     path("v1/", include("journeys.customers.ingest_urls")),  # Segment-compatible tracking API
     path("", include("delivery.public_urls")),  # tracking, unsubscribe, view in browser (under /t/)
     path("healthz", views.health),
+    path("preview/frame", preview_frame),  # the live preview's sandboxed frame document
     re_path(r"^(?!api/|v1/|static/|t/).*$", views.spa),
 ]

@@ -52,11 +52,35 @@ async def communicator(user=None, workspace=None, origin="http://127.0.0.1", pat
     return WebsocketCommunicator(application, path, headers=headers)
 
 
+def _apply(base, patch):
+    start, end, insert, length = patch
+    units = base.encode("utf-16-le")
+    assert len(units) // 2 == length, "a patch for another text than the one received"
+    return (units[: 2 * start] + insert.encode("utf-16-le") + units[2 * end :]).decode("utf-16-le")
+
+
+def expand(comm, message):
+    """A variant as the browser has it (frontend/src/preview/patch.ts): its html and text whole,
+    applying the patches to what this socket received for the subject before."""
+    if message.get("type") != "variant":
+        return message
+    bases = comm.__dict__.setdefault("wayline_bases", {})
+    base = bases.get(message["subject_key"])
+    for field in ("html", "text"):
+        patch = message.pop(f"{field}_patch", None)
+        if patch is not None:
+            assert base is not None, "a patch before any whole variant"
+            message[field] = _apply(base[field], patch)
+    bases[message["subject_key"]] = {"html": message["html"], "text": message["text"]}
+    return message
+
+
 async def receive_until(comm, type_, timeout=10, where=None):
-    """Messages up to and including the first of `type_` (matching `where`), in order."""
+    """Messages up to and including the first of `type_` (matching `where`), in order; variants
+    expanded (`expand`)."""
     seen = []
     while True:
-        message = await comm.receive_json_from(timeout=timeout)
+        message = expand(comm, await comm.receive_json_from(timeout=timeout))
         seen.append(message)
         if message["type"] == type_ and (where is None or where(message)):
             return seen

@@ -7,8 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from editor import variants
+from editor.preview import text_patch
 
-from .conftest import REFERENCE_MJML, communicator, make_template, receive_until
+from .conftest import REFERENCE_MJML, communicator, expand, make_template, receive_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -235,3 +236,52 @@ async def test_each_variant_says_which_adaptive_blocks_it_shows(workspace, marke
     ]
     assert "Thank you for ordering again." in loyal["html"]
     await comm.disconnect()
+
+
+def test_a_text_patch_counts_utf16_code_units_as_the_browser_does():
+    # the same change as frontend/src/preview/patch.test.ts applies: the emoji counts two
+    assert text_patch("<p>Hello 👋 there</p>", "<p>Hello 👋 you</p>") == [12, 17, "you"]
+    assert text_patch("same", "same") == [4, 4, ""]
+    assert text_patch("", "new") == [0, 0, "new"]
+    assert text_patch("aXa", "aa") == [1, 2, ""]  # prefix and suffix never overlap
+
+
+async def test_after_the_first_variant_a_subject_gets_only_what_changed(workspace, marketer, personas):
+    comm = await open_scratch(marketer, personas)
+    await comm.send_json_to({"type": "edit", "seq": 1, "mjml": FALLBACK, "subject": "Your cart"})
+    await receive_until(comm, "rendered", where=lambda m: m["seq"] == 1)
+    typed = FALLBACK.replace("Your cart is empty", "Your cart is emptyy")
+    await comm.send_json_to({"type": "edit", "seq": 2, "mjml": typed, "subject": "Your cart"})
+    raw = []
+    while not raw or raw[-1]["type"] != "rendered":
+        raw.append(await comm.receive_json_from(timeout=10))
+    patches = [dict(m) for m in raw if m["type"] == "variant"]
+    assert len(patches) == 3 and all("html" not in m and "html_patch" in m for m in patches)
+    # a keystroke's worth goes over the socket, not the email
+    assert all(len(m["html_patch"][2]) < 100 and len(m["text_patch"][2]) < 100 for m in patches)
+    expanded = variants_of([expand(comm, m) for m in raw])
+    await comm.disconnect()
+
+    # what the patches make is what a new socket gets whole (the draft typed before any subject)
+    fresh = await communicator(marketer)
+    assert (await fresh.connect())[0]
+    await fresh.receive_json_from()
+    await fresh.send_json_to({"type": "open", "scratch": True})
+    await receive_until(fresh, "opened")
+    await fresh.send_json_to({"type": "edit", "seq": 1, "mjml": typed, "subject": "Your cart"})
+    await fresh.send_json_to({"type": "subjects", "subjects": [{"persona": p.id} for p in personas]})
+    first = await receive_until(fresh, "rendered", where=lambda m: m.get("count") == 3)
+    assert all("html" in m and "html_patch" not in m for m in first if m["type"] == "variant")
+    whole = variants_of(first)
+    assert len(whole) == 3
+    for key, variant in whole.items():
+        assert expanded[key]["html"] == variant["html"] and expanded[key]["text"] == variant["text"]
+    assert "Your cart is emptyy" in whole[f"persona:{personas[2].id}"]["html"]
+
+    # a browser that lost track asks again: the variants come whole
+    await fresh.send_json_to({"type": "resync"})
+    again = await receive_until(fresh, "rendered")
+    assert [m for m in again if m["type"] == "variant"] and all(
+        "html" in m and "html_patch" not in m for m in again if m["type"] == "variant"
+    )
+    await fresh.disconnect()

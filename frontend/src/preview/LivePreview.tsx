@@ -1,14 +1,15 @@
 /**
  * The live preview pane: every chosen subject's variant of the draft being edited, re-rendered on
  * the server with the code that sends email, pushed over the websocket. One subject at a time or
- * all side by side, at desktop or mobile width, each in a sandboxed iframe (no scripts, no
- * same-origin: `sandbox=""`).
+ * all side by side, at desktop or mobile width, each in a sandboxed iframe that runs only its own
+ * script (no same-origin: `sandbox="allow-scripts"`, and a policy that refuses every other script:
+ * editor/frame.py) and morphs each new rendering into what it shows.
  *
- * Each time a variant's frame has loaded a new rendering, the window gets a
+ * Each time a variant's frame has shown a new rendering, the window gets a
  * `wayline:preview-applied` event ({subject, seq, generation}): what bench/preview_browser.py
  * times keystrokes against.
  */
-import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { useMember } from "../lib/session";
 import { usePersonas, type TestSendBody } from "../qa/api";
@@ -208,7 +209,7 @@ export const VariantCard = memo(function VariantCard({
 }) {
   const [showText, setShowText] = useState(false);
   const testSend = useMemo(() => testSendBody(target, subject), [target, subject]);
-  const frame = useFrameDocument(subject.key, variant, Boolean(variant?.ok) && !showText, onFrameBusy);
+  const frame = usePreviewFrame(subject.key, variant, Boolean(variant?.ok) && !showText, onFrameBusy);
   return (
     <article
       className={`lp-variant${stale ? " is-stale" : ""}`}
@@ -261,7 +262,7 @@ export const VariantCard = memo(function VariantCard({
                 {variant.text}
               </pre>
             ) : (
-              <iframe className="lp-frame" title={`Email for ${subject.label}`} sandbox="" srcDoc={frame.html} onLoad={frame.onLoad} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
+              <iframe ref={frame.ref} className="lp-frame" title={`Email for ${subject.label}`} sandbox="allow-scripts" src={FRAME_URL} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
             )
           ) : null}
           <div className="lp-actions">
@@ -284,77 +285,99 @@ interface FrameDocument {
   generation: number;
 }
 
-/** A frame still stuck loading after this long takes the newest document all the same. */
-const FRAME_LOAD_PATIENCE_MS = 1000;
+/** A frame that has not said it showed a rendering after this long is not waited for any more. */
+const FRAME_PATIENCE_MS = 1000;
+/** The frame document every variant's iframe loads once (editor/frame.py). */
+export const FRAME_URL = "/preview/frame";
 
-function applied(subject: string, shown: FrameDocument) {
-  window.dispatchEvent(new CustomEvent("wayline:preview-applied", { detail: { subject, seq: shown.seq, generation: shown.generation } }));
+/** `posted`: when the parent sent it to the frame (performance.now); `frameMs`: the frame's own
+ * time applying it (none: the frame showed it already). */
+function applied(subject: string, shown: FrameDocument, timing: { posted?: number; frameMs?: number } = {}) {
+  window.dispatchEvent(new CustomEvent("wayline:preview-applied", { detail: { subject, seq: shown.seq, generation: shown.generation, ...timing } }));
 }
 
 /**
- * What a variant's frame shows: the newest variant, but one document loading at a time. A new
- * `srcdoc` while the frame still loads the previous one would restart the load: with edits
- * arriving faster than a busy page loads ten frames, no frame would ever finish. So a frame that
- * is loading keeps loading; when it is done, it takes the newest variant (if that differs).
+ * A variant's frame: loaded once (FRAME_URL), then sent each new rendering by postMessage, which it
+ * morphs into what it shows (frame/main.ts) instead of loading a new document. One rendering is
+ * in flight per frame: while the frame applies one, newer ones only replace one another, and
+ * when it says it is done ("wayline:applied"), the newest goes. Messages count only from this
+ * frame's own window (its origin is opaque: `event.source` is what tells it apart).
  */
-function useFrameDocument(subject: string, variant: Variant | undefined, visible: boolean, onBusy?: (subject: string, busy: boolean) => void) {
-  const [shown, setShown] = useState<FrameDocument | null>(null);
-  const current = useRef<FrameDocument | null>(null); // what the frame has or is loading
-  const loadingSince = useRef<number | null>(null);
+function usePreviewFrame(subject: string, variant: Variant | undefined, visible: boolean, onBusy?: (subject: string, busy: boolean) => void) {
+  const frame = useRef<HTMLIFrameElement | null>(null);
+  const ready = useRef(false);
+  const shown = useRef<FrameDocument | null>(null); // what the frame shows or is applying
+  const sentAt = useRef<number | null>(null); // applying since
   const newest = useRef(variant);
   newest.current = variant;
   const busy = useRef(onBusy);
   busy.current = onBusy;
 
-  const done = () => {
-    if (loadingSince.current === null) return;
-    loadingSince.current = null;
+  const idle = () => {
+    if (sentAt.current === null) return;
+    sentAt.current = null;
     busy.current?.(subject, false);
   };
-  useEffect(() => done, []); // unmounted while loading: not loading any more
 
-  const take = (next: Variant) => {
-    const documentNow = { html: next.html, seq: next.seq, generation: next.generation };
-    if (current.current && current.current.html === next.html) {
-      current.current = documentNow; // nothing to load: the frame shows it already
-      setShown(documentNow);
-      applied(subject, documentNow);
-      done();
-      return;
+  const push = () => {
+    const next = newest.current;
+    const window_ = frame.current?.contentWindow;
+    if (!window_ || !ready.current || !next || !next.ok) return idle();
+    if (sentAt.current !== null && performance.now() - sentAt.current < FRAME_PATIENCE_MS) return; // its answer sends the next
+    const current = shown.current;
+    if (current && current.seq === next.seq && current.generation === next.generation) return idle();
+    const document_ = { html: next.html, seq: next.seq, generation: next.generation };
+    shown.current = document_;
+    if (current && current.html === next.html) {
+      applied(subject, document_); // the frame shows it already
+      return idle();
     }
-    current.current = documentNow;
-    loadingSince.current = performance.now();
-    busy.current?.(subject, true);
-    setShown(documentNow);
+    if (sentAt.current === null) busy.current?.(subject, true);
+    sentAt.current = performance.now();
+    window_.postMessage({ type: "wayline:render", ...document_ }, "*");
   };
 
-  // A layout effect: the frame's new srcdoc and its "loading" mark come before its load can.
+  useEffect(() => {
+    const onMessage = (event: MessageEvent) => {
+      if (!frame.current || event.source !== frame.current.contentWindow) return;
+      const message = event.data as { type?: string; seq?: number; generation?: number; ms?: number } | null;
+      if (message?.type === "wayline:frame-ready") {
+        ready.current = true;
+        shown.current = null;
+        sentAt.current = null;
+        push();
+      } else if (message?.type === "wayline:applied") {
+        const current = shown.current;
+        if (current && current.seq === message.seq && current.generation === message.generation) applied(subject, current, { posted: sentAt.current ?? undefined, frameMs: message.ms });
+        sentAt.current = null;
+        push();
+        if (sentAt.current === null) busy.current?.(subject, false);
+      }
+    };
+    window.addEventListener("message", onMessage);
+    return () => {
+      window.removeEventListener("message", onMessage);
+      idle(); // unmounted while applying: not applying any more
+    };
+  }, [subject]);
+
+  // A layout effect: the frame's "busy" mark comes before the commit's release (usePreview).
   useLayoutEffect(() => {
     if (!visible) {
-      current.current = null; // no frame, no load to wait for; a new frame loads afresh
-      done();
-      setShown(null);
+      ready.current = false; // no frame; a new one says when it is ready
+      shown.current = null;
+      idle();
       return;
     }
-    if (!variant || (current.current && current.current.seq === variant.seq && current.current.generation === variant.generation)) return;
-    if (loadingSince.current !== null && performance.now() - loadingSince.current < FRAME_LOAD_PATIENCE_MS) return; // onLoad takes it
-    take(variant);
+    push();
   }, [variant, visible]);
 
-  const onLoad = () => {
-    const loaded = current.current;
-    if (loaded) {
-      applied(subject, loaded);
-      const next = newest.current;
-      if (next && next.ok && (next.seq !== loaded.seq || next.generation !== loaded.generation)) {
-        take(next); // still busy: the newest loads next
-        return;
-      }
-    }
-    done();
-  };
-
-  return { html: shown?.html ?? variant?.html ?? "", onLoad };
+  const ref = useCallback((node: HTMLIFrameElement | null) => {
+    frame.current = node;
+    ready.current = false;
+    shown.current = null;
+  }, []);
+  return { ref };
 }
 
 function where(problem: Problem): string {

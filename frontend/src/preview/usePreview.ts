@@ -16,6 +16,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { JsonSocket, socketUrl, type SocketMessage, type SocketState } from "../lib/socket";
 import { Coalescer } from "./coalesce";
+import { expandVariant, type Bases, type VariantMessage } from "./patch";
 import type { ContactHit, DraftSource, Member, PreviewTarget, Problem, SavedNotice, SubjectInfo, SubjectSpec, Variant } from "./types";
 
 /** The earlier debounce, now only for the bench's baseline (`?preview=debounce`). */
@@ -118,6 +119,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
     };
     // Variants arrive one message each: they are shown together, once per frame (one render of
     // the preview for ten variants, not ten).
+    const bases: Bases = new Map(); // what each subject's next patch applies to (patch.ts)
     let arrived: Variant[] = [];
     let cancelFlush: (() => void) | null = null;
     const applyArrived = () => {
@@ -140,6 +142,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
       // and nothing is in flight on it.
       shownGeneration.current = 0;
       edits.reset();
+      bases.clear();
       open.send({ type: "open", ...opened });
       if (specs.current) open.send({ type: "subjects", subjects: specs.current });
     });
@@ -162,7 +165,13 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
       }),
       connection.on("subjects", (message) => setSubjectInfos(message.subjects as SubjectInfo[])),
       connection.on("variant", (message) => {
-        const variant = message as unknown as Variant;
+        // Every variant is expanded, shown or not: the next one may be a patch to it.
+        const variant = expandVariant(message as unknown as VariantMessage, bases);
+        if (variant === null) {
+          bases.clear();
+          connection.send({ type: "resync" }); // the next variants come whole
+          return;
+        }
         if (variant.generation < shownGeneration.current) return;
         arrived.push(variant);
         if (cancelFlush === null) cancelFlush = nextFrame(applyArrived);
