@@ -98,8 +98,10 @@ WebSocket.prototype.send = function (data) {
   return send.call(this, data);
 };
 window.addEventListener("wayline:preview-applied", (event) => {
-  const { subject, seq, posted, frameMs } = event.detail;
-  window.__bench.applied.push({ t: performance.now(), subject, seq, posted, frameMs });
+  // at: when the frame's document changed (its clock aligned on this page's); none: it had it already
+  const { subject, seq, posted, frameMs, at } = event.detail;
+  const heard = performance.now();
+  window.__bench.applied.push({ t: at ?? heard, heard, subject, seq, posted, frameMs });
 });
 """.replace("MARKER", MARKER)
 
@@ -237,7 +239,7 @@ def run_mode(browser, url, login, workspace_id, template_id, persona_ids, deboun
         event for event in bench["applied"] if event["seq"] > first_measured_seq and event.get("posted") is not None
     ]
     frame = [event["frameMs"] for event in measured]
-    hop = [event["t"] - event["posted"] for event in measured]
+    hop = [event["heard"] - event["posted"] for event in measured]
     edits = sum(1 for seq in typed if seq > first_measured_seq)
     return {
         "shown": shown,

@@ -19,7 +19,6 @@ from django.conf import settings
 from liquid.exceptions import LiquidError
 
 from delivery import rendering
-from journeys.liquid import HTML_ENV
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ def _usages(draft, blocks):
         if not source or ("{{" not in source and "{%" not in source):
             continue
         try:
-            analysis = HTML_ENV.from_string(source).analyze(include_partials=False)
+            analysis = rendering.analyze(source)
         except (LiquidError, ValueError, RecursionError):
             continue
         outputs = _markup_with_guards(source)

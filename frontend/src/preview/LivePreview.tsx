@@ -15,7 +15,7 @@ import { useMember } from "../lib/session";
 import { usePersonas, type TestSendBody } from "../qa/api";
 import { TestSendButton } from "../qa/TestSendButton";
 import type { DraftSource, PreviewTarget, Problem, SavedNotice, SubjectInfo, SubjectSpec, Variant } from "./types";
-import { usePreview } from "./usePreview";
+import { usePreview, type RegisterFrame } from "./usePreview";
 import "./preview.css";
 
 export interface LivePreviewProps {
@@ -164,6 +164,7 @@ export function LivePreview({ target, draft, onSaved, initialSubjects }: LivePre
             single={mode === "one" || shown.length === 1}
             target={target}
             onFrameBusy={session.frameBusy}
+            registerFrame={session.registerFrame}
           />
         ))}
       </div>
@@ -196,6 +197,7 @@ export const VariantCard = memo(function VariantCard({
   single = false,
   target = null,
   onFrameBusy,
+  registerFrame,
 }: {
   subject: SubjectInfo;
   variant: Variant | undefined;
@@ -206,10 +208,12 @@ export const VariantCard = memo(function VariantCard({
   target?: PreviewTarget | null;
   /** the frame started or finished loading a new rendering (usePreview paces edits by it) */
   onFrameBusy?: (subjectKey: string, busy: boolean) => void;
+  /** where the socket hands this subject's new variants straight to the frame */
+  registerFrame?: RegisterFrame;
 }) {
   const [showText, setShowText] = useState(false);
   const testSend = useMemo(() => testSendBody(target, subject), [target, subject]);
-  const frame = usePreviewFrame(subject.key, variant, Boolean(variant?.ok) && !showText, onFrameBusy);
+  const frame = usePreviewFrame(subject.key, variant, Boolean(variant?.ok) && !showText, onFrameBusy, registerFrame);
   return (
     <article
       className={`lp-variant${stale ? " is-stale" : ""}`}
@@ -291,8 +295,9 @@ const FRAME_PATIENCE_MS = 1000;
 export const FRAME_URL = "/preview/frame";
 
 /** `posted`: when the parent sent it to the frame (performance.now); `frameMs`: the frame's own
- * time applying it (none: the frame showed it already). */
-function applied(subject: string, shown: FrameDocument, timing: { posted?: number; frameMs?: number } = {}) {
+ * time applying it; `at`: when the frame's document changed (performance.now of this page). None
+ * of them: the frame showed it already. */
+function applied(subject: string, shown: FrameDocument, timing: { posted?: number; frameMs?: number; at?: number } = {}) {
   window.dispatchEvent(new CustomEvent("wayline:preview-applied", { detail: { subject, seq: shown.seq, generation: shown.generation, ...timing } }));
 }
 
@@ -303,13 +308,19 @@ function applied(subject: string, shown: FrameDocument, timing: { posted?: numbe
  * when it says it is done ("wayline:applied"), the newest goes. Messages count only from this
  * frame's own window (its origin is opaque: `event.source` is what tells it apart).
  */
-function usePreviewFrame(subject: string, variant: Variant | undefined, visible: boolean, onBusy?: (subject: string, busy: boolean) => void) {
+function usePreviewFrame(subject: string, variant: Variant | undefined, visible: boolean, onBusy?: (subject: string, busy: boolean) => void, register?: RegisterFrame) {
   const frame = useRef<HTMLIFrameElement | null>(null);
   const ready = useRef(false);
   const shown = useRef<FrameDocument | null>(null); // what the frame shows or is applying
   const sentAt = useRef<number | null>(null); // applying since
+  // The newest variant: as the socket delivers it (`register`), before React has rendered it; the
+  // prop catches up after. (No variant any more: another template or subject, nothing to show.)
+  const offered = useRef<Variant | undefined>(undefined);
+  if (!variant) offered.current = undefined;
   const newest = useRef(variant);
-  newest.current = variant;
+  newest.current = offered.current ?? variant;
+  const showing = useRef(visible);
+  showing.current = visible;
   const busy = useRef(onBusy);
   busy.current = onBusy;
 
@@ -340,7 +351,7 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
   useEffect(() => {
     const onMessage = (event: MessageEvent) => {
       if (!frame.current || event.source !== frame.current.contentWindow) return;
-      const message = event.data as { type?: string; seq?: number; generation?: number; ms?: number } | null;
+      const message = event.data as { type?: string; seq?: number; generation?: number; ms?: number; at?: number } | null;
       if (message?.type === "wayline:frame-ready") {
         ready.current = true;
         shown.current = null;
@@ -348,7 +359,11 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
         push();
       } else if (message?.type === "wayline:applied") {
         const current = shown.current;
-        if (current && current.seq === message.seq && current.generation === message.generation) applied(subject, current, { posted: sentAt.current ?? undefined, frameMs: message.ms });
+        if (current && current.seq === message.seq && current.generation === message.generation) {
+          // `at`: when the frame's document changed, on the clock both share (timeOrigin + now)
+          const at = typeof message.at === "number" ? message.at - performance.timeOrigin : undefined;
+          applied(subject, current, { posted: sentAt.current ?? undefined, frameMs: message.ms, at });
+        }
         sentAt.current = null;
         push();
         if (sentAt.current === null) busy.current?.(subject, false);
@@ -360,6 +375,17 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
       idle(); // unmounted while applying: not applying any more
     };
   }, [subject]);
+
+  // Straight from the socket: the frame gets a new rendering without waiting for React.
+  useEffect(
+    () =>
+      register?.(subject, (next) => {
+        offered.current = next;
+        newest.current = next;
+        if (showing.current) push();
+      }),
+    [subject, register],
+  );
 
   // A layout effect: the frame's "busy" mark comes before the commit's release (usePreview).
   useLayoutEffect(() => {

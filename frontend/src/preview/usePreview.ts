@@ -26,6 +26,10 @@ function debounceMode(): boolean {
   return typeof window !== "undefined" && new URLSearchParams(window.location.search).get("preview") === "debounce";
 }
 
+/** `register(subjectKey, sink)`: the socket hands each new variant of that subject to `sink` as
+ * it arrives, before React renders it; returns what unregisters it. */
+export type RegisterFrame = (subjectKey: string, sink: (variant: Variant) => void) => () => void;
+
 export interface PreviewSession {
   state: SocketState;
   canEdit: boolean;
@@ -46,6 +50,7 @@ export interface PreviewSession {
   refresh: () => void;
   /** a variant's frame started (true) or finished (false) loading a new rendering */
   frameBusy: (subjectKey: string, busy: boolean) => void;
+  registerFrame: RegisterFrame;
 }
 
 /** Runs `callback` at the next animation frame (or in 50 ms where frames are held back, as in a
@@ -95,6 +100,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
   latestDraft.current = draft;
   const canEditRef = useRef(false);
   const busyFrames = useRef(new Set<string>());
+  const frameSinks = useRef(new Map<string, (variant: Variant) => void>());
   const release = useRef<(() => void) | null>(null); // answers the edit in flight once its frames are loaded
   const shownGeneration = useRef(0);
   const onSaved = useRef(options.onSaved);
@@ -173,6 +179,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
           return;
         }
         if (variant.generation < shownGeneration.current) return;
+        frameSinks.current.get(variant.subject_key)?.(variant);
         arrived.push(variant);
         if (cancelFlush === null) cancelFlush = nextFrame(applyArrived);
       }),
@@ -254,6 +261,13 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
     else if (busyFrames.current.delete(subjectKey)) release.current?.();
   }, []);
 
+  const registerFrame = useCallback<RegisterFrame>((subjectKey, sink) => {
+    frameSinks.current.set(subjectKey, sink);
+    return () => {
+      if (frameSinks.current.get(subjectKey) === sink) frameSinks.current.delete(subjectKey);
+    };
+  }, []);
+
   const setSubjects = useCallback((next: SubjectSpec[]) => {
     specs.current = next;
     socket.current?.send({ type: "subjects", subjects: next });
@@ -262,7 +276,7 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
   const refresh = useCallback(() => socket.current?.send({ type: "refresh" }), []);
 
   return useMemo(
-    () => ({ state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy }),
-    [state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy],
+    () => ({ state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy, registerFrame }),
+    [state, canEdit, subjects, variants, problems, ok, pending, lastMs, presence, saved, error, contacts, setSubjects, search, refresh, frameBusy, registerFrame],
   );
 }

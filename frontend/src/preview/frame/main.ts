@@ -13,9 +13,14 @@
  * Messages, from the parent only:
  *   parent → frame  {type: "wayline:render", seq, generation, html}
  *   frame → parent  {type: "wayline:frame-ready"} once; {type: "wayline:applied", seq, generation,
- *                   ms} when a rendering is shown (its layout done; ms: the frame's own time)
+ *                   ms, how, at} when the document holds a rendering (ms: the frame's own time;
+ *                   how: "text", "morph" or "failed", see show; at: when, as timeOrigin + now,
+ *                   the clock the parent shares). Its layout
+ *                   and paint follow at the browser's next frame, and only for a frame on screen:
+ *                   Chromium skips them for frames scrolled out of view until they come back.
  */
 import morphdom from "morphdom";
+import { applyTextEdit } from "./textEdit";
 
 /** What an email may carry that a preview never needs: gone before anything is shown. (The
  * policy refuses them anyway; a `meta refresh` would still navigate the frame away.) */
@@ -31,6 +36,7 @@ function syncAttributes(target: Element, source: Element) {
 }
 
 let shownHead: string | null = null;
+let shownHtml: string | null = null; // what the document was made from
 
 /** The document's head and the rest (from `</head>` on); no head: all of it is the rest. */
 function split(html: string): [string, string] {
@@ -38,18 +44,40 @@ function split(html: string): [string, string] {
   return end < 0 ? ["", html] : [html.slice(0, end), html.slice(end)];
 }
 
-function show(html: string) {
-  const [head, rest] = split(html);
-  // The head (MJML's styles) rarely changes while typing: then only the body is parsed.
-  const sameHead = head !== "" && head === shownHead;
-  const next = new DOMParser().parseFromString(sameHead ? "<!doctype html><html><head>" + rest : html, "text/html");
+function parse(html: string): Document {
+  const next = new DOMParser().parseFromString(html, "text/html");
   next.querySelectorAll(DROPPED).forEach((element) => element.remove());
-  if (!sameHead) {
+  return next;
+}
+
+/** A document of `rest` (from `</head>` on) with an empty head. */
+function bodyOnly(rest: string): string {
+  return "<!doctype html><html><head>" + rest;
+}
+
+/** How a rendering was shown: "text" (one text node changed) or "morph" (parsed and morphed). */
+function show(html: string): "text" | "morph" {
+  // Typing in a text: that text node changes, nothing is parsed (textEdit.ts).
+  if (shownHtml !== null && applyTextEdit(document.body, shownHtml, html)) {
+    shownHtml = html;
+    return "text";
+  }
+  shownHtml = null;
+  const [head, rest] = split(html);
+  // The head (MJML's styles) rarely changes while typing: then only the body is parsed, when a
+  // head like this one was seen to leave the body as a whole parse does (a broken head may spill
+  // into the body).
+  if (head !== "" && head === shownHead) {
+    morphdom(document.body, parse(bodyOnly(rest)).body);
+  } else {
+    const next = parse(html);
+    shownHead = head !== "" && parse(bodyOnly(rest)).body.isEqualNode(next.body) ? head : null; // before morphing takes nodes from `next`
     syncAttributes(document.documentElement, next.documentElement);
     morphdom(document.head, next.head, { childrenOnly: true });
-    shownHead = head;
+    morphdom(document.body, next.body);
   }
-  morphdom(document.body, next.body);
+  shownHtml = html;
+  return "morph";
 }
 
 window.addEventListener("message", (event: MessageEvent) => {
@@ -57,14 +85,16 @@ window.addEventListener("message", (event: MessageEvent) => {
   const message = event.data as { type?: string; seq?: number; generation?: number; html?: string } | null;
   if (!message || message.type !== "wayline:render" || typeof message.html !== "string") return;
   const started = performance.now();
+  let how = "failed";
   try {
-    show(message.html);
+    how = show(message.html);
   } catch {
+    shownHtml = null;
     document.body.textContent = "This rendering could not be shown.";
   }
-  void document.documentElement.scrollHeight; // the layout of what changed, before saying it is shown
-  const ms = performance.now() - started;
-  window.parent.postMessage({ type: "wayline:applied", seq: message.seq, generation: message.generation, ms }, "*");
+  const now = performance.now();
+  const reply = { type: "wayline:applied", seq: message.seq, generation: message.generation, ms: now - started, how, at: performance.timeOrigin + now };
+  window.parent.postMessage(reply, "*");
 });
 
 // A preview is for looking: links and forms stay where they are.
