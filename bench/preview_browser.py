@@ -13,11 +13,14 @@ a few warm-up letters, then BENCH_KEYSTROKES letters one at a time BENCH_PAUSE_M
 MJML editor (CodeMirror).
 
 Timed in the page (performance.now): from each keystroke's keydown to the moment the last of the
-ten variants' frames has loaded a rendering that includes that keystroke (the preview dispatches
-`wayline:preview-applied` {subject, seq} on each frame's load; the edits' sequence numbers are
-mapped to what they contain from the websocket frames the page sends). Beside it, the server's
-own render time of each edit (10 variants), as the socket's "rendered" answers report it (the
-editor's "Live · N ms").
+ten variants' frames holds a rendering that includes that keystroke. Each frame (loaded once,
+/preview/frame) says when its document changed, on the clock it shares with the page
+(timeOrigin + now); the preview dispatches `wayline:preview-applied` {subject, seq, at} with it.
+The edits' sequence numbers are mapped to what they contain from the websocket frames the page
+sends. Beside it, the parts: keystroke to its edit sent, to every variant received, a frame's own
+time applying a rendering and from posting it to the page hearing back, and the server's own
+render time of each edit (10 variants), as the socket's "rendered" answers report it (the editor's
+"Live · N ms").
 
 Four modes, each typed into a fresh page: now (edits coalesced: the first at once, then the newest
 after each answer; mrml), the baseline (the earlier 120 ms debounce, `?preview=debounce`; mjml), and

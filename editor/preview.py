@@ -10,6 +10,12 @@ socket works on the newest generation it finds and drops what a newer edit super
 subjects too. Every message carries the generation it was rendered for, a result of an older
 generation is never sent after a newer edit has arrived, and the browser keeps the newest it saw.
 
+Transfer: a subject's first variant on a socket goes whole; after that its html and text go as
+the change from the variant sent before (`html_patch`, `text_patch`: text_patch below), a few
+characters per keystroke instead of ten emails. A browser that finds a patch not fitting what it
+has asks for "resync" and gets them whole again. In the browser each variant's frame morphs the
+new rendering in (frontend/src/preview/frame/, served by editor/frame.py).
+
 Presence: a socket that watches a journey or a template joins the object's group and says hello;
 the others answer, so everyone knows who else is there. When the object is saved (by anyone,
 through the REST API), editor.signals notifies the group; each socket reads the saved state from

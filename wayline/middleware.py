@@ -5,7 +5,8 @@ inline script); websockets go back to the same host. Email previews are `srcdoc`
 `sandbox=""`, and a srcdoc document inherits this policy: marketer HTML there has inline styles,
 web fonts (MJML links Google Fonts) and images from anywhere. So images, styles and fonts may come
 from anywhere (styles inline too), while scripts come only from this origin. Pages that show a whole
-email on their own (view in browser) set a stricter policy of their own: no script at all.
+email on their own (view in browser) set a stricter policy of their own: no script at all; the live
+preview's frames (editor/frame.py) the same with their one script allowed by hash.
 """
 
 from django.core.exceptions import DisallowedHost
