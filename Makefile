@@ -32,7 +32,7 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	$(NPM) ci --no-audit --no-fund
 	touch $@
 
-frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts
+frontend/dist/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/vite.frame.config.ts
 	$(NPM) run build
 
 frontend: frontend/dist/index.html
