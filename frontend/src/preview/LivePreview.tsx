@@ -266,7 +266,7 @@ export const VariantCard = memo(function VariantCard({
                 {variant.text}
               </pre>
             ) : (
-              <iframe ref={frame.ref} className="lp-frame" title={`Email for ${subject.label}`} sandbox="allow-scripts" src={FRAME_URL} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
+              <iframe ref={frame.ref} onLoad={frame.onLoad} className="lp-frame" title={`Email for ${subject.label}`} sandbox="allow-scripts" src={FRAME_URL} style={{ width }} data-testid={single ? "preview-frame" : "variant-frame"} />
             )
           ) : null}
           <div className="lp-actions">
@@ -348,14 +348,15 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
     window_.postMessage({ type: "wayline:render", ...document_ }, "*");
   };
 
-  useEffect(() => {
+  // A layout effect: listening before the frame can have loaded and said it is ready.
+  useLayoutEffect(() => {
     const onMessage = (event: MessageEvent) => {
       if (!frame.current || event.source !== frame.current.contentWindow) return;
       const message = event.data as { type?: string; seq?: number; generation?: number; ms?: number; at?: number } | null;
       if (message?.type === "wayline:frame-ready") {
         ready.current = true;
         shown.current = null;
-        sentAt.current = null;
+        idle();
         push();
       } else if (message?.type === "wayline:applied") {
         const current = shown.current;
@@ -403,7 +404,16 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
     ready.current = false;
     shown.current = null;
   }, []);
-  return { ref };
+  // The frame's script runs before its load event: loaded is ready too, should its "ready" have
+  // been missed.
+  const onLoad = () => {
+    if (ready.current) return;
+    ready.current = true;
+    shown.current = null;
+    idle();
+    push();
+  };
+  return { ref, onLoad };
 }
 
 function where(problem: Problem): string {
