@@ -70,27 +70,23 @@ def _utf16_length(text):
     return len(text.encode("utf-16-le")) // 2
 
 
+def _longest(limit, holds):
+    """The largest n <= limit for which holds(n), holds being true up to some n and false after."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if holds(middle) else (low, middle - 1)
+    return low
+
+
 def text_patch(old, new):
     """[start, end, insert]: `new` is `old` with old[start:end] replaced by `insert`, offsets in
     UTF-16 code units as the browser counts them (usePreview's expandVariant applies it). A
-    keystroke changes a few characters of each variant: this is what goes over the socket."""
+    keystroke changes a few characters of each variant: this is what goes over the socket.
+    The common prefix and suffix are found by halves (slices compare in C)."""
     limit = min(len(old), len(new))
-    low, high = 0, limit  # the common prefix's length, by halves (slices compare in C)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[:middle] == new[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    prefix = low
-    low, high = 0, limit - prefix
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[len(old) - middle :] == new[len(new) - middle :]:
-            low = middle
-        else:
-            high = middle - 1
-    suffix = low
+    prefix = _longest(limit, lambda n: old[:n] == new[:n])
+    suffix = _longest(limit - prefix, lambda n: old[len(old) - n :] == new[len(new) - n :])
     start = _utf16_length(old[:prefix])
     end = _utf16_length(old[: len(old) - suffix])
     return [start, end, new[prefix : len(new) - suffix]]
@@ -144,7 +140,7 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         self.generation = 0  # bumped by every change that needs a new render
         self.rendered_generation = 0
         self.render_task = None
-        self.sent_variants = {}  # subject key -> the html and text of its variant last sent
+        self.sent_variants = {}  # subject key -> the html and text (with UTF-16 lengths) last sent
         await self.accept()
         await self.send_json({"type": "ready", "member": self.me, "can_edit": membership.can("edit")})
 
@@ -353,15 +349,13 @@ class PreviewConsumer(AsyncJsonWebsocketConsumer):
         the length they apply to)."""
         key = result["subject_key"]
         previous = self.sent_variants.get(key)
-        self.sent_variants[key] = {field: result[field] for field in PATCHED}
+        self.sent_variants[key] = {field: (result[field], _utf16_length(result[field])) for field in PATCHED}
         if previous is None:
             return result
         patched = dict(result)
         for field in PATCHED:
-            patched[f"{field}_patch"] = [
-                *text_patch(previous[field], patched.pop(field)),
-                _utf16_length(previous[field]),
-            ]
+            text, length = previous[field]
+            patched[f"{field}_patch"] = [*text_patch(text, patched.pop(field)), length]
         return patched
 
     # -- presence and saved changes ----------------------------------------------------------------

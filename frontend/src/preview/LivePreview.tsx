@@ -317,8 +317,8 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
   // prop catches up after. (No variant any more: another template or subject, nothing to show.)
   const offered = useRef<Variant | undefined>(undefined);
   if (!variant) offered.current = undefined;
-  const newest = useRef(variant);
-  newest.current = offered.current ?? variant;
+  const rendered = useRef(variant);
+  rendered.current = variant;
   const showing = useRef(visible);
   showing.current = visible;
   const busy = useRef(onBusy);
@@ -331,7 +331,7 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
   };
 
   const push = () => {
-    const next = newest.current;
+    const next = offered.current ?? rendered.current;
     const window_ = frame.current?.contentWindow;
     if (!window_ || !ready.current || !next || !next.ok) return idle();
     if (sentAt.current !== null && performance.now() - sentAt.current < FRAME_PATIENCE_MS) return; // its answer sends the next
@@ -382,7 +382,6 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
     () =>
       register?.(subject, (next) => {
         offered.current = next;
-        newest.current = next;
         if (showing.current) push();
       }),
     [subject, register],
