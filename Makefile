@@ -80,10 +80,13 @@ serve: install
 	@echo "Wayline is starting at http://127.0.0.1:8000 (web + worker). Ctrl-C stops both."
 	$(VENV)/bin/honcho start -f Procfile
 
-# The whole suite, with its duration (pytest prints each half's; this line the total).
+# The whole suite, with its duration (pytest prints each half's; this line the total), in
+# TEST_WORKERS processes side by side (pytest-xdist; each its own test database and Redis prefix):
+# 2 on this 2-core machine took the SQLite half from 780 s to 569 s, 4 took 639 s.
+TEST_WORKERS ?= 2
 test-suite:
 	@start=$$(date +%s); status=0; \
-	$(VENV)/bin/pytest -q || status=$$?; \
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) || status=$$?; \
 	[ $$status -ne 0 ] || $(NPM) run test --silent || status=$$?; \
 	db=SQLite; [ -z "$$DATABASE_URL" ] || db=PostgreSQL; \
 	echo "test suite: $$(( $$(date +%s) - start )) s on $$db"; \

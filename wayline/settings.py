@@ -140,7 +140,8 @@ if REDIS_URL:
             # blocking receive: every idle websocket would fail after 5 s (channels_redis#422).
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "prefix": os.environ.get("CHANNELS_PREFIX", "wayline"),
+                # Test processes run side by side (pytest-xdist) on one Redis: each its own groups.
+                "prefix": os.environ.get("CHANNELS_PREFIX", "wayline") + os.environ.get("PYTEST_XDIST_WORKER", ""),
             },
         }
     }
