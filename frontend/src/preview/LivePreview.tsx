@@ -387,7 +387,7 @@ function usePreviewFrame(subject: string, variant: Variant | undefined, visible:
     [subject, register],
   );
 
-  // A layout effect: the frame's "busy" mark comes before the commit's release (usePreview).
+  // A layout effect: a rendering that arrived through React (not the socket's sink) goes out before paint.
   useLayoutEffect(() => {
     if (!visible) {
       ready.current = false; // no frame; a new one says when it is ready

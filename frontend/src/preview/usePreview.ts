@@ -185,13 +185,11 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
       }),
       connection.on("rendered", (message) => {
         renderedSeq = Math.max(renderedSeq ?? 0, Number(message.seq));
-        if (!message.ok) release.current?.(); // no variants: nothing to load
-        // else: released after the variants' commit (the effect below), once no frame is loading
+        // Every variant of it has reached its frame already (frameSinks): the edit in flight is
+        // answered now if no frame is applying one, else when the last one is done (frameBusy).
+        release.current?.();
         const generation = Number(message.generation);
-        if (generation < shownGeneration.current) {
-          release.current?.(); // nothing of it is shown
-          return;
-        }
+        if (generation < shownGeneration.current) return; // nothing of it is shown
         if (cancelFlush !== null) {
           // This render's variants are shown now, before the filter below keeps only its generation.
           cancelFlush();
@@ -251,11 +249,6 @@ export function usePreview(target: PreviewTarget | null, draft: DraftSource | nu
     coalescer.current.push(draft);
   }, [draft, canEdit]);
 
-  // After a commit of new variants the frames that load them have said so (children's effects run
-  // first): the edit in flight is answered now if none is loading, else when the last one is done.
-  useEffect(() => {
-    release.current?.();
-  }, [variants]);
   const frameBusy = useCallback((subjectKey: string, busy: boolean) => {
     if (busy) busyFrames.current.add(subjectKey);
     else if (busyFrames.current.delete(subjectKey)) release.current?.();
