@@ -4,7 +4,7 @@ Every queryset goes through the member's workspace (WorkspaceScopedMixin / scope
 the `read` capability, changes `edit` (admins and marketers), erasing a contact `manage` (admins).
 """
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -26,6 +26,7 @@ from ..models import (
     EventName,
     ImportJob,
     JourneyVersion,
+    Order,
     PriceChange,
     Product,
 )
@@ -94,6 +95,10 @@ class ContactListSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     lifetime_value = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
     cart_quantity = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField(
+        help_text="the currency the contact's totals are in: their latest order's, else their cart's; "
+        "null before either"
+    )
 
     class Meta:
         model = Contact
@@ -107,6 +112,7 @@ class ContactListSerializer(serializers.ModelSerializer):
             "timezone",
             "locale",
             "lifetime_value",
+            "currency",
             "orders_count",
             "cart_quantity",
             "last_activity_at",
@@ -118,6 +124,20 @@ class ContactListSerializer(serializers.ModelSerializer):
 
     def get_cart_quantity(self, contact) -> int:
         return (contact.cart or {}).get("quantity", 0)
+
+    def get_currency(self, contact) -> str | None:
+        if hasattr(contact, "latest_order_currency"):  # the list's annotation (with_totals_currency)
+            latest = contact.latest_order_currency
+        else:
+            latest = contact.orders.order_by("-placed_at").values_list("currency", flat=True).first()
+        in_cart = (contact.cart or {}).get("currency")
+        return latest or (in_cart if in_cart != "MIXED" else None) or None
+
+
+def with_totals_currency(queryset):
+    """Contacts with the currency of their latest order, for ContactListSerializer.currency in one query."""
+    latest = Order.objects.filter(contact=OuterRef("pk")).order_by("-placed_at").values("currency")[:1]
+    return queryset.annotate(latest_order_currency=Subquery(latest))
 
 
 def display_name(contact):
@@ -374,7 +394,7 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
             term = self.request.query_params.get("search") or self.request.query_params.get("q")
             if term:
                 queryset = _search(queryset, self.request.workspace, term)
-            return queryset.order_by("-last_activity_at", "-id")
+            return with_totals_currency(queryset).order_by("-last_activity_at", "-id")
         return queryset
 
     def get_serializer_class(self):

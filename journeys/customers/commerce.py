@@ -56,13 +56,20 @@ def product_key(product):
     return None
 
 
+def currency_code(value, default=None):
+    """A currency as orders and carts keep it: "eur" -> "EUR" (three letters at most); `default`
+    for no value."""
+    code = "" if value is None else str(value).strip()[:3].upper()
+    return code or default
+
+
 def product_line(product):
     line = {}
     for key in PRODUCT_FIELDS:
         value = product.get(key)
         if value in (None, ""):
             continue
-        line[key] = money(value) if key == "price" else value
+        line[key] = money(value) if key == "price" else currency_code(value) if key == "currency" else value
     if "product_id" not in line and product.get("id") not in (None, ""):
         line["product_id"] = product["id"]
     if "price" in line and line["price"] is None:
@@ -202,7 +209,7 @@ def _order_completed(state, props, at, event_id):
     state.orders[order_id] = {
         "order_id": order_id,
         "total": _order_value(props),
-        "currency": str(props.get("currency") or "USD")[:3].upper(),
+        "currency": currency_code(props.get("currency"), "USD"),
         "products": [
             product_line(p) | {"quantity": quantity(p.get("quantity"))} for p in products if isinstance(p, dict)
         ],

@@ -1,5 +1,5 @@
 """Amounts on a contact's profile name their currency: a contact with a cart in dollars and no order
-yet has a lifetime value of "$0.00", not a bare "0.00" beside "$20.00"."""
+yet has a lifetime value of "$0.00", not a bare "0.00" beside "$20.00", on the profile and in the list."""
 
 import pytest
 from playwright.sync_api import expect
@@ -19,4 +19,10 @@ def test_the_lifetime_value_is_in_the_currency_of_the_cart_before_any_order(page
     stats = page.locator(".stats .stat")
     expect(stats.filter(has_text="Lifetime value").locator("strong")).to_have_text("$0.00")
     expect(stats.filter(has_text="Cart").locator("strong")).to_have_text("$20.00")
+
+    page.goto("/contacts")  # the list says it the same way
+    row = page.get_by_role("row").filter(has_text=contact.email)
+    expect(row).to_be_visible()
+    lifetime = page.get_by_role("columnheader").all_text_contents().index("Lifetime value")
+    expect(row.get_by_role("cell").nth(lifetime)).to_have_text("$0.00")
     assert page.console_errors == []

@@ -76,3 +76,27 @@ def test_trait_suggestions(tracker, workspace, qa, api, process):
     _seed(tracker, process)
     keys = {row["key"]: row["type"] for row in api(qa).get("/api/contacts/traits").json()["results"]}
     assert keys["plan"] == "string" and "email" in keys
+
+
+def test_a_contacts_totals_name_their_currency_in_the_list_and_the_profile(tracker, workspace, qa, api, process):
+    """The latest order's currency, else the cart's, else none: the same in the list and the profile."""
+    tracker.post("identify", {"userId": "u-new", "traits": {"email": "new@example.com"}})
+    cart_line = {"product_id": "p", "price": 4, "currency": "gbp"}
+    tracker.post("track", {"userId": "u-cart", "event": "Product Added", "properties": cart_line})
+    for order_id, currency, day in (("o-1", "USD", "2026-01-02"), ("o-2", "EUR", "2026-02-03")):
+        tracker.post(
+            "track",
+            {
+                "userId": "u-buyer",
+                "event": "Order Completed",
+                "timestamp": f"{day}T10:00:00Z",
+                "properties": {"order_id": order_id, "revenue": 30, "currency": currency},
+            },
+        )
+    process()
+    client = api(qa)
+    listed = {c["user_id"]: c["currency"] for c in client.get("/api/contacts").json()["results"]}
+    assert listed == {"u-new": None, "u-cart": "GBP", "u-buyer": "EUR"}
+    for user_id, currency in listed.items():
+        contact = Contact.objects.get(user_id=user_id)
+        assert client.get(f"/api/contacts/{contact.id}").json()["currency"] == currency

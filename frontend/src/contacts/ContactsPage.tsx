@@ -104,7 +104,7 @@ function ContactList() {
                   <td className="mono">{contact.user_id ?? <span className="muted">anonymous</span>}</td>
                   <td>{[contact.city, contact.country].filter(Boolean).join(", ") || "—"}</td>
                   <td className="num">{contact.orders_count}</td>
-                  <td className="num">{formatMoney(contact.lifetime_value, null /* the list has no currency of a contact */)}</td>
+                  <td className="num">{formatMoney(contact.lifetime_value, contact.currency)}</td>
                   <td className="num">{contact.cart_quantity || "—"}</td>
                   <td>{formatDateTime(contact.last_activity_at)}</td>
                 </tr>
@@ -116,11 +116,6 @@ function ContactList() {
       </section>
     </div>
   );
-}
-
-/** The currency a contact's totals are in: their latest order's, else their cart's (none before either). */
-function currencyOf(contact: Contact): string | null {
-  return contact.orders[0]?.currency || contact.cart.currency || null;
 }
 
 function ContactProfile() {
@@ -177,7 +172,7 @@ function ContactProfile() {
       <div className="stats">
         <div className="stat">
           <span className="muted">Lifetime value</span>
-          <strong>{formatMoney(data.lifetime_value, currencyOf(data))}</strong>
+          <strong>{formatMoney(data.lifetime_value, data.currency)}</strong>
         </div>
         <div className="stat">
           <span className="muted">Orders</span>
@@ -454,7 +449,7 @@ function PredictionCard({ contact }: { contact: Contact }) {
         <dt>Likely still a customer</dt>
         <dd>{Math.round(prediction.probability_active * 100)}%</dd>
         <dt>Value over the next year</dt>
-        <dd>{formatMoney(prediction.clv_365d, currencyOf(contact))}</dd>
+        <dd>{formatMoney(prediction.clv_365d, contact.currency)}</dd>
         <dt>Next order expected</dt>
         <dd>{formatDate(prediction.next_order_date)}</dd>
       </dl>

@@ -2235,6 +2235,8 @@ export interface components {
             locale?: string;
             /** Format: double */
             lifetime_value: number;
+            /** @description the currency the contact's totals are in: their latest order's, else their cart's; null before either */
+            readonly currency: string | null;
             /** Format: int64 */
             orders_count?: number;
             readonly cart_quantity: number;
@@ -2306,6 +2308,8 @@ export interface components {
             locale?: string;
             /** Format: double */
             lifetime_value: number;
+            /** @description the currency the contact's totals are in: their latest order's, else their cart's; null before either */
+            readonly currency: string | null;
             /** Format: int64 */
             orders_count?: number;
             readonly cart_quantity: number;
