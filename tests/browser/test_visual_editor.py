@@ -189,3 +189,29 @@ def test_on_a_phone_the_visual_view_asks_for_a_larger_screen_and_the_code_stays(
     assert source_of(page) == REFERENCE_MJML
     page.screenshot(path=str(SCREENSHOTS / "template-visual-phone.png"))
     assert page.console_errors == []
+
+
+def test_the_settings_panel_shows_and_takes_liquid_as_written(page_for, marketer, workspace):
+    """A button's link in the settings panel reads as its Liquid (not the editor's ⟦L7⟧ marker), and
+    Liquid typed there, double quotes included, is in the source as typed."""
+    template, _ = delivery_actions.save_template(
+        workspace, None, slug="cart-reminder", name="Cart reminder", subject=REFERENCE_SUBJECT, mjml=REFERENCE_MJML
+    )
+    page = page_for(marketer, viewport={"width": 1600, "height": 1000})
+    page.goto(f"/templates/{template.id}")
+    page.get_by_test_id("template-editor").wait_for()
+    canvas = open_visual(page)
+    canvas.locator("[data-gjs-type='mj-button']").first.click()
+    page.locator(".gjs-pn-btn[title='Settings']").click()
+    link = page.locator(".gjs-trt-trait", has=page.get_by_text("Href", exact=True)).locator("input")
+    expect(link).to_have_value("https://shop.example/cart?c={{ contact.id }}")
+    typed = '{{ cart.url | append: "?utm_source=email" }}'
+    link.fill(typed)
+    link.press("Enter")
+    expect(link).to_have_value(typed)
+    page.get_by_role("tab", name="Code").click()
+    expected = REFERENCE_MJML.replace('href="https://shop.example/cart?c={{ contact.id }}"', f'href="{typed}"')
+    assert expected != REFERENCE_MJML
+    expect(page.locator(".cm-content[aria-label='MJML']")).to_be_visible()
+    assert source_of(page) == expected
+    assert page.console_errors == []

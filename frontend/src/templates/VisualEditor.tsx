@@ -10,7 +10,7 @@ import grapesjs, { type Component, type Editor } from "grapesjs";
 import * as grapesjsMjmlModule from "grapesjs-mjml";
 import "grapesjs/dist/css/grapes.min.css";
 import type { ContentBlock } from "./api";
-import { LOCKED_LABEL, protectFragment, protectSource, restoreSource, type DefaultsOf, type Includes, type Protection } from "./visualSource";
+import { LOCKED_LABEL, concealValue, protectFragment, protectSource, restoreSource, revealValue, type DefaultsOf, type Includes, type Protection } from "./visualSource";
 import "./visualEditor.css";
 
 export interface VisualEditorHandle {
@@ -112,6 +112,33 @@ function lockAll(component: Component) {
   else component.components().forEach(lockAll);
 }
 
+/**
+ * The settings panel's text fields (a button's link, an image's address) show and take Liquid as
+ * written (`{{ cart.url }}`), while the component keeps its marker (visualSource's protection).
+ */
+function showLiquidInSettings(editor: Editor, protection: Protection) {
+  type Field = { getInputElem(): HTMLInputElement | undefined; model: { set(key: string, value: string): void }; onEvent(props: object): void; getClbOpts(): object };
+  const base = editor.Traits.getType("text").prototype as { getInputEl(): HTMLInputElement | undefined };
+  const show = (input: HTMLInputElement | undefined) => {
+    if (input) input.value = revealValue(protection, input.value); // as often as asked: Liquid shows as itself
+    return input;
+  };
+  editor.Traits.addType("text", {
+    getInputEl(this: Field) {
+      return show(base.getInputEl.call(this));
+    },
+    setInputValue(this: Field, value: string) {
+      const input = this.getInputElem();
+      if (input) show(Object.assign(input, { value: String(value ?? "") }));
+    },
+    onChange(this: Field, event: Event) {
+      const input = this.getInputElem();
+      if (input) this.model.set("value", concealValue(protection, input.value));
+      this.onEvent({ ...this.getClbOpts(), event });
+    },
+  });
+}
+
 function addBlocks(editor: Editor, protection: Protection, contentBlocks: ContentBlock[], includes: Includes) {
   const { Blocks } = editor;
   Blocks.add("wl-cart-grid", { label: "Cart items", category: "Products", media: GRID_ICON, content: protectFragment(protection, CART_GRID), attributes: { title: "One row per item in the contact's cart" } });
@@ -174,6 +201,7 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
       }
     }
     addBlocks(editor, protection, blocksRef.current, includes);
+    showLiquidInSettings(editor, protection);
 
     const exportSource = () => {
       const next = restoreSource(protection, editor.getHtml(), defaults);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import reference from "../../../tests/delivery/reference/cart_abandonment.mjml?raw";
-import { LOCKED_LABEL, decodeEntities, normalizeWhitespace, protectFragment, protectSource, restoreSource, type DefaultsOf, type Protection } from "./visualSource";
+import { LOCKED_LABEL, concealValue, decodeEntities, normalizeWhitespace, protectFragment, protectSource, restoreSource, revealValue, type DefaultsOf, type Protection } from "./visualSource";
 
 const DEFAULTS: Record<string, Record<string, string>> = {
   "mj-text": { align: "left", "font-size": "13px", "padding-top": "10px" },
@@ -173,6 +173,32 @@ describe("restoreSource", () => {
   it("keeps literal marker characters of the source", () => {
     const source = email(`<mj-section><mj-column><mj-text>⟦L0⟧ is not Liquid</mj-text></mj-column></mj-section>`);
     expect(roundTrip(source)).toBe(source);
+  });
+});
+
+describe("attribute values in the settings panel", () => {
+  const hrefOf = (mjml: string, tag: string) => new RegExp(`<${tag}\\b[^>]*?\\shref="([^"]*)"`).exec(mjml)?.[1] ?? "";
+
+  it("shows an attribute's Liquid, not its marker, and an image made of Liquid by its address", () => {
+    const protection = protect(reference);
+    const href = hrefOf(protection.mjml, "mj-button");
+    expect(href).toMatch(/⟦L\d+⟧/);
+    expect(revealValue(protection, href)).toBe("https://shop.example/cart?c={{ contact.id }}");
+    const src = /<mj-image\b[^>]*?\ssrc="(data:image[^"]*)"/.exec(protection.mjml)?.[1] ?? "";
+    expect(revealValue(protection, src)).toBe("{{ item.image_url }}");
+    expect(revealValue(protection, "https://shop.example/")).toBe("https://shop.example/");
+  });
+
+  it("keeps Liquid typed there, quotes included, through the export", () => {
+    const protection = protect(reference);
+    const href = hrefOf(protection.mjml, "mj-button");
+    const typed = '{{ cart.url | append: "?utm_source=email" }}';
+    const concealed = concealValue(protection, typed);
+    expect(concealed).not.toContain('"');
+    const edited = likeGrapes(protection.mjml).replace(`href="${href}"`, `href="${concealed}"`);
+    const result = restoreSource(protection, edited, defaults);
+    expect(result).toBe(reference.replace('href="https://shop.example/cart?c={{ contact.id }}"', `href="${typed}"`));
+    expect(revealValue(protection, concealed)).toBe(typed);
   });
 });
 

@@ -498,6 +498,20 @@ export function protectFragment(protection: Protection, fragment: string, includ
   return forEditor(masked, parse(masked), protection.liquid, protection.locked, protection.sources, includes);
 }
 
+/**
+ * An attribute's value as the settings panel shows it: its Liquid written out (`{{ cart.url }}`,
+ * not `⟦L7⟧`), an image made of Liquid by its address. `concealValue` takes what is typed there
+ * back: its Liquid masked again, joining the protection's, so the export restores it as typed.
+ */
+export function revealValue(protection: Protection, value: string): string {
+  const addressed = value.replace(PLACEHOLDER_SOURCE, (whole, n: string) => protection.sources[Number(n)] ?? whole);
+  return restoreLiquid(addressed, protection.liquid);
+}
+
+export function concealValue(protection: Protection, value: string): string {
+  return maskLiquid(value, protection.liquid);
+}
+
 // -- Restore ------------------------------------------------------------------------------------------
 
 /** Put each locked region's original (masked) text back in place of its placeholder. */
