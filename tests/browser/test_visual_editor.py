@@ -193,7 +193,7 @@ def test_on_a_phone_the_visual_view_asks_for_a_larger_screen_and_the_code_stays(
 
 def test_the_settings_panel_shows_and_takes_liquid_as_written(page_for, marketer, workspace):
     """A button's link in the settings panel reads as its Liquid (not the editor's ⟦L7⟧ marker), and
-    Liquid typed there, double quotes included, is in the source as typed."""
+    Liquid typed there, double quotes included, is in the source as typed; Ctrl+S in the canvas saves."""
     template, _ = delivery_actions.save_template(
         workspace, None, slug="cart-reminder", name="Cart reminder", subject=REFERENCE_SUBJECT, mjml=REFERENCE_MJML
     )
@@ -209,9 +209,20 @@ def test_the_settings_panel_shows_and_takes_liquid_as_written(page_for, marketer
     link.fill(typed)
     link.press("Enter")
     expect(link).to_have_value(typed)
-    page.get_by_role("tab", name="Code").click()
+
+    # Ctrl+S while typing a text in the canvas (a frame of its own) saves, the text typed included.
+    text = canvas.locator("[data-gjs-type='mj-text']", has_text="you left something behind")
+    text.dblclick()
+    expect(canvas.locator("[contenteditable='true']", has_text="you left something behind")).to_be_visible()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Still here")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("template-save-status")).to_have_text("Version 2 saved")
+    saved = Template.objects.get(pk=template.pk).latest_version.mjml
+    assert saved.count(" Still here") == 1  # in the text, where the caret was
     expected = REFERENCE_MJML.replace('href="https://shop.example/cart?c={{ contact.id }}"', f'href="{typed}"')
-    assert expected != REFERENCE_MJML
+    assert expected != REFERENCE_MJML and saved.replace(" Still here", "") == expected
+    page.get_by_role("tab", name="Code").click()
     expect(page.locator(".cm-content[aria-label='MJML']")).to_be_visible()
-    assert source_of(page) == expected
+    assert source_of(page) == saved
     assert page.console_errors == []

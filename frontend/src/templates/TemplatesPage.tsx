@@ -438,7 +438,7 @@ function TemplateEditor({ template }: { template: TemplateDetail }) {
           {showVisual ? (
             <div className="template-visual" id="source-panel-visual" role="tabpanel" aria-labelledby="source-tab-visual">
               <Suspense fallback={<Loading label="Loading the visual editor…" />}>
-                {blocks.isPending ? <Loading label="Loading the visual editor…" /> : <VisualEditor ref={visualEditor} source={source.mjml} onChange={setPart("mjml")} onTyping={setTyping} contentBlocks={blocks.data ?? []} />}
+                {blocks.isPending ? <Loading label="Loading the visual editor…" /> : <VisualEditor ref={visualEditor} source={source.mjml} onChange={setPart("mjml")} onTyping={setTyping} contentBlocks={blocks.data ?? []} onSave={onSave} />}
               </Suspense>
             </div>
           ) : null}

@@ -26,6 +26,8 @@ interface Props {
   onTyping?: (pending: boolean) => void;
   /** the workspace's content blocks, offered as blocks that insert their include */
   contentBlocks: ContentBlock[];
+  /** Ctrl+S (⌘S) anywhere in the editor, its canvas and a text being typed included */
+  onSave?: () => void;
 }
 
 // grapesjs-mjml ships a UMD bundle: its plugin is `default`, or the `default` of that, by bundler.
@@ -154,7 +156,7 @@ function addBlocks(editor: Editor, protection: Protection, contentBlocks: Conten
   }
 }
 
-const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor({ source, onChange, onTyping, contentBlocks }, ref) {
+const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor({ source, onChange, onTyping, contentBlocks, onSave }, ref) {
   const host = useRef<HTMLDivElement>(null);
   // Taken once: the editor then owns the source. Includes of content blocks show the block.
   const [includes] = useState(() => Object.fromEntries(contentBlocks.map((block) => [block.name, block.source])));
@@ -166,6 +168,8 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
   const typing = useRef(onTyping);
   typing.current = onTyping;
   const blocksRef = useRef(contentBlocks);
+  const save = useRef(onSave);
+  save.current = onSave;
 
   useEffect(() => {
     if (!opened.ok || !host.current) return;
@@ -202,6 +206,8 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
     }
     addBlocks(editor, protection, blocksRef.current, includes);
     showLiquidInSettings(editor, protection);
+    // The canvas is a frame of its own: the page's keys never hear it. Not the browser's "Save page".
+    editor.Keymaps.add("wayline:save", "⌘+s, ctrl+s", () => save.current?.(), { force: true, prevent: true });
 
     const exportSource = () => {
       const next = restoreSource(protection, editor.getHtml(), defaults);
