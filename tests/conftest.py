@@ -5,6 +5,8 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -27,7 +29,8 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` (SKIP LOCKED, concurrent writers) run in the PostgreSQL half of
     .ci/run; tests marked `sqlite_half` (long simulated populations whose database work other
-    tests cover on both) in the SQLite half. Elsewhere they are deselected, not skipped."""
+    tests cover on both; pages in the browser whose server side other tests cover on both, where
+    no live layer (Redis) is in play) in the SQLite half. Elsewhere they are deselected, not skipped."""
     from django.conf import settings
 
     other = "sqlite_half" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "postgres"
@@ -244,10 +247,13 @@ def browser():
 
 @pytest.fixture
 def page_for(browser, live_app):
-    """`page_for(user)` opens a fresh browser context logged in through the login page as `user`."""
+    """`page_for(user)` opens a fresh browser context logged in as `user`, on a blank page: by the
+    session cookie a login makes (Django's test client), or with `through_login_page=True` by typing
+    the password into the login page, which then lands on the home page. (tests/browser/test_foundation.py
+    logs in through the page; the cookie saves each other browser test a page load and a login.)"""
     contexts = []
 
-    def open_page(user=None, password=PASSWORD, viewport=None):
+    def open_page(user=None, password=PASSWORD, viewport=None, through_login_page=False):
         context = browser.new_context(base_url=live_app.url, viewport=viewport or {"width": 1280, "height": 800})
         contexts.append(context)
         page = context.new_page()
@@ -264,7 +270,12 @@ def page_for(browser, live_app):
             ),
         )
         page.console_errors = errors
-        if user is not None:
+        if user is not None and not through_login_page:
+            client = Client()
+            client.force_login(user)
+            session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": live_app.url}])
+        elif user is not None:
             page.goto("/login")
             page.get_by_label("Email").fill(user.email)
             page.get_by_label("Password").fill(password)

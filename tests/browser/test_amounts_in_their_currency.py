@@ -6,7 +6,9 @@ from playwright.sync_api import expect
 
 from tests.delivery.conftest import cart, make_contact
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 
 def test_the_lifetime_value_is_in_the_currency_of_the_cart_before_any_order(page_for, workspace, admin):

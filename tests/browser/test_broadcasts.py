@@ -65,6 +65,7 @@ def run_workers(broadcast_id, pages=None):
 
 
 def fill_form(page, name, segment_label):
+    page.goto("/")
     page.get_by_role("link", name="Broadcasts").click()
     expect(page).to_have_url(re.compile(r"/broadcasts$"))
     page.get_by_role("link", name="New broadcast").click()
@@ -110,6 +111,7 @@ def test_a_broadcast_to_10000_contacts_goes_out_once_each_with_a_progress_bar(wo
     print(f"\nsetup+form {setup - started:.1f}s, entering and sending {MEMBERS}: {sent - setup:.1f}s")
 
 
+@pytest.mark.sqlite_half  # a page: its server side is tested on both (tests/engine/test_broadcasts.py)
 def test_an_empty_segment_is_refused_in_words_and_the_pages_fit_a_phone(workspace, marketer, sending, page_for):
     Segment.objects.create(workspace=workspace, name="Nobody", kind=Segment.Kind.STATIC)
     page = page_for(marketer, viewport=PHONE)

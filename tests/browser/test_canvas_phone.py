@@ -11,7 +11,9 @@ from journeys.engine import library
 
 from .test_canvas import SCREENSHOTS, templates  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 PHONE = {"width": 390, "height": 844}
 

@@ -12,7 +12,9 @@ from journeys.models import Journey, Segment
 
 from .test_canvas import MJML, api_get, close_panel, open_editor
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 
 @pytest.fixture

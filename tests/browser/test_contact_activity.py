@@ -15,7 +15,9 @@ from journeys import drafts, lifecycle, publishing, triggers, worker
 from journeys.models import Contact, Event
 from tests.delivery.conftest import simple_mjml
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 WELCOME = {
     "trigger": {"type": "api"},

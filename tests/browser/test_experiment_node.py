@@ -8,7 +8,9 @@ from journeys import clock, drafts, publishing
 from journeys.models import ExperimentState
 from tests.browser.test_canvas import open_editor, templates  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 DEFINITION = {
     "trigger": {"type": "event", "event": "Signed Up"},

@@ -1,5 +1,6 @@
 """The foundation in a real browser: logins and navigation by role, invitations, deactivation, password reset."""
 
+import functools
 import re
 import urllib.error
 import urllib.request
@@ -12,7 +13,16 @@ from accounts import actions
 from accounts.models import Invitation, Membership, Role, WriteKey
 from tests.factories import PASSWORD, make_workspace
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
+
+
+@pytest.fixture
+def page_for(page_for):
+    """Logging in is what these tests are about: each page logs in through the login page."""
+    return functools.partial(page_for, through_login_page=True)
+
 
 MAIN_NAV = [
     "Journeys",

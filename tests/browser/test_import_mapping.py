@@ -11,7 +11,9 @@ from playwright.sync_api import expect
 from journeys.customers import imports
 from journeys.models import Contact, ImportJob, Segment
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 PHONE = {"width": 390, "height": 844}
 SHOES = "E-mail Address,Given Name,Shoe Size\nada@shop.test,Ada,38\nbob@shop.test,Bob,44\ncy@shop.test,Cy,41\n"

@@ -21,7 +21,9 @@ from tests.delivery.conftest import make_template, simple_mjml
 from tests.delivery.test_report import SHOP_LINK, journey_definition
 from tests.factories import make_write_key
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 PHONE = {"width": 390, "height": 844}
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"

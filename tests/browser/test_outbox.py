@@ -10,7 +10,9 @@ from delivery import actions
 from delivery.models import Message
 from tests.delivery.conftest import cart, make_contact, make_products, make_template, simple_mjml
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 
 def test_the_outbox_shows_a_sent_email_from_the_sandbox_mailbox(workspace, admin, page_for, settings):

@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 from journeys import clock
 from journeys.models import Contact, ContactPrediction
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 
 def test_the_profile_shows_the_prediction_and_its_explanation(page_for, marketer, workspace):

@@ -41,6 +41,7 @@ def no_sideways_scroll(page):
 
 def test_a_marketer_builds_a_rule_and_sees_who_matches_while_editing(shoppers, marketer, page_for):
     page = page_for(marketer)
+    page.goto("/")
     page.get_by_role("link", name="Segments").click()
     expect(page).to_have_url(re.compile(r"/segments$"))
     expect(page.get_by_text("No segments yet.")).to_be_visible()

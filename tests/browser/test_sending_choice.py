@@ -7,7 +7,9 @@ from playwright.sync_api import expect
 from delivery import actions as delivery_actions
 from journeys import drafts
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 PROMO = {
     "trigger": {"type": "event", "event": "Signed Up", "where": {"all": []}},

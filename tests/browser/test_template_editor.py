@@ -13,7 +13,9 @@ from delivery import actions as delivery_actions
 from delivery.models import Template
 from tests.browser.test_canvas import console_errors
 
-pytestmark = pytest.mark.browser
+# The page is the same on either database and its server side is tested on both (tests/api, the
+# apps' own tests): in the browser once, in the first half of .ci/run.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_half]
 
 # The README tour's screenshots are refreshed only when asked (WAYLINE_SCREENSHOTS=docs/screenshots);
 # otherwise they go to a scratch folder so a test run leaves the tree as it was.
