@@ -573,7 +573,7 @@ def _check_contact_row(record):
         clean.setdefault("consent", {})[topic] = value.lower() in ("true", "yes", "1")
     traits = dict(record["traits"])
     if email and clean.get("email"):
-        traits["email"] = clean["email"]
+        traits.setdefault("email", clean["email"])  # a column mapped to traits.email keeps its value
     clean["traits"] = traits
     return problems, clean
 

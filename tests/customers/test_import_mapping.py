@@ -208,3 +208,14 @@ def test_a_products_import_takes_no_mapping_or_list(workspace, marketer, api):
     response = api(marketer).post("/api/imports", body, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["list"]
+
+
+def test_a_column_mapped_to_traits_email_keeps_its_own_value(workspace, marketer, api):
+    """The contact's email goes into traits.email unless the marketer mapped a column there."""
+    text = "Email,Work email,Name\nada@shop.test,ada@work.test,Ada\nbob@shop.test,,Bob\n"
+    mapping = {"Email": "email", "Work email": "traits.email", "Name": "first_name"}
+    imported(api(marketer), text, mapping)
+    ada = Contact.objects.get(workspace=workspace, email="ada@shop.test")
+    assert ada.traits["email"] == "ada@work.test"
+    bob = Contact.objects.get(workspace=workspace, email="bob@shop.test")
+    assert bob.traits["email"] == "bob@shop.test"  # the mapped cell is empty: nothing of it to keep
