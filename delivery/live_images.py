@@ -208,14 +208,20 @@ def product_finder(workspace_id):
     return find
 
 
-def preview_maker(workspace_id, now):
+def preview_maker(workspace_id, now, samples=None):
     """The `_live_image_url` of previews (no message, no token): the picture itself as a data:
-    URL, so that the editor shows what an open would show now. Never fails a preview."""
+    URL, so that the editor shows what an open would show now. Never fails a preview. `samples`
+    (sku -> product data of a sample context, as a starter's thumbnail has): drawn, uncached, for a
+    sku the workspace has no product of."""
     find = product_finder(workspace_id)
+    samples = samples or {}
 
     def make(kind, sku, options):
         try:
-            png = live_png(workspace_id, kind, sku, options, now, find)
+            if sku in samples and kind != "countdown" and find(sku) is None:
+                png = render_image(kind, samples[sku], options, now)
+            else:
+                png = live_png(workspace_id, kind, sku, options, now, find)
         except Exception:  # noqa: BLE001 - a preview shows the placeholder rather than an error
             log.exception("live image preview failed")
             return PLACEHOLDER_URL

@@ -247,11 +247,14 @@ def links_for(token, site_url=None):
     }
 
 
-def live_image_extras(workspace, token, now):
+def live_image_extras(workspace, token, now, sample=None):
     """What `{% live_image %}` needs (journeys/liquid.py): a message's signed image URLs, or for a
-    preview the picture itself; and the marker that keeps the <img> out of the text part."""
+    preview the picture itself (of a sample's recommended products too, where the workspace has no
+    such product); and the marker that keeps the <img> out of the text part."""
     if token == "preview":
-        make_url = live_images.preview_maker(workspace.pk, now)
+        products = (sample or {}).get("recommendations") or []
+        samples = {p["sku"]: p for p in products if isinstance(p, dict) and isinstance(p.get("sku"), str)}
+        make_url = live_images.preview_maker(workspace.pk, now, samples)
     else:
         make_url = live_images.url_maker(token, now)
     return {LIVE_IMAGE_URL: make_url, HTML_ONLY: live_images.html_only}
@@ -300,7 +303,7 @@ def build_context(
         facts, history = _blank_context(workspace, now), None
     journey = dict(journey_context.get("journey") or {})
     subject = Subject(facts, context=dict(journey_context), journey=journey, now=now, history=history)
-    extras = {"links": links_for(token), **live_image_extras(workspace, token, now)}
+    extras = {"links": links_for(token), **live_image_extras(workspace, token, now, sample)}
     if contact is not None and "recommendations" in roots:
         recommender = batch.recommender if batch else Recommender(workspace)
         extras["recommendations"] = recommender.for_contact(contact, facts["cart"]["items"], now)

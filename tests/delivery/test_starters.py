@@ -2,9 +2,14 @@
 into the workspace (with the blocks it includes); bad input is a 400 naming the field; QA cannot
 create. The template picker's thumbnails render the latest versions."""
 
-import pytest
+import base64
+import io
+import re
 
-from delivery import starters
+import pytest
+from PIL import Image
+
+from delivery import live_images, starters
 from delivery.models import ContentBlock, Template
 
 EXPECTED = {
@@ -141,3 +146,14 @@ def test_a_thumbnail_is_rendered_once_per_version(api, marketer, workspace, monk
     client.patch(f"/api/templates/{template.id}", {"subject": "Changed"}, format="json")
     client.get("/api/templates/thumbnails")
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("key", ["price-drop", "back-in-stock"])
+def test_a_starters_live_image_shows_the_sample_product_in_a_workspace_without_a_catalog(workspace, key):
+    """Its thumbnail draws the sample's price or stock, not the transparent pixel of a missing product."""
+    rendered = starters.preview_starter(workspace, starters.STARTERS[key])
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', rendered.html)
+    assert len(images) == 1
+    png = base64.b64decode(images[0])
+    assert png != live_images.PIXEL_PNG
+    assert Image.open(io.BytesIO(png)).size == live_images.LIVE_IMAGE_SIZE
