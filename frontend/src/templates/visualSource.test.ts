@@ -170,6 +170,14 @@ describe("restoreSource", () => {
     expect(result).toContain('alt="{{ item.name | default: "Product" }}"');
   });
 
+  it("writes Liquid typed into a text as typed: no entities inside it, <, > and quotes included", () => {
+    const source = email(`<mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section>`, "");
+    const protection = protect(source);
+    const typed = 'Hi {{ cart.total | default:&nbsp;&quot;&lt;none&gt;&quot; }}&nbsp;&amp; {% if a &gt; 1 %}more{% endif %}';
+    const result = restoreSource(protection, likeGrapes(protection.mjml).replace(">Hi<", `>${typed}<`));
+    expect(result).toBe(source.replace(">Hi<", '>Hi {{ cart.total | default: "<none>" }}&nbsp;&amp; {% if a > 1 %}more{% endif %}<'));
+  });
+
   it("keeps literal marker characters of the source", () => {
     const source = email(`<mj-section><mj-column><mj-text>⟦L0⟧ is not Liquid</mj-text></mj-column></mj-section>`);
     expect(roundTrip(source)).toBe(source);

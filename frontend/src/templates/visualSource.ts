@@ -648,5 +648,16 @@ export function restoreSource(protection: Protection, exported: string, defaults
   const { start, end } = protection.body;
   const indent = indentIn(whitespaceBefore(protection.masked, start)) ?? "";
   const masked = protection.masked.slice(0, start) + merge(protection.tree, body, merger, indent) + protection.masked.slice(end);
-  return restoreLiquid(masked, protection.liquid);
+  return restoreLiquid(typedLiquidAsTyped(masked), protection.liquid);
+}
+
+const TYPED_LIQUID = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+
+/**
+ * Liquid typed into a text of the visual editor comes back as the editor escaped it (`&lt;`,
+ * `&quot;`, `&nbsp;` for a space): written as typed instead. Only typed Liquid is still Liquid
+ * here; the source's own is masked (markers) until restoreLiquid.
+ */
+function typedLiquidAsTyped(masked: string): string {
+  return masked.replace(TYPED_LIQUID, (liquid) => decodeEntities(liquid).replace(/\u00a0/g, " "));
 }
