@@ -9,9 +9,10 @@ from .models import Conversion, Enrollment, JourneyVersion, StepLog
 
 
 def node_counts(journey, version_number=None) -> dict:
-    """{node id: {"entered", "waiting", "left"}} over all versions (or one), with "sent", "opened"
-    and "clicked" on email nodes and "conversions" and "revenue" on the nodes conversions are
-    credited to: from the report's counts (journeys/report.py), not the step log or the outbox."""
+    """{node id: {"entered", "waiting", "left"}} over all versions (or one), the trigger's being the
+    journey's entries, with "sent", "opened" and "clicked" on email nodes and "conversions" and
+    "revenue" on the nodes conversions are credited to: from the report's counts
+    (journeys/report.py), not the step log or the outbox."""
     types = _node_types(journey)
     counts: dict[str, dict] = {}
 
@@ -25,8 +26,11 @@ def node_counts(journey, version_number=None) -> dict:
         if kind == "email":
             slot(node)
     money: dict[str, dict] = {}
+    entries = 0
     for _version, _day, node, metric, key, n, amount in report.counts(journey, None, None, version_number):
-        if metric == report.ENTERED:
+        if metric == report.ENTRY:
+            entries += n
+        elif metric == report.ENTERED:
             slot(node)["entered"] += n
         elif metric == report.LEFT:
             slot(node)["left"] += n
@@ -41,6 +45,8 @@ def node_counts(journey, version_number=None) -> dict:
     for node, n in report.waiting_now(journey, version_number).items():
         slot(node)["waiting"] = n
     counts.pop("trigger", None)
+    if entries:  # the trigger: every contact who entered the journey, through it and on at once
+        counts["trigger"] = {"entered": entries, "waiting": 0, "left": entries}
     return counts
 
 

@@ -109,6 +109,7 @@ def test_an_order_after_a_click_is_credited_to_the_email_clicked(shop, marketer,
     conversion = Conversion.objects.get()
     assert (conversion.node, conversion.touch, conversion.message_id) == ("welcome", "click", message.pk)
     live = stats.node_counts(shop.journey)  # the canvas's live counts
+    assert live["trigger"] == {"entered": 1, "waiting": 0, "left": 1}  # the journey's entries
     assert live["welcome"]["conversions"] == 1
     assert live["welcome"]["revenue"] == [{"currency": "USD", "amount": "120.00"}]
     assert (live["welcome"]["sent"], live["welcome"]["clicked"]) == (1, 1) and "conversions" not in live["nudge"]

@@ -18,7 +18,7 @@ import { FlowCanvas } from "./FlowCanvas";
 import { Icon } from "./icons";
 import { keepInView, NODE_HEIGHT, NODE_WIDTH, type Rect } from "./layout";
 import { arrange, type Arranged } from "./elkLayout";
-import { useLiveCounts, withTriggerCounts } from "./liveCounts";
+import { useLiveCounts } from "./liveCounts";
 import { NODE_TYPES, TRIGGER_NODE, type NodeKind } from "./nodeTypes";
 import type { Hints } from "./panels";
 import { PublishDialog } from "./PublishDialog";
@@ -195,13 +195,13 @@ function Editor({ journey }: { journey: Journey }) {
   const view: CanvasView = useMemo(
     () => ({
       problems,
-      counts: withTriggerCounts(live.counts ?? (hasResults && showCounts ? {} : null), edges),
+      counts: live.counts ?? (hasResults && showCounts ? {} : null),
       readOnly,
       templateName: (ref: string) => templates.data?.find((item) => templateRef(item) === ref || String(item.id) === ref)?.name,
       triggerText: triggerSummary(settings),
       winners,
     }),
-    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings, winners, edges],
+    [problems, live.counts, hasResults, showCounts, readOnly, templates.data, settings, winners],
   );
 
   // -- drawing ------------------------------------------------------------------------------

@@ -20,20 +20,6 @@ export function conversionText(counts: Pick<NodeCounts, "conversions" | "revenue
   return `${n.toLocaleString(locale)} conversion${n === 1 ? "" : "s"}${money === "—" ? "" : ` · ${money}`}`;
 }
 
-/**
- * The counts with the trigger's own: how many contacts entered the journey. The server counts
- * steps, not the trigger (journeys/stats.py), but every contact who enters goes from the trigger
- * to the step it leads to: when nothing else leads into that step, its "entered" is the journey's.
- * Otherwise (a loop back into the first step) it cannot be told apart, and the trigger shows none.
- */
-export function withTriggerCounts(counts: CountsByNode | null, edges: readonly { source: string; target: string }[]): CountsByNode | null {
-  if (!counts) return counts;
-  const first = edges.find((edge) => edge.source === "trigger")?.target;
-  if (!first || edges.some((edge) => edge.target === first && edge.source !== "trigger")) return counts;
-  const entered = counts[first]?.entered ?? 0;
-  return { ...counts, trigger: { entered, waiting: 0, left: entered } };
-}
-
 export function useLiveCounts(journeyId: number, enabled: boolean): { counts: CountsByNode | null; state: LiveState } {
   const [counts, setCounts] = useState<CountsByNode | null>(null);
   const [state, setState] = useState<LiveState>("connecting");
