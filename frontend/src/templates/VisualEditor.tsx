@@ -221,7 +221,8 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
     const container = host.current;
     editor.on("load", () => {
       lockAll(editor.getWrapper()!);
-      editor.runCommand("open-blocks");
+      // As its button (not runCommand): the panel then closes the blocks when another view opens.
+      editor.Panels.getButton("views", "open-blocks")?.set("active", true);
       // GrapesJS names neither its canvas frame nor its side panel, which scrolls without a way in
       // from the keyboard (axe: frame-title, scrollable-region-focusable).
       editor.Canvas.getFrameEl()?.setAttribute("title", "Email canvas");
