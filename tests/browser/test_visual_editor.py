@@ -203,7 +203,9 @@ def test_the_settings_panel_shows_and_takes_liquid_as_written(page_for, marketer
     canvas = open_visual(page)
     canvas.locator("[data-gjs-type='mj-button']").first.click()
     expect(page.locator(".gjs-blocks-c").first).to_be_visible()  # the blocks, when it opens
-    page.locator(".gjs-pn-btn[title='Settings']").click()
+    # The panel's buttons are buttons to the keyboard too: Tab reaches them, Enter presses.
+    page.get_by_test_id("visual-editor").get_by_role("button", name="Settings").focus()
+    page.keyboard.press("Enter")
     expect(page.locator(".gjs-blocks-c").first).to_be_hidden()  # the settings instead, not under them
     link = page.locator(".gjs-trt-trait", has=page.get_by_text("Href", exact=True)).locator("input")
     expect(link).to_have_value("https://shop.example/cart?c={{ contact.id }}")

@@ -198,10 +198,14 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
     // MJML import and export in GrapesJS's own dialogs would go around the Liquid protection.
     editor.Panels.removeButton("options", "mjml-import");
     editor.Panels.removeButton("options", "export-template");
+    // GrapesJS's panel buttons are spans: buttons to assistive technology and the keyboard too
+    // (Tab reaches them, Enter or Space presses; the key handler is on the host, below).
     for (const panel of editor.Panels.getPanels()) {
       for (const button of panel.get("buttons")?.models ?? []) {
         const label = BUTTON_LABELS[button.id as string];
-        if (label) button.set({ className: "wl-pn-text", label, attributes: { ...(button.get("attributes") ?? {}), title: label } });
+        if (!label && !button.get("attributes")?.title) continue; // an empty placeholder of GrapesJS's
+        const attributes = { ...(button.get("attributes") ?? {}), role: "button", tabindex: "0", ...(label ? { title: label } : {}) };
+        button.set(label ? { className: "wl-pn-text", label, attributes } : { attributes });
       }
     }
     addBlocks(editor, protection, blocksRef.current, includes);
@@ -232,6 +236,13 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
       views?.setAttribute("aria-label", "Blocks and settings");
       ready = true;
     });
+    const pressWithKeys = (event: KeyboardEvent) => {
+      const button = event.target instanceof HTMLElement ? event.target.closest(".gjs-pn-btn") : null;
+      if (!button || (event.key !== "Enter" && event.key !== " ")) return;
+      event.preventDefault();
+      (button as HTMLElement).click();
+    };
+    container.addEventListener("keydown", pressWithKeys);
     editor.on("component:add", (component: Component) => lockAll(component));
     editor.on("update", () => {
       if (ready && !editor.getEditing()) exportSource();
@@ -247,6 +258,7 @@ const VisualEditor = forwardRef<VisualEditorHandle, Props>(function VisualEditor
     });
     (editor as unknown as { __wlExport: () => string }).__wlExport = exportSource;
     return () => {
+      container.removeEventListener("keydown", pressWithKeys);
       try {
         if (ready) exportSource();
       } finally {
