@@ -30,7 +30,7 @@ from ..models import (
     PriceChange,
     Product,
 )
-from . import catalog, contacts, identity, imports
+from . import catalog, commerce, contacts, identity, imports
 
 # -- Contacts --------------------------------------------------------------------------------------
 
@@ -126,12 +126,12 @@ class ContactListSerializer(serializers.ModelSerializer):
         return (contact.cart or {}).get("quantity", 0)
 
     def get_currency(self, contact) -> str | None:
-        if hasattr(contact, "latest_order_currency"):  # the list's annotation (with_totals_currency)
+        if hasattr(contact, "latest_order_currency"):  # list and retrieve annotate it (with_totals_currency)
             latest = contact.latest_order_currency
         else:
             latest = contact.orders.order_by("-placed_at").values_list("currency", flat=True).first()
         in_cart = (contact.cart or {}).get("currency")
-        return latest or (in_cart if in_cart != "MIXED" else None) or None
+        return latest or (in_cart if in_cart != commerce.MIXED else None) or None
 
 
 def with_totals_currency(queryset):
@@ -389,6 +389,8 @@ class ContactViewSet(WorkspaceScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        if self.action == "retrieve":
+            return with_totals_currency(queryset)
         if self.action == "list":
             queryset = queryset.filter(merged_into=None)
             term = self.request.query_params.get("search") or self.request.query_params.get("q")
@@ -648,6 +650,8 @@ class ProductViewSet(
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        if self.action == "retrieve":
+            return with_totals_currency(queryset)
         if self.action == "list":
             term = self.request.query_params.get("search") or self.request.query_params.get("q")
             if term:

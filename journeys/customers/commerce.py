@@ -13,6 +13,8 @@ Money is Decimal inside, rounded to cents; `summary()` turns it into JSON-ready 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ..engine.step import currency_code
+
 RECENTLY_VIEWED = 20
 CART_EVENTS = {"Product Added", "Product Removed", "Cart Viewed", "Checkout Started"}
 ORDER_EVENTS = {"Order Completed", "Order Refunded", "Order Cancelled"}
@@ -21,6 +23,7 @@ CENT = Decimal("0.01")
 
 # What a cart line or a viewed product keeps of an event's product.
 PRODUCT_FIELDS = ("product_id", "sku", "name", "price", "currency", "category", "brand", "variant", "url", "image_url")
+MIXED = "MIXED"  # the currency of a cart whose lines are in several
 
 
 def is_commerce(name):
@@ -54,13 +57,6 @@ def product_key(product):
         if value not in (None, ""):
             return str(value)
     return None
-
-
-def currency_code(value, default=None):
-    """A currency as orders and carts keep it: "eur" -> "EUR" (three letters at most); `default`
-    for no value."""
-    code = "" if value is None else str(value).strip()[:3].upper()
-    return code or default
 
 
 def product_line(product):
@@ -281,7 +277,7 @@ def summary(state):
             "items": items,
             "total": float(cart_total(state)),
             "quantity": sum(line.get("quantity", 0) for line in state.cart.values()),
-            "currency": currencies.pop() if len(currencies) == 1 else ("USD" if not currencies else "MIXED"),
+            "currency": currencies.pop() if len(currencies) == 1 else ("USD" if not currencies else MIXED),
             "updated_at": state.cart_updated_at,
         }
         if state.cart

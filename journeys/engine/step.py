@@ -546,6 +546,13 @@ def conversion_rule(definition: Mapping) -> dict | None:
     }
 
 
+def currency_code(value, default=None):
+    """A currency as orders, carts and conversions keep it: "eur" -> "EUR" (three letters at
+    most); `default` for no value."""
+    code = "" if value is None else str(value).strip()[:3].upper()
+    return code or default
+
+
 def goal_revenue(goal: Mapping, event: Mapping) -> tuple[str | None, str]:
     """(revenue as a string or None, currency) of a goal event: the property the goal names, else
     Segment's `revenue`, `total` or `value`."""
@@ -555,8 +562,8 @@ def goal_revenue(goal: Mapping, event: Mapping) -> tuple[str | None, str]:
         value = rules.resolve_path(properties, name.removeprefix("properties."))
         number = rules._number(value)
         if number is not None:
-            return str(number), str(properties.get("currency") or "")[:3].upper()
-    return None, str(properties.get("currency") or "")[:3].upper()
+            return str(number), currency_code(properties.get("currency"), "")
+    return None, currency_code(properties.get("currency"), "")
 
 
 # -- experiments -------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ function showLiquidInSettings(editor: Editor, protection: Protection) {
     },
     setInputValue(this: Field, value: string) {
       const input = this.getInputElem();
-      if (input) show(Object.assign(input, { value: String(value ?? "") }));
+      if (input) input.value = revealValue(protection, String(value ?? ""));
     },
     onChange(this: Field, event: Event) {
       const input = this.getInputElem();

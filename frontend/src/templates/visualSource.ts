@@ -504,8 +504,12 @@ export function protectFragment(protection: Protection, fragment: string, includ
  * back: its Liquid masked again, joining the protection's, so the export restores it as typed.
  */
 export function revealValue(protection: Protection, value: string): string {
-  const addressed = value.replace(PLACEHOLDER_SOURCE, (whole, n: string) => protection.sources[Number(n)] ?? whole);
-  return restoreLiquid(addressed, protection.liquid);
+  return restoreLiquid(restoreSources(value, protection.sources), protection.liquid);
+}
+
+/** Each placeholder picture back to its image address (masked). */
+function restoreSources(text: string, sources: string[]): string {
+  return text.replace(PLACEHOLDER_SOURCE, (whole, n: string) => sources[Number(n)] ?? whole);
 }
 
 export function concealValue(protection: Protection, value: string): string {
@@ -641,7 +645,7 @@ function findBody(node: ElementNode): ElementNode | null {
  * written), locked regions and Liquid exactly as they were.
  */
 export function restoreSource(protection: Protection, exported: string, defaults?: DefaultsOf): string {
-  const unlocked = unlock(exported.replace(PLACEHOLDER_SOURCE, (whole, n: string) => protection.sources[Number(n)] ?? whole), protection.locked);
+  const unlocked = unlock(restoreSources(exported, protection.sources), protection.locked);
   const body = findBody(parse(unlocked));
   if (!body) throw new Error("The visual editor's export has no <mj-body>.");
   const merger: Merger = { masked: protection.masked, exported: unlocked, defaults };
@@ -651,13 +655,11 @@ export function restoreSource(protection: Protection, exported: string, defaults
   return restoreLiquid(typedLiquidAsTyped(masked), protection.liquid);
 }
 
-const TYPED_LIQUID = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
-
 /**
  * Liquid typed into a text of the visual editor comes back as the editor escaped it (`&lt;`,
  * `&quot;`, `&nbsp;` for a space): written as typed instead. Only typed Liquid is still Liquid
  * here; the source's own is masked (markers) until restoreLiquid.
  */
 function typedLiquidAsTyped(masked: string): string {
-  return masked.replace(TYPED_LIQUID, (liquid) => decodeEntities(liquid).replace(/\u00a0/g, " "));
+  return masked.replace(LIQUID, (liquid) => decodeEntities(liquid).replace(/\u00a0/g, " "));
 }
